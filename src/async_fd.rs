@@ -1,0 +1,168 @@
+//! `AsyncFd`: any non-blocking file descriptor, made awaitable.
+//!
+//! This is the one bridge between the reactor and I/O objects. The TCP types are thin
+//! wrappers around an `AsyncFd` of the matching `std::net` type: each operation is the
+//! std call, tried inside [`AsyncFd::poll_read_with`] or [`AsyncFd::poll_write_with`],
+//! which wait for readiness and retry on `WouldBlock`.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
+
+use crate::reactor::{Direction, Registration};
+use crate::sys::fd::is_nonblocking;
+
+/// A file descriptor registered with the current runtime, with async read and write
+/// helpers.
+///
+/// The descriptor must be in non-blocking mode: a blocking call would stall every task of
+/// the runtime. [`AsyncFd::new`] checks this and refuses a blocking descriptor.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use epoll_rt::AsyncFd;
+///
+/// epoll_rt::block_on(async {
+///     let (a, mut b) = UnixStream::pair()?;
+///     a.set_nonblocking(true)?;
+///     let a = AsyncFd::new(a)?;
+///
+///     b.write_all(b"ping")?;
+///     let mut buf = [0; 4];
+///     let n = a.read_with(|mut s| s.read(&mut buf)).await?;
+///     assert_eq!(&buf[..n], b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct AsyncFd<T: AsFd> {
+    /// Declared first so it is dropped first: the descriptor is deregistered while it is
+    /// still open, before `inner` closes it.
+    registration: Registration,
+    /// The I/O object that owns the descriptor.
+    inner: T,
+}
+
+impl<T: AsFd> AsyncFd<T> {
+    /// Registers `inner`'s descriptor with the runtime running on this thread.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the descriptor is in blocking mode (set `O_NONBLOCK` first, e.g.
+    /// with `set_nonblocking(true)`); `EPERM` for a descriptor epoll cannot watch (a
+    /// regular file); any error outside a runtime.
+    pub fn new(inner: T) -> io::Result<Self> {
+        if !is_nonblocking(inner.as_fd())? {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "AsyncFd needs a non-blocking file descriptor: set O_NONBLOCK first \
+                 (for std types, call set_nonblocking(true))",
+            ));
+        }
+        Self::new_nonblocking(inner)
+    }
+
+    /// [`new`](Self::new) for a descriptor known to be non-blocking, skipping the check
+    /// (one `fcntl` saved per accepted connection).
+    pub(crate) fn new_nonblocking(inner: T) -> io::Result<Self> {
+        let registration = Registration::new(inner.as_fd())?;
+        Ok(Self {
+            registration,
+            inner,
+        })
+    }
+
+    /// The inner I/O object.
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// The inner I/O object, mutably.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+
+    /// Deregisters the descriptor and returns the inner I/O object.
+    pub fn into_inner(self) -> T {
+        let Self {
+            registration,
+            inner,
+        } = self;
+        drop(registration);
+        inner
+    }
+
+    /// Runs the non-blocking read `f` until it does something other than `WouldBlock`,
+    /// waiting for the descriptor to become readable between tries.
+    ///
+    /// `f` must be a single non-blocking operation: the readiness it consumes is cleared
+    /// only when it returns `WouldBlock`.
+    pub async fn read_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|cx| self.poll_read_with(cx, &mut f)).await
+    }
+
+    /// Runs the non-blocking write `f` until it does something other than `WouldBlock`,
+    /// waiting for the descriptor to become writable between tries.
+    pub async fn write_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|cx| self.poll_write_with(cx, &mut f)).await
+    }
+
+    /// Poll form of [`read_with`](Self::read_with), for implementing poll-based traits.
+    pub fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.registration
+            .poll_io(cx, Direction::Read, || f(&self.inner))
+    }
+
+    /// Poll form of [`write_with`](Self::write_with).
+    pub fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.registration
+            .poll_io(cx, Direction::Write, || f(&self.inner))
+    }
+
+    /// Waits until the descriptor is writable, without writing. Used by `connect`.
+    pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.registration.poll_ready(cx, Direction::Write)
+    }
+
+    /// Forgets read readiness: the caller knows the descriptor is drained (a short read
+    /// from a stream socket).
+    pub(crate) fn clear_readable(&self) {
+        self.registration.clear_readiness(Direction::Read);
+    }
+
+    /// Forgets write readiness: the caller knows the send buffer is full (a short write).
+    pub(crate) fn clear_writable(&self) {
+        self.registration.clear_readiness(Direction::Write);
+    }
+}
+
+impl<T: AsFd> AsFd for AsyncFd<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl<T: AsFd> AsRawFd for AsyncFd<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_fd().as_raw_fd()
+    }
+}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFd")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}

@@ -1,0 +1,122 @@
+//! `AsyncTcpListener`: accepts TCP connections without blocking the thread.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+use super::{AsyncTcpStream, each_addr};
+use crate::AsyncFd;
+use crate::sys::socket;
+use crate::time::sleep;
+
+/// How long `accept` waits before trying again when the process is out of descriptors.
+const EXHAUSTED_BACKOFF: Duration = Duration::from_millis(20);
+
+/// A TCP socket listening for connections.
+///
+/// ```
+/// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+///
+/// epoll_rt::block_on(async {
+///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+///     let addr = listener.local_addr()?;
+///     let client = epoll_rt::spawn(AsyncTcpStream::connect(addr));
+///     let (_stream, peer) = listener.accept().await?;
+///     assert_eq!(peer, client.await??.local_addr()?);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct AsyncTcpListener {
+    /// The listening socket, registered with the reactor.
+    inner: AsyncFd<TcpListener>,
+}
+
+impl AsyncTcpListener {
+    /// Creates a socket bound to `addr` and listening, non-blocking and close-on-exec from
+    /// the start, with `SO_REUSEADDR`. Port 0 asks the kernel for a free port; see
+    /// [`local_addr`](Self::local_addr).
+    ///
+    /// Binding never waits, so this is a plain function, as in std. It must be called
+    /// inside a runtime, whose reactor the socket is registered with.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let listener = each_addr(addr, |addr| socket::tcp_listener(addr, false))?;
+        Ok(Self {
+            inner: AsyncFd::new_nonblocking(listener)?,
+        })
+    }
+
+    /// Wraps a listener made with std, switching it to non-blocking mode.
+    pub fn from_std(listener: TcpListener) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Ok(Self {
+            inner: AsyncFd::new_nonblocking(listener)?,
+        })
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// The accepted socket is non-blocking and close-on-exec from birth (`accept4`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if the future is dropped before it completes, no connection has been
+    /// taken from the kernel's queue; the next `accept` gets it.
+    ///
+    /// # Running out of descriptors
+    ///
+    /// When the process or system is out of file descriptors (`EMFILE`, `ENFILE`) or
+    /// socket memory (`ENOBUFS`, `ENOMEM`), the pending connection stays in the kernel's
+    /// queue, so the listener stays readable: a loop that retried at once would spin the
+    /// CPU, and a loop that stopped on the error would take the server down. `accept`
+    /// instead waits 20 ms and tries again, as often as needed, and never returns these
+    /// errors. Connections that fail before being accepted (`ECONNABORTED`) are skipped.
+    pub async fn accept(&self) -> io::Result<(AsyncTcpStream, SocketAddr)> {
+        loop {
+            let accepted =
+                poll_fn(|cx| self.inner.poll_read_with(cx, |l| socket::accept(l.as_fd()))).await;
+            match accepted {
+                Ok((stream, peer)) => return Ok((AsyncTcpStream::from_nonblocking(stream)?, peer)),
+                Err(e) if is_out_of_resources(&e) => sleep(EXHAUSTED_BACKOFF).await,
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The address the socket is bound to (with the real port, after binding port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+}
+
+/// Whether an `accept` error means "out of descriptors or memory": worth waiting out.
+fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+impl AsFd for AsyncTcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl AsRawFd for AsyncTcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl fmt::Debug for AsyncTcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncTcpListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}

@@ -1,0 +1,249 @@
+//! `AsyncTcpStream`: a TCP connection whose reads and writes wait instead of blocking.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
+
+use super::no_addresses;
+use crate::AsyncFd;
+use crate::sys::socket;
+
+/// A TCP connection.
+///
+/// Reads and writes take `&mut self`: one task reads and writes a stream at a time.
+///
+/// Writing to a connection the peer has closed returns an error (`EPIPE` or
+/// `ECONNRESET`); it never raises `SIGPIPE`, because std's `TcpStream` sends with
+/// `MSG_NOSIGNAL`.
+///
+/// ```
+/// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+///
+/// epoll_rt::block_on(async {
+///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _) = listener.accept().await?;
+///
+///     client.write_all(b"hello").await?;
+///     let mut buf = [0; 5];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct AsyncTcpStream {
+    /// The connected socket, registered with the reactor.
+    inner: AsyncFd<TcpStream>,
+}
+
+impl AsyncTcpStream {
+    /// Opens a connection to `addr`, trying each address it resolves to in turn.
+    ///
+    /// The connect is non-blocking: the socket is created with `SOCK_NONBLOCK`, `connect`
+    /// returns `EINPROGRESS`, and the task waits for the socket to become writable, which
+    /// is when the handshake has ended; `SO_ERROR` then says whether it succeeded (a
+    /// refused connection is an `ECONNREFUSED` error).
+    ///
+    /// Name resolution, for an address given as a host name, uses the system resolver and
+    /// blocks the thread; pass a `SocketAddr` or an IP literal to avoid it.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let mut last_err = None;
+        for addr in addr.to_socket_addrs()? {
+            match Self::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(no_addresses))
+    }
+
+    /// Connects to one address.
+    async fn connect_addr(addr: SocketAddr) -> io::Result<Self> {
+        let (stream, in_progress) = socket::tcp_connect(addr)?;
+        let stream = Self::from_nonblocking(stream)?;
+        if in_progress {
+            loop {
+                poll_fn(|cx| stream.inner.poll_writable(cx)).await;
+                if let Some(e) = stream.inner.get_ref().take_error()? {
+                    return Err(e);
+                }
+                // Writable and no error: connected, unless the readiness was the optimistic
+                // guess a new registration starts with (see `Registration::new`).
+                match stream.inner.get_ref().peer_addr() {
+                    Ok(_) => break,
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        stream.inner.clear_writable()
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(stream)
+    }
+
+    /// Wraps a connection made with std, switching it to non-blocking mode.
+    pub fn from_std(stream: TcpStream) -> io::Result<Self> {
+        stream.set_nonblocking(true)?;
+        Self::from_nonblocking(stream)
+    }
+
+    /// Wraps a socket already in non-blocking mode.
+    pub(crate) fn from_nonblocking(stream: TcpStream) -> io::Result<Self> {
+        Ok(Self {
+            inner: AsyncFd::new_nonblocking(stream)?,
+        })
+    }
+
+    /// Reads some bytes into `buf`, waiting until at least one is available. Returns how
+    /// many were read; 0 means the peer closed its writing half (end of file), or `buf`
+    /// is empty.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if the future is dropped before it completes, no byte was read.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes. End of file first is an `UnexpectedEof` error.
+    ///
+    /// Not cancel-safe: if the future is dropped midway, the bytes read so far are lost.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read(&mut buf[filled..]).await? {
+                0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed before the buffer was filled",
+                    ));
+                }
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
+    /// how many were written.
+    ///
+    /// Cancel-safe: if the future is dropped before it completes, no byte was written.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+    }
+
+    /// Writes all of `buf`, waiting for room in the socket's send buffer as needed (this is
+    /// where backpressure from a slow reader stops the writer).
+    ///
+    /// Not cancel-safe: if the future is dropped midway, an unknown prefix was written.
+    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Does nothing: a TCP stream has no user-space buffer. Here for symmetry with
+    /// buffered writers.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Shuts down the reading half, the writing half (the peer reads end of file), or
+    /// both. Never waits.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY`: send small writes at once instead of coalescing them (Nagle's
+    /// algorithm). Request-response protocols want it on.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.get_ref().nodelay()
+    }
+
+    /// Polls a read into `buf`: the building block of [`read`](Self::read).
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = match self.inner.poll_read_with(cx, |mut s| s.read(buf)) {
+            Poll::Ready(Ok(n)) => n,
+            other => return other,
+        };
+        // A short read emptied the socket's receive queue. Clearing readiness now saves the
+        // next read a syscall that would only return EAGAIN; if more data arrives, the
+        // edge-triggered registration reports it with a new event.
+        if n > 0 && n < buf.len() {
+            self.inner.clear_readable();
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// Polls a write of `buf`: the building block of [`write`](Self::write).
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = match self.inner.poll_write_with(cx, |mut s| s.write(buf)) {
+            Poll::Ready(Ok(n)) => n,
+            other => return other,
+        };
+        // A short write filled the send buffer: the next write would return EAGAIN. When
+        // the peer acknowledges data and room opens, an EPOLLOUT edge says so.
+        if n < buf.len() {
+            self.inner.clear_writable();
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl AsFd for AsyncTcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl AsRawFd for AsyncTcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl fmt::Debug for AsyncTcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncTcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}

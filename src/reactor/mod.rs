@@ -1,0 +1,192 @@
+//! The reactor: the part of the runtime that waits for the outside world.
+//!
+//! It owns the epoll instance and, for every registered descriptor, an [`IoState`] with the
+//! descriptor's readiness and the wakers of the tasks waiting on it; it also keeps the
+//! pending timers. One call to [`Reactor::turn`] is one trip to the kernel:
+//!
+//! ```text
+//!   turn(timeout)
+//!     │  timeout = min(timeout, nearest timer)
+//!     ▼
+//!   epoll_wait ──▶ for each event: token ──▶ slab slot ──▶ set readiness bits,
+//!     │                                                    take the waiting wakers
+//!     ▼
+//!   fire due timers (take their wakers) ──▶ wake every taken waker
+//! ```
+//!
+//! Dispatching never runs user code: waking a task only puts it on the executor's run
+//! queue. The wakers are collected first and woken after the reactor has released its own
+//! state, so even a foreign waker that re-enters the reactor finds it consistent.
+//!
+//! Unlike tokio's I/O driver, which is shared by the threads of a multi-threaded runtime
+//! and so stores readiness in atomics, this reactor belongs to one thread and uses `Cell`s.
+
+mod readiness;
+mod registration;
+mod timers;
+
+pub(crate) use readiness::Direction;
+pub(crate) use registration::Registration;
+pub(crate) use timers::TimerKey;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::rc::Rc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use crate::epoll::{Epoll, EventFlags, Events};
+use crate::slab::{Key, Slab};
+use readiness::Readiness;
+use registration::IoState;
+use timers::TimerQueue;
+
+/// The epoll token of the runtime's eventfd. No slab key can equal it: that would take
+/// 2^32 - 1 live registrations.
+const NOTIFY_TOKEN: u64 = u64::MAX;
+
+/// Most events taken from the kernel per `epoll_wait`; more stay queued for the next turn.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// The interest every descriptor is registered with, once: both directions, peer
+/// half-close, edge-triggered.
+fn interest() -> EventFlags {
+    EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::ET
+}
+
+/// The reactor of one runtime. See the module docs.
+pub(crate) struct Reactor {
+    /// The epoll instance every descriptor of this runtime is registered with.
+    epoll: Epoll,
+    /// Buffer for `epoll_wait`, reused every turn.
+    events: RefCell<Events>,
+    /// Registered descriptors; an event's token is a key into this slab.
+    sources: RefCell<Slab<Rc<IoState>>>,
+    /// Pending timers.
+    timers: RefCell<TimerQueue>,
+    /// Wakers taken during a turn, woken at its end; kept to reuse its allocation.
+    wake_list: Cell<Vec<Waker>>,
+}
+
+impl Reactor {
+    /// A reactor with a new epoll instance and nothing registered.
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(Self {
+            epoll: Epoll::new()?,
+            events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
+            sources: RefCell::new(Slab::new()),
+            timers: RefCell::new(TimerQueue::default()),
+            wake_list: Cell::new(Vec::new()),
+        })
+    }
+
+    /// Registers the runtime's eventfd: its events make [`turn`](Self::turn) return `true`.
+    pub(crate) fn add_notifier(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.epoll
+            .register_with_token(fd, EventFlags::IN | EventFlags::ET, NOTIFY_TOKEN)
+    }
+
+    /// Registers `fd`, whose readiness will be recorded in `state`.
+    pub(super) fn add_source(&self, fd: BorrowedFd<'_>, state: Rc<IoState>) -> io::Result<Key> {
+        let key = self.sources.borrow_mut().insert(state);
+        if let Err(e) = self.epoll.register_with_token(fd, interest(), key.to_u64()) {
+            self.sources.borrow_mut().remove(key);
+            return Err(e);
+        }
+        Ok(key)
+    }
+
+    /// Deregisters a descriptor that is still open.
+    pub(super) fn remove_source(&self, key: Key, fd: std::os::fd::RawFd) {
+        // The descriptor is open (its owner closes it after dropping the registration), so
+        // this cannot fail in a way worth reporting; a drop has nowhere to report it anyway.
+        let _ = self.epoll.unregister_raw(fd);
+        self.sources.borrow_mut().remove(key);
+    }
+
+    /// Number of registered descriptors (the eventfd excluded).
+    pub(crate) fn source_count(&self) -> usize {
+        self.sources.borrow().len()
+    }
+
+    /// Adds a timer that wakes `waker` at `deadline`.
+    pub(crate) fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
+        self.timers.borrow_mut().insert(deadline, waker)
+    }
+
+    /// Updates the waker of a pending timer; `false` if it already fired.
+    pub(crate) fn update_timer(&self, key: TimerKey, waker: &Waker) -> bool {
+        self.timers.borrow_mut().update_waker(key, waker)
+    }
+
+    /// Removes a timer, fired or not.
+    pub(crate) fn remove_timer(&self, key: TimerKey) {
+        self.timers.borrow_mut().remove(key);
+    }
+
+    /// Number of pending timers.
+    pub(crate) fn timer_count(&self) -> usize {
+        self.timers.borrow().len()
+    }
+
+    /// Waits for events at most `timeout` (`None`: until something happens), records them
+    /// and wakes the tasks they concern. Returns whether the runtime's eventfd was rung.
+    pub(crate) fn turn(&self, timeout: Option<Duration>) -> bool {
+        // 1. The nearest timer bounds the wait.
+        let timeout = match self.timers.borrow().next_deadline() {
+            None => timeout,
+            Some(deadline) => {
+                let until = deadline.saturating_duration_since(Instant::now());
+                Some(timeout.map_or(until, |t| t.min(until)))
+            }
+        };
+
+        // 2. Sleep in the kernel.
+        let mut events = self.events.borrow_mut();
+        self.epoll.poll(&mut events, timeout).expect(
+            "epoll_wait on the runtime's own epoll fails only for EINTR, which poll retries",
+        );
+
+        // 3. Record readiness and collect the wakers of the tasks it concerns.
+        let mut wake_list = self.wake_list.take();
+        let mut notified = false;
+        {
+            let sources = self.sources.borrow();
+            for event in events.iter() {
+                if event.token() == NOTIFY_TOKEN {
+                    notified = true;
+                } else if let Some(state) = sources.get(Key::from_u64(event.token())) {
+                    state.on_event(Readiness::from_epoll(event.flags()), &mut wake_list);
+                }
+                // No slot: the descriptor was deregistered after the kernel queued the event.
+            }
+        }
+        drop(events);
+
+        // 4. Fire the timers that are due.
+        let mut timers = self.timers.borrow_mut();
+        if timers.len() > 0 {
+            timers.fire_expired(Instant::now(), &mut wake_list);
+        }
+        drop(timers);
+
+        // 5. Wake, now that no borrow of the reactor is held.
+        for waker in wake_list.drain(..) {
+            waker.wake();
+        }
+        self.wake_list.set(wake_list);
+        notified
+    }
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("epoll", &self.epoll)
+            .field("sources", &self.source_count())
+            .field("timers", &self.timer_count())
+            .finish()
+    }
+}

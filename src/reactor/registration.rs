@@ -1,0 +1,178 @@
+//! A registration: one descriptor's place in the reactor, shared by the reactor (which
+//! records readiness and wakes) and the I/O object (which reads, writes and waits).
+//!
+//! ```text
+//!        I/O object                         reactor
+//!   ┌──────────────────┐  Rc<IoState>  ┌──────────────────┐
+//!   │ Registration     │──────────────▶│ readiness bits   │◀── epoll event sets bits,
+//!   │  poll_io(Read,   │               │ reader: Waker    │    takes the wakers
+//!   │          op)     │               │ writer: Waker    │    and wakes them
+//!   └──────────────────┘               └──────────────────┘
+//! ```
+//!
+//! The protocol an operation follows (in [`Registration::poll_io`]):
+//!
+//! 1. If the direction's readiness bit is clear, store the task's waker and return
+//!    `Pending`: the reactor will set the bit and wake the task.
+//! 2. Otherwise try the operation. If it returns `WouldBlock`, the descriptor is drained:
+//!    clear the bit and go back to step 1. Anything else is the result.
+//!
+//! The descriptor is registered once, edge-triggered, for both directions, and never
+//! modified: no `epoll_ctl` per operation. tokio and mio do the same; the alternative,
+//! one-shot registrations re-armed before each wait (smol's async-io), costs an `epoll_ctl`
+//! per wait and is what lets async-io share one reactor among threads.
+
+use std::cell::Cell;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use super::Reactor;
+use super::readiness::{Direction, Readiness};
+use crate::runtime::context;
+use crate::slab::Key;
+
+/// What the reactor knows about one descriptor, and who is waiting on it.
+///
+/// Single-threaded by construction (`Cell`, `Rc`): the reactor and the I/O objects all live
+/// on the runtime's thread. Only the `Waker`s inside may travel.
+#[derive(Default)]
+pub(crate) struct IoState {
+    /// Readiness heard from epoll and not yet consumed by a `WouldBlock`.
+    readiness: Cell<Readiness>,
+    /// The task waiting to read, if any.
+    reader: Cell<Option<Waker>>,
+    /// The task waiting to write, if any.
+    writer: Cell<Option<Waker>>,
+}
+
+impl IoState {
+    /// A state that starts out fully ready; see [`Registration::new`] for why.
+    pub(super) fn new_ready() -> Self {
+        Self {
+            readiness: Cell::new(Readiness::OPTIMISTIC),
+            ..Self::default()
+        }
+    }
+
+    /// Records an event and moves the wakers it concerns into `wake_list`. Called by the
+    /// reactor, which wakes them only once it is done touching its own state.
+    pub(super) fn on_event(&self, ready: Readiness, wake_list: &mut Vec<Waker>) {
+        self.readiness.set(self.readiness.get() | ready);
+        // A hang-up or error ends both directions: a task blocked on either must see it.
+        let closing =
+            ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR);
+        if closing || ready.intersects(Direction::Read.mask()) {
+            wake_list.extend(self.reader.take());
+        }
+        if closing || ready.intersects(Direction::Write.mask()) {
+            wake_list.extend(self.writer.take());
+        }
+    }
+
+    /// The waker slot of one direction.
+    fn waiter(&self, dir: Direction) -> &Cell<Option<Waker>> {
+        match dir {
+            Direction::Read => &self.reader,
+            Direction::Write => &self.writer,
+        }
+    }
+}
+
+impl std::fmt::Debug for IoState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IoState")
+            .field("readiness", &self.readiness.get())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A descriptor registered with the current runtime's reactor; deregisters on drop.
+///
+/// The owner must drop the `Registration` *before* closing the descriptor (declare it as
+/// the first field), so the `epoll_ctl(DEL)` names the right file.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    /// The reactor this descriptor is registered with, kept alive by us.
+    reactor: Rc<Reactor>,
+    /// The state shared with the reactor.
+    state: Rc<IoState>,
+    /// Our slot in the reactor, also the epoll token.
+    key: Key,
+    /// The descriptor, for `epoll_ctl(DEL)` on drop.
+    fd: RawFd,
+}
+
+impl Registration {
+    /// Registers `fd` with the reactor of the runtime running on this thread.
+    ///
+    /// The new registration assumes the descriptor is ready in both directions. The first
+    /// operation therefore just tries the call, which either succeeds (an accepted client
+    /// has often already sent its request) or returns `WouldBlock` and clears the bit: one
+    /// syscall, instead of a trip through `epoll_wait` to learn what a try would tell.
+    pub(crate) fn new(fd: BorrowedFd<'_>) -> io::Result<Self> {
+        let reactor = context::current_reactor()?;
+        let state = Rc::new(IoState::new_ready());
+        let key = reactor.add_source(fd, state.clone())?;
+        Ok(Self {
+            reactor,
+            state,
+            key,
+            fd: fd.as_raw_fd(),
+        })
+    }
+
+    /// `Ready` if an operation in `dir` may make progress; otherwise stores the task's
+    /// waker so the reactor can wake it, and returns `Pending`.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
+        if self.state.readiness.get().intersects(dir.mask()) {
+            return Poll::Ready(());
+        }
+        let slot = self.state.waiter(dir);
+        // Keep the stored waker if it would wake the same task: saves a clone (an atomic
+        // increment) on every wait of a task that waits in a loop.
+        let waker = match slot.take() {
+            Some(old) if old.will_wake(cx.waker()) => old,
+            _ => cx.waker().clone(),
+        };
+        slot.set(Some(waker));
+        Poll::Pending
+    }
+
+    /// Forgets that `dir` is ready, after an operation found the descriptor drained.
+    pub(crate) fn clear_readiness(&self, dir: Direction) {
+        let state = &self.state;
+        state
+            .readiness
+            .set(state.readiness.get().without(dir.clearable()));
+    }
+
+    /// Runs `op` (a non-blocking read, write, accept...) until it does something other than
+    /// `WouldBlock`, waiting for readiness in `dir` between tries. See the module docs.
+    ///
+    /// `EINTR` is retried: a signal arriving mid-call is not the caller's concern.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            if self.poll_ready(cx, dir).is_pending() {
+                return Poll::Pending;
+            }
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(dir),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.reactor.remove_source(self.key, self.fd);
+    }
+}

@@ -1,0 +1,87 @@
+//! The thread-local "current runtime": what lets a free function like `spawn`, or a
+//! constructor like `AsyncTcpListener::bind`, find the runtime it runs under.
+//!
+//! `block_on` *enters* its runtime for as long as it runs. Entering twice on one thread is
+//! refused: a nested `block_on` would block the outer runtime's tasks while it runs.
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+
+use super::core::Core;
+use crate::reactor::Reactor;
+use crate::task::TaskId;
+
+thread_local! {
+    /// The runtime whose `block_on` is running on this thread, if any.
+    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
+/// Proof that this thread is inside `block_on`; leaving is done by dropping it (also when
+/// the future being blocked on panics).
+pub(crate) struct EnterGuard {
+    /// Not `Send`: must be dropped on the thread that entered.
+    _not_send: std::marker::PhantomData<Rc<()>>,
+}
+
+/// Makes `core` the current runtime of this thread.
+///
+/// # Panics
+///
+/// If a runtime is already running on this thread (a `block_on` inside a `block_on`).
+pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        if current.is_some() {
+            panic!(
+                "epoll_rt: cannot call block_on while a runtime is already running on this \
+                 thread (it would stall every task of the outer runtime). Inside async code, \
+                 `.await` the future, or `epoll_rt::spawn` it, instead."
+            );
+        }
+        *current = Some(core);
+    });
+    EnterGuard {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        // Take the core out first and drop it after the borrow ends.
+        let core = CURRENT.with(|current| current.borrow_mut().take());
+        drop(core);
+    }
+}
+
+/// Runs `f` with the current runtime, or returns `None` outside any runtime.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// The reactor of the current runtime, for registering a new I/O object.
+pub(crate) fn current_reactor() -> io::Result<Rc<Reactor>> {
+    with_current(|core| core.reactor().clone()).ok_or_else(|| {
+        io::Error::other(
+            "no epoll-rt runtime is running on this thread: create I/O objects inside \
+             epoll_rt::block_on (or a task it runs)",
+        )
+    })
+}
+
+/// Pushes task `id` on the local run queue if runtime `runtime_id` is running on this
+/// thread. Returns `false` otherwise, and the caller takes the remote path.
+pub(crate) fn schedule_local(runtime_id: u64, id: TaskId) -> bool {
+    with_current(|core| {
+        if core.id() == runtime_id {
+            core.scheduler().push(id);
+            true
+        } else {
+            false
+        }
+    })
+    .unwrap_or(false)
+}

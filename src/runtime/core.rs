@@ -1,0 +1,104 @@
+//! The core of one runtime: its reactor, its scheduler and its remote queue, behind the
+//! `Rc` that the thread-local context and the [`Runtime`](super::Runtime) handle share.
+
+use std::future::Future;
+use std::io;
+use std::os::fd::AsFd;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::Remote;
+use super::scheduler::Scheduler;
+use crate::reactor::Reactor;
+use crate::task::{Header, JoinHandle, TaskId};
+
+/// Source of runtime ids, which let a waker tell its own runtime's thread from another.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Everything one runtime owns.
+pub(crate) struct Core {
+    /// Unique among the runtimes of this process.
+    id: u64,
+    /// Waits for I/O and timers.
+    reactor: Rc<Reactor>,
+    /// Tasks and the run queue.
+    scheduler: Scheduler,
+    /// Wakes from other threads. The only strong reference: wakers hold `Weak`s, so the
+    /// eventfd closes with the runtime.
+    remote: Arc<Remote>,
+}
+
+impl Core {
+    /// A runtime core with a new epoll instance and eventfd.
+    pub(crate) fn new() -> io::Result<Self> {
+        let remote = Arc::new(Remote::new()?);
+        let reactor = Reactor::new()?;
+        reactor.add_notifier(remote.as_fd())?;
+        Ok(Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            reactor: Rc::new(reactor),
+            scheduler: Scheduler::default(),
+            remote,
+        })
+    }
+
+    /// This runtime's id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// This runtime's reactor.
+    pub(crate) fn reactor(&self) -> &Rc<Reactor> {
+        &self.reactor
+    }
+
+    /// This runtime's scheduler.
+    pub(crate) fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// A header for a task of this runtime that lives outside the scheduler (the future
+    /// given to `block_on`).
+    pub(crate) fn main_header(&self) -> Arc<Header> {
+        Arc::new(Header::new(
+            TaskId::RESERVED,
+            self.id,
+            Arc::downgrade(&self.remote),
+        ))
+    }
+
+    /// Spawns `future` as a task of this runtime.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.scheduler
+            .spawn(future, self.id, Arc::downgrade(&self.remote))
+    }
+
+    /// Moves tasks woken from other threads onto the run queue.
+    pub(crate) fn drain_remote(&self) {
+        self.remote.drain_into(&mut self.scheduler.run_queue());
+    }
+
+    /// One trip to the kernel: a quick look for events while tasks are ready, otherwise
+    /// sleep until an event, a timer or a remote wake.
+    pub(crate) fn park(&self) {
+        let timeout = if self.scheduler.has_ready() {
+            Some(Duration::ZERO)
+        } else {
+            None
+        };
+        if self.reactor.turn(timeout) {
+            self.drain_remote();
+        }
+    }
+
+    /// Drops every task. Called when the `Runtime` is dropped.
+    pub(crate) fn shutdown(&self) {
+        self.scheduler.shutdown();
+    }
+}

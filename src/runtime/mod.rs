@@ -1,0 +1,203 @@
+//! The runtime: a single-threaded executor driving one reactor.
+//!
+//! [`Runtime::block_on`] is the whole event loop, in two steps repeated:
+//!
+//! 1. **Run ready tasks.** Pop task ids off the run queue and poll each task once. Polling
+//!    may wake other tasks (they join the back of the queue) or register interest in I/O
+//!    and timers (the task returns `Pending` and is not queued again until woken).
+//! 2. **Park.** Ask the reactor for events: with a zero timeout if tasks are still queued
+//!    (just a look, so I/O is never starved), or blocking until the next event, timer or
+//!    cross-thread wake otherwise. Events wake tasks, which lands them on the queue.
+//!
+//! Step 1 polls at most [`POLLS_PER_TURN`] tasks before step 2 runs, so a task that is
+//! always ready (it yields, or wakes itself) cannot keep the reactor from running. tokio's
+//! `current_thread` scheduler has the same rule (its `event_interval`, 61 polls).
+
+pub(crate) mod context;
+mod core;
+mod remote;
+mod scheduler;
+
+pub(crate) use self::core::Core;
+pub(crate) use remote::Remote;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use futures_task::waker_ref;
+
+use crate::task::{JoinHandle, TaskId};
+
+/// Most task polls between two looks at the reactor.
+const POLLS_PER_TURN: usize = 64;
+
+/// A handle to a single-threaded runtime: an executor, a reactor and their tasks.
+///
+/// Most programs need only [`block_on`](crate::block_on), which makes a runtime, runs one
+/// future on it and drops it. Keep a `Runtime` to run several futures in turn on the same
+/// reactor, or to spawn tasks before running it.
+///
+/// Dropping the runtime drops every task it still holds (their destructors run) and closes
+/// its epoll instance and eventfd, once no I/O object created on it remains.
+///
+/// A `Runtime` is not `Send`: its tasks need not be `Send` either, because they never
+/// leave the thread that made it.
+///
+/// ```
+/// use epoll_rt::Runtime;
+///
+/// let rt = Runtime::new()?;
+/// let handle = rt.spawn(async { 1 + 1 });
+/// let answer = rt.block_on(async { handle.await.unwrap() });
+/// assert_eq!(answer, 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    /// The runtime's state, shared with the thread-local context while it runs.
+    core: Rc<Core>,
+}
+
+impl Runtime {
+    /// Creates a runtime: an epoll instance and an eventfd, no thread.
+    pub fn new() -> io::Result<Self> {
+        Ok(Self {
+            core: Rc::new(Core::new()?),
+        })
+    }
+
+    /// Runs `future` to completion on this thread, running the runtime's tasks meanwhile,
+    /// and returns its output.
+    ///
+    /// Tasks still pending when `future` completes stay in the runtime, and run again at
+    /// the next `block_on`.
+    ///
+    /// # Panics
+    ///
+    /// If called while a runtime is already running on this thread (from inside async
+    /// code: `.await` the future instead). A panic of `future` itself is passed on.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = context::enter(self.core.clone());
+        let core = &*self.core;
+        let mut future = pin!(future);
+
+        // The future given to block_on is polled like a task, but lives on this stack, not
+        // in the scheduler; its id is one no spawned task can have.
+        let main = core.main_header();
+        core.scheduler().push(TaskId::RESERVED);
+        core.drain_remote();
+
+        loop {
+            // 1. Run ready tasks, a bounded number before looking at I/O again.
+            for _ in 0..POLLS_PER_TURN {
+                let Some(id) = core.scheduler().pop() else {
+                    break;
+                };
+                if id != TaskId::RESERVED {
+                    core.scheduler().run_task(id);
+                    continue;
+                }
+                main.start_poll();
+                let waker = waker_ref(&main);
+                if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker))
+                {
+                    main.retire();
+                    return output;
+                }
+            }
+            // 2. Nothing ready, or enough polls: look at (or wait for) the outside world.
+            core.park();
+        }
+    }
+
+    /// Spawns `future` as a task of this runtime. It starts running at the next
+    /// [`block_on`](Self::block_on), or at once if one is running.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.core.shutdown();
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("id", &self.core.id())
+            .field("tasks", &self.core.scheduler().task_count())
+            .field("reactor", self.core.reactor())
+            .finish()
+    }
+}
+
+/// Runs `future` to completion on a new runtime on this thread, and returns its output.
+///
+/// This is the entry point of most programs:
+///
+/// ```no_run
+/// fn main() -> std::io::Result<()> {
+///     epoll_rt::block_on(async {
+///         let listener = epoll_rt::AsyncTcpListener::bind("127.0.0.1:0")?;
+///         loop {
+///             let (_stream, peer) = listener.accept().await?;
+///             println!("hello, {peer}");
+///         }
+///     })
+/// }
+/// ```
+///
+/// Tasks spawned by `future` and still running when it completes are dropped with the
+/// runtime.
+///
+/// # Panics
+///
+/// If the runtime cannot be created (the process is out of file descriptors), or if
+/// called while a runtime is already running on this thread. A panic of `future` itself is
+/// passed on.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let runtime = Runtime::new()
+        .unwrap_or_else(|e| panic!("epoll_rt::block_on: cannot create a runtime: {e}"));
+    runtime.block_on(future)
+}
+
+/// Spawns `future` as a task of the runtime running on this thread, and returns a
+/// [`JoinHandle`] to await its output.
+///
+/// The future need not be `Send`: the runtime is single-threaded.
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// epoll_rt::block_on(async {
+///     let shared = Rc::new(5); // Rc is not Send; that is fine here
+///     let task = epoll_rt::spawn(async move { *shared * 2 });
+///     assert_eq!(task.await.unwrap(), 10);
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If no runtime is running on this thread. Call it from inside
+/// [`block_on`](crate::block_on), or use [`Runtime::spawn`] on a runtime you hold.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::with_current(|core| core.spawn(future)).unwrap_or_else(|| {
+        panic!(
+            "epoll_rt::spawn called outside a runtime: call it from inside \
+             epoll_rt::block_on (or a task it runs), or use Runtime::spawn"
+        )
+    })
+}

@@ -1,0 +1,70 @@
+//! The remote queue: how a waker on another thread schedules a task.
+//!
+//! The run queue proper is a plain `VecDeque` that only the runtime's thread touches. A
+//! wake from any other thread (or from this thread while the runtime is not running) goes
+//! through here instead: the task id is pushed under a mutex, and the runtime's eventfd is
+//! rung so that an `epoll_wait` in progress returns.
+//!
+//! The `notified` flag keeps the eventfd to one write per turn of the loop, however many
+//! wakes arrive: the first wake after the runtime drained the queue rings, later ones see
+//! the flag and only push.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use crate::sys::eventfd::EventFd;
+use crate::task::TaskId;
+
+/// Cross-thread scheduling for one runtime. Shared by `Arc` with its tasks' wakers.
+#[derive(Debug)]
+pub(crate) struct Remote {
+    /// Ids of tasks woken from elsewhere, not yet moved to the run queue.
+    queue: Mutex<Vec<TaskId>>,
+    /// Rung to interrupt `epoll_wait`; registered with the runtime's reactor.
+    eventfd: EventFd,
+    /// Set when the eventfd has been rung and the runtime has not drained it yet.
+    notified: AtomicBool,
+}
+
+impl Remote {
+    /// A remote queue with a new eventfd.
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(Self {
+            queue: Mutex::new(Vec::new()),
+            eventfd: EventFd::new()?,
+            notified: AtomicBool::new(false),
+        })
+    }
+
+    /// Schedules task `id` from any thread.
+    pub(crate) fn push(&self, id: TaskId) {
+        // A panic elsewhere while holding this lock cannot leave a Vec<TaskId> half-pushed;
+        // poisoning carries no information here.
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(id);
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            self.eventfd.ring();
+        }
+    }
+
+    /// Moves every remotely woken task onto `run_queue`. Runtime thread only.
+    pub(crate) fn drain_into(&self, run_queue: &mut VecDeque<TaskId>) {
+        // Clear the flag *before* taking the queue: a push that lands after the take then
+        // finds the flag clear and rings again, so no wake is left behind.
+        self.notified.store(false, Ordering::Release);
+        self.eventfd.drain();
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        run_queue.extend(queue.drain(..));
+    }
+}
+
+impl AsFd for Remote {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.eventfd.as_fd()
+    }
+}

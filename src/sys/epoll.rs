@@ -1,0 +1,534 @@
+//! A safe binding to Linux epoll, speaking the vocabulary of Python's `select.epoll`.
+//!
+//! This module is usable on its own, without the async runtime on top of it: it is what the
+//! `seed_server` example uses to port the classic Python tutorial line for line.
+//!
+//! | Python `select.epoll` | here |
+//! |---|---|
+//! | `epoll = select.epoll()` | [`Epoll::new()`] |
+//! | `select.epoll.fromfd(fd)` | [`Epoll::from_fd`] |
+//! | `epoll.fileno()` | [`AsRawFd::as_raw_fd`] (and [`AsFd::as_fd`]) |
+//! | `epoll.register(fd, EPOLLIN)` | [`Epoll::register`]`(&fd, EventFlags::IN)` |
+//! | `epoll.modify(fd, mask)` | [`Epoll::modify`] |
+//! | `epoll.unregister(fd)` | [`Epoll::unregister`] |
+//! | `epoll.poll(timeout, maxevents)` | [`Epoll::poll`]`(&mut events, timeout)`, `maxevents` being [`Events::with_capacity`] |
+//! | `epoll.close()` | dropping the `Epoll` |
+//!
+//! Each registration carries a 64-bit *token* that the kernel hands back with every event
+//! for that descriptor (the `data` field of `struct epoll_event`). [`Epoll::register`] uses
+//! the descriptor number itself as the token, as Python does; the reactor uses
+//! [`Epoll::register_with_token`] to store a slot number instead.
+//!
+//! # Spurious events
+//!
+//! An event says a descriptor *was* ready when the kernel looked, not that the next
+//! `read` will succeed: another reader may have drained it, or (in edge-triggered mode) the
+//! event may describe data that was already read. Code that uses epoll must treat every
+//! event as a hint and handle `WouldBlock` on the operation that follows.
+//!
+//! # Draining readiness
+//!
+//! With [`EventFlags::ET`] (edge-triggered), the kernel reports a descriptor once per
+//! *change* (new data arriving, buffer space opening), not once per `poll` while it stays
+//! ready. A program using `ET` must therefore keep reading (or writing) until the call
+//! returns `WouldBlock`, or know by other means that nothing is left; otherwise it waits
+//! for an event that never comes. Level-triggered mode (the default, and the tutorial's)
+//! reports a ready descriptor on every `poll`, which is simpler and costs more calls.
+
+use std::fmt;
+use std::io;
+use std::ops::{BitAnd, BitOr, BitOrAssign};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// The `events` mask of an epoll registration or event: which conditions to watch, or which
+/// happened.
+///
+/// Combine flags with `|`; test them with [`contains`](Self::contains) or
+/// [`intersects`](Self::intersects).
+///
+/// ```
+/// use epoll_rt::epoll::EventFlags;
+///
+/// let interest = EventFlags::IN | EventFlags::RDHUP | EventFlags::ET;
+/// assert!(interest.contains(EventFlags::IN));
+/// assert!(!interest.intersects(EventFlags::OUT));
+/// assert_eq!(format!("{interest:?}"), "EventFlags(IN | RDHUP | ET)");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct EventFlags(u32);
+
+/// Name and value of every flag, in the order `Debug` prints them.
+const FLAG_NAMES: &[(&str, EventFlags)] = &[
+    ("IN", EventFlags::IN),
+    ("PRI", EventFlags::PRI),
+    ("OUT", EventFlags::OUT),
+    ("ERR", EventFlags::ERR),
+    ("HUP", EventFlags::HUP),
+    ("RDNORM", EventFlags::RDNORM),
+    ("RDBAND", EventFlags::RDBAND),
+    ("WRNORM", EventFlags::WRNORM),
+    ("WRBAND", EventFlags::WRBAND),
+    ("MSG", EventFlags::MSG),
+    ("RDHUP", EventFlags::RDHUP),
+    ("EXCLUSIVE", EventFlags::EXCLUSIVE),
+    ("WAKEUP", EventFlags::WAKEUP),
+    ("ONESHOT", EventFlags::ONESHOT),
+    ("ET", EventFlags::ET),
+];
+
+impl EventFlags {
+    /// `EPOLLIN`: the descriptor is readable (data, a pending connection, or end of file).
+    pub const IN: Self = Self(libc::EPOLLIN as u32);
+    /// `EPOLLOUT`: the descriptor is writable (there is room in the send buffer).
+    pub const OUT: Self = Self(libc::EPOLLOUT as u32);
+    /// `EPOLLPRI`: urgent (out-of-band) data is available to read.
+    pub const PRI: Self = Self(libc::EPOLLPRI as u32);
+    /// `EPOLLERR`: an error condition happened. Always reported; need not be requested.
+    pub const ERR: Self = Self(libc::EPOLLERR as u32);
+    /// `EPOLLHUP`: hang-up, both directions are closed. Always reported; need not be requested.
+    pub const HUP: Self = Self(libc::EPOLLHUP as u32);
+    /// `EPOLLET`: edge-triggered mode; report changes, not states (see the module docs).
+    pub const ET: Self = Self(libc::EPOLLET as u32);
+    /// `EPOLLONESHOT`: after one event, disable the registration until [`Epoll::modify`]
+    /// re-arms it.
+    pub const ONESHOT: Self = Self(libc::EPOLLONESHOT as u32);
+    /// `EPOLLRDNORM`: normal data can be read; the same as `IN` for sockets.
+    pub const RDNORM: Self = Self(libc::EPOLLRDNORM as u32);
+    /// `EPOLLRDBAND`: priority-band data can be read.
+    pub const RDBAND: Self = Self(libc::EPOLLRDBAND as u32);
+    /// `EPOLLWRNORM`: normal data can be written; the same as `OUT` for sockets.
+    pub const WRNORM: Self = Self(libc::EPOLLWRNORM as u32);
+    /// `EPOLLWRBAND`: priority-band data can be written.
+    pub const WRBAND: Self = Self(libc::EPOLLWRBAND as u32);
+    /// `EPOLLMSG`: accepted and ignored by Linux.
+    pub const MSG: Self = Self(libc::EPOLLMSG as u32);
+    /// `EPOLLRDHUP`: the peer closed its writing half (a stream socket read will return
+    /// end of file once the buffered data is consumed).
+    pub const RDHUP: Self = Self(libc::EPOLLRDHUP as u32);
+    /// `EPOLLEXCLUSIVE`: when several epoll instances wait on the same descriptor, wake only
+    /// one of them (avoids a thundering herd on a shared listening socket). Only valid with
+    /// [`Epoll::register`], not [`Epoll::modify`].
+    pub const EXCLUSIVE: Self = Self(libc::EPOLLEXCLUSIVE as u32);
+    /// `EPOLLWAKEUP`: keep the system from suspending while the event is pending.
+    pub const WAKEUP: Self = Self(libc::EPOLLWAKEUP as u32);
+
+    /// No flags.
+    pub const fn empty() -> Self {
+        Self(0)
+    }
+
+    /// The raw `u32` mask, as the kernel sees it.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Flags from a raw mask; bits without a name are kept as they are.
+    pub const fn from_bits_retain(bits: u32) -> Self {
+        Self(bits)
+    }
+
+    /// Whether no flag is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether every flag of `other` is set in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether at least one flag of `other` is set in `self`.
+    pub const fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl BitOr for EventFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for EventFlags {
+    fn bitor_assign(&mut self, rhs: Self) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl BitAnd for EventFlags {
+    type Output = Self;
+    fn bitand(self, rhs: Self) -> Self {
+        Self(self.0 & rhs.0)
+    }
+}
+
+impl fmt::Debug for EventFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventFlags(")?;
+        let mut rest = self.0;
+        let mut first = true;
+        for &(name, flag) in FLAG_NAMES {
+            if self.contains(flag) && rest & flag.0 != 0 {
+                if !first {
+                    f.write_str(" | ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+                rest &= !flag.0;
+            }
+        }
+        if rest != 0 {
+            if !first {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{rest:#x}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// One event reported by [`Epoll::poll`]: which registration, and what happened to it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// What happened (`IN`, `OUT`, `HUP`, ...).
+    flags: EventFlags,
+    /// The token the descriptor was registered with.
+    token: u64,
+}
+
+impl Event {
+    /// What happened to the descriptor.
+    pub fn flags(&self) -> EventFlags {
+        self.flags
+    }
+
+    /// The token given at registration.
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+
+    /// The descriptor number, for registrations made with [`Epoll::register`], which uses
+    /// the descriptor itself as the token (as Python's `epoll.poll()` returns `(fd, mask)`).
+    pub fn fd(&self) -> RawFd {
+        self.token as RawFd
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("token", &self.token)
+            .field("flags", &self.flags)
+            .finish()
+    }
+}
+
+/// The buffer [`Epoll::poll`] fills with events; its capacity is `maxevents`, the most
+/// events one call can return.
+///
+/// ```
+/// use epoll_rt::epoll::Events;
+///
+/// let events = Events::with_capacity(64);
+/// assert_eq!(events.capacity(), 64);
+/// assert!(events.is_empty());
+/// ```
+pub struct Events {
+    /// Storage handed to the kernel; all `capacity` entries are initialised.
+    buf: Vec<libc::epoll_event>,
+    /// How many entries the last `poll` filled.
+    len: usize,
+}
+
+impl Events {
+    /// A buffer that receives at most `capacity` events per [`Epoll::poll`].
+    ///
+    /// A capacity of zero is allowed here, but `poll` then fails with `InvalidInput`.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            buf: vec![libc::epoll_event { events: 0, u64: 0 }; capacity],
+            len: 0,
+        }
+    }
+
+    /// The most events one `poll` can return.
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// How many events the last `poll` returned.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the last `poll` returned no event (it timed out).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets the events of the last `poll`.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The events the last `poll` returned.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Event> + '_ {
+        self.buf[..self.len].iter().map(|e| Event {
+            flags: EventFlags(e.events),
+            token: e.u64,
+        })
+    }
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// An epoll instance: a kernel object that watches many descriptors and reports which are
+/// ready. The descriptor is close-on-exec and is closed when the `Epoll` is dropped.
+///
+/// ```
+/// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+/// use std::net::UdpSocket;
+/// use std::os::fd::AsRawFd;
+/// use std::time::Duration;
+///
+/// let epoll = Epoll::new()?;
+/// let socket = UdpSocket::bind("127.0.0.1:0")?;
+/// epoll.register(&socket, EventFlags::IN)?;
+///
+/// // Nothing was sent yet: the poll times out with no event.
+/// let mut events = Events::with_capacity(16);
+/// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 0);
+///
+/// // Send a datagram to ourselves: now the socket is readable.
+/// socket.send_to(b"hi", socket.local_addr()?)?;
+/// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+/// let event = events.iter().next().unwrap();
+/// assert_eq!(event.fd(), socket.as_raw_fd());
+/// assert!(event.flags().contains(EventFlags::IN));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Epoll {
+    /// The epoll descriptor; owning it means dropping the `Epoll` closes it.
+    fd: OwnedFd,
+}
+
+impl Epoll {
+    /// Creates an epoll instance (`epoll_create1(EPOLL_CLOEXEC)`).
+    pub fn new() -> io::Result<Self> {
+        // SAFETY: epoll_create1 takes only flags; on success it returns a new descriptor.
+        let fd = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?;
+        // SAFETY: the descriptor was just created and nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Self { fd })
+    }
+
+    /// Takes ownership of an existing epoll descriptor (Python's `select.epoll.fromfd`), for
+    /// example one inherited from a parent process.
+    ///
+    /// The descriptor is not checked to be an epoll instance; if it is not, every later
+    /// call fails with `EINVAL`.
+    pub fn from_fd(fd: OwnedFd) -> Self {
+        Self { fd }
+    }
+
+    /// Starts watching `fd` for `flags`; events carry the descriptor number as their token
+    /// (see [`Event::fd`]).
+    pub fn register(&self, fd: impl AsFd, flags: EventFlags) -> io::Result<()> {
+        let fd = fd.as_fd();
+        self.ctl(libc::EPOLL_CTL_ADD, fd, flags, fd.as_raw_fd() as u64)
+    }
+
+    /// Starts watching `fd` for `flags`; events carry `token` (see [`Event::token`]).
+    pub fn register_with_token(
+        &self,
+        fd: impl AsFd,
+        flags: EventFlags,
+        token: u64,
+    ) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd.as_fd(), flags, token)
+    }
+
+    /// Replaces the flags of a registration made with [`register`](Self::register). Re-arms
+    /// a registration disabled by [`EventFlags::ONESHOT`].
+    pub fn modify(&self, fd: impl AsFd, flags: EventFlags) -> io::Result<()> {
+        let fd = fd.as_fd();
+        self.ctl(libc::EPOLL_CTL_MOD, fd, flags, fd.as_raw_fd() as u64)
+    }
+
+    /// Replaces the flags and token of a registration.
+    pub fn modify_with_token(
+        &self,
+        fd: impl AsFd,
+        flags: EventFlags,
+        token: u64,
+    ) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd.as_fd(), flags, token)
+    }
+
+    /// Stops watching `fd`. Closing a descriptor also removes it, unless a duplicate of it
+    /// (from `dup` or `fork`) is still open, which is why careful code unregisters first.
+    pub fn unregister(&self, fd: impl AsFd) -> io::Result<()> {
+        self.unregister_raw(fd.as_fd().as_raw_fd())
+    }
+
+    /// [`unregister`](Self::unregister) by descriptor number, for a caller that knows the
+    /// descriptor is still open but no longer holds a borrow of it (a registration being
+    /// dropped just before its descriptor). A number that is not registered yields `ENOENT`
+    /// or `EBADF`; no memory is touched either way.
+    pub(crate) fn unregister_raw(&self, fd: RawFd) -> io::Result<()> {
+        // SAFETY: EPOLL_CTL_DEL ignores the event pointer (null is allowed since Linux 2.6.9);
+        // both descriptors are plain integers the kernel validates.
+        syscall!(epoll_ctl(
+            self.fd.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            fd,
+            std::ptr::null_mut()
+        ))
+        .map(drop)
+    }
+
+    fn ctl(
+        &self,
+        op: libc::c_int,
+        fd: BorrowedFd<'_>,
+        flags: EventFlags,
+        token: u64,
+    ) -> io::Result<()> {
+        let mut event = libc::epoll_event {
+            events: flags.bits(),
+            u64: token,
+        };
+        // SAFETY: `event` is a valid epoll_event for the duration of the call; `fd` is a
+        // borrowed, open descriptor.
+        syscall!(epoll_ctl(
+            self.fd.as_raw_fd(),
+            op,
+            fd.as_raw_fd(),
+            &mut event
+        ))
+        .map(drop)
+    }
+
+    /// Waits until at least one registered descriptor is ready or `timeout` passes, fills
+    /// `events`, and returns how many events it holds (0 on timeout).
+    ///
+    /// `None` waits forever; `Some(Duration::ZERO)` only looks. Timeouts are kept to the
+    /// nanosecond (`epoll_pwait2`, Linux 5.11) rather than rounded to milliseconds; on
+    /// older kernels they are rounded *up* to the next millisecond, so a poll never returns
+    /// before its timeout and a short timeout never becomes a busy loop.
+    ///
+    /// A signal that interrupts the wait (`EINTR`) is not an error: the wait resumes for
+    /// whatever is left of the timeout.
+    pub fn poll(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        events.len = 0;
+        if events.buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Events capacity (maxevents) must be at least 1",
+            ));
+        }
+        let max = events.buf.len().min(libc::c_int::MAX as usize) as libc::c_int;
+        // Only a finite, non-zero timeout needs a deadline to resume from after EINTR.
+        let deadline = timeout
+            .filter(|t| !t.is_zero())
+            .and_then(|t| Instant::now().checked_add(t));
+        let mut remaining = timeout;
+        loop {
+            match self.wait(&mut events.buf, max, remaining) {
+                Ok(n) => {
+                    events.len = n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if let Some(deadline) = deadline {
+                        remaining = Some(deadline.saturating_duration_since(Instant::now()));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One `epoll_wait` (or `epoll_pwait2` for a timeout that is not whole milliseconds).
+    fn wait(
+        &self,
+        buf: &mut [libc::epoll_event],
+        max: libc::c_int,
+        timeout: Option<Duration>,
+    ) -> io::Result<usize> {
+        let epfd = self.fd.as_raw_fd();
+        let ptr = buf.as_mut_ptr();
+        let ms = match timeout {
+            None => -1,
+            Some(t) if t.subsec_nanos() % 1_000_000 == 0 && t.as_millis() <= i32::MAX as u128 => {
+                t.as_millis() as libc::c_int
+            }
+            Some(t) => match pwait2(epfd, ptr, max, t) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => round_up_ms(t),
+                res => return res,
+            },
+        };
+        // SAFETY: `ptr` points to `max` initialised epoll_event slots that stay borrowed
+        // (through `buf`) for the duration of the call.
+        syscall!(epoll_wait(epfd, ptr, max, ms)).map(|n| n as usize)
+    }
+}
+
+/// `epoll_pwait2`: `epoll_wait` with a nanosecond timeout.
+fn pwait2(
+    epfd: RawFd,
+    ptr: *mut libc::epoll_event,
+    max: libc::c_int,
+    t: Duration,
+) -> io::Result<usize> {
+    let ts = libc::timespec {
+        tv_sec: t.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `ptr` points to `max` writable epoll_event slots (see `Epoll::wait`), `ts`
+    // lives across the call, and a null signal mask means "leave the mask alone".
+    syscall!(epoll_pwait2(epfd, ptr, max, &ts, std::ptr::null())).map(|n| n as usize)
+}
+
+/// A timeout in whole milliseconds for `epoll_wait`, rounded up and capped at `i32::MAX`.
+fn round_up_ms(t: Duration) -> libc::c_int {
+    let ms = t.as_nanos().div_ceil(1_000_000);
+    ms.min(libc::c_int::MAX as u128) as libc::c_int
+}
+
+impl AsFd for Epoll {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Epoll {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl IntoRawFd for Epoll {
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
+    }
+}
+
+impl From<OwnedFd> for Epoll {
+    fn from(fd: OwnedFd) -> Self {
+        Self::from_fd(fd)
+    }
+}
+
+impl From<Epoll> for OwnedFd {
+    fn from(epoll: Epoll) -> Self {
+        epoll.fd
+    }
+}

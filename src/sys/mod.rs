@@ -1,0 +1,34 @@
+//! The operating-system layer: every `unsafe` line of the crate lives below this module.
+//!
+//! Each file wraps one kernel object or family of calls in a safe Rust type:
+//!
+//! | file | kernel object | used by |
+//! |---|---|---|
+//! | [`epoll`] | an epoll instance (`epoll_create1`, `epoll_ctl`, `epoll_wait`) | the reactor, and users who want epoll by hand |
+//! | `eventfd` | an eventfd counter (`eventfd`, `read`, `write`) | waking the loop from another thread |
+//! | `socket` | TCP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`) | `net` |
+//! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
+//!
+//! Everything above this layer speaks in `OwnedFd`, `BorrowedFd` and `io::Result`, never in
+//! raw integers and `-1`.
+
+/// Calls a libc function and turns the C convention "`-1` and `errno`" into an `io::Result`.
+///
+/// The expansion contains an `unsafe` block, so each use site carries the `// SAFETY:`
+/// comment that explains why the arguments are valid.
+macro_rules! syscall {
+    ($fn: ident ( $($arg: expr),* $(,)* ) ) => {{
+        #[allow(unused_unsafe, clippy::undocumented_unsafe_blocks)]
+        let res = unsafe { libc::$fn($($arg, )*) };
+        if res == -1 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+
+pub mod epoll;
+pub(crate) mod eventfd;
+pub(crate) mod fd;
+pub(crate) mod socket;

@@ -1,0 +1,69 @@
+//! The task header: the part of a task that its wakers hold, and that may cross threads.
+//!
+//! Wakers are built with [`futures_task::ArcWake`], which turns an `Arc<Header>` into a
+//! `Waker` without a hand-written vtable.
+
+use std::sync::Arc;
+use std::sync::Weak;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_task::ArcWake;
+
+use crate::runtime::{Remote, context};
+use crate::slab::Key;
+
+/// A task's key in its runtime's slab.
+pub(crate) type TaskId = Key;
+
+/// What a waker needs to schedule a task: which task, on which runtime.
+#[derive(Debug)]
+pub(crate) struct Header {
+    /// The task's key in the scheduler's slab.
+    id: TaskId,
+    /// Set while the task sits in a run queue, and forever once it has finished. A wake
+    /// that finds it set does nothing: this is what keeps a task from being queued twice.
+    scheduled: AtomicBool,
+    /// The runtime the task belongs to, to recognise a wake on its own thread.
+    runtime_id: u64,
+    /// The runtime's cross-thread queue. Weak: a waker that outlives its runtime must not
+    /// keep the runtime's eventfd open, and waking it does nothing.
+    remote: Weak<Remote>,
+}
+
+impl Header {
+    /// A header for task `id`, marked as queued: its creator queues it at once.
+    pub(crate) fn new(id: TaskId, runtime_id: u64, remote: Weak<Remote>) -> Self {
+        Self {
+            id,
+            scheduled: AtomicBool::new(true),
+            runtime_id,
+            remote,
+        }
+    }
+
+    /// Marks the task as about to be polled: a wake from now on queues it again.
+    pub(crate) fn start_poll(&self) {
+        self.scheduled.store(false, Ordering::Release);
+    }
+
+    /// Marks the task finished: every later wake is ignored.
+    pub(crate) fn retire(&self) {
+        self.scheduled.store(true, Ordering::Release);
+    }
+}
+
+impl ArcWake for Header {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        // Already queued (or finished): nothing to do.
+        if arc_self.scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // On the runtime's own thread, while it runs: push on the local queue, no lock, no
+        // syscall. Anywhere else: the remote queue, which rings the eventfd.
+        if !context::schedule_local(arc_self.runtime_id, arc_self.id) {
+            if let Some(remote) = arc_self.remote.upgrade() {
+                remote.push(arc_self.id);
+            }
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Join handles: how a spawner gets a task's output, or learns that it panicked or was
+//! cancelled.
+//!
+//! The task and its handle share a [`JoinState`] (`Rc`: both live on the runtime's
+//! thread). The task writes its outcome there exactly once, through its [`Completion`];
+//! the handle takes it. Dropping the handle detaches the task, which then runs to
+//! completion on its own and its output is dropped.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// Where a task's outcome is in its life.
+enum Stage<T> {
+    /// Not finished yet.
+    Running,
+    /// Finished; the outcome waits to be taken by the handle.
+    Finished(Result<T, JoinError>),
+    /// The handle took the outcome.
+    Taken,
+}
+
+/// State shared by a task and its [`JoinHandle`].
+pub(crate) struct JoinState<T> {
+    /// The task's outcome, once it has one.
+    stage: Cell<Stage<T>>,
+    /// The task awaiting the handle, to wake when the outcome arrives.
+    joiner: Cell<Option<Waker>>,
+    /// Set by [`JoinHandle::abort`]; the task checks it before each poll.
+    aborted: Cell<bool>,
+}
+
+impl<T> JoinState<T> {
+    /// A state for a task that has not run yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            stage: Cell::new(Stage::Running),
+            joiner: Cell::new(None),
+            aborted: Cell::new(false),
+        }
+    }
+
+    /// Whether [`JoinHandle::abort`] was called.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.get()
+    }
+
+    /// Whether the task has an outcome (taken or not).
+    fn is_finished(&self) -> bool {
+        let stage = self.stage.replace(Stage::Running);
+        let finished = !matches!(stage, Stage::Running);
+        self.stage.set(stage);
+        finished
+    }
+}
+
+/// The task's side of the [`JoinState`]: delivers the outcome exactly once. If the task is
+/// dropped without finishing (its runtime shut down), the outcome is "cancelled".
+pub(crate) struct Completion<T> {
+    /// The state shared with the handle.
+    state: Rc<JoinState<T>>,
+}
+
+impl<T> Completion<T> {
+    /// The task's side of `state`.
+    pub(crate) fn new(state: Rc<JoinState<T>>) -> Self {
+        Self { state }
+    }
+
+    /// Whether the handle asked for cancellation.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.state.is_aborted()
+    }
+
+    /// Stores the outcome and wakes the joiner. Only the first call counts.
+    pub(crate) fn complete(&self, outcome: Result<T, JoinError>) {
+        if self.state.is_finished() {
+            return;
+        }
+        self.state.stage.set(Stage::Finished(outcome));
+        if let Some(joiner) = self.state.joiner.take() {
+            joiner.wake();
+        }
+    }
+}
+
+impl<T> Drop for Completion<T> {
+    fn drop(&mut self) {
+        self.complete(Err(JoinError::cancelled()));
+    }
+}
+
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it yields `Ok(output)`, or a [`JoinError`] if the task panicked or was
+/// cancelled. Dropping it *detaches* the task: it keeps running, and its output is dropped.
+///
+/// ```
+/// epoll_rt::block_on(async {
+///     let handle = epoll_rt::spawn(async { 6 * 7 });
+///     assert_eq!(handle.await.unwrap(), 42);
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    /// The state shared with the task.
+    state: Rc<JoinState<T>>,
+    /// The task's own waker, to get it polled (and so dropped) after `abort`.
+    task: Waker,
+}
+
+impl<T> JoinHandle<T> {
+    /// A handle on the task whose header `task` wakes.
+    pub(crate) fn new(state: Rc<JoinState<T>>, task: Waker) -> Self {
+        Self { state, task }
+    }
+
+    /// Cancels the task: it is not polled again, its future is dropped at the next turn of
+    /// the executor, and awaiting this handle yields a cancelled [`JoinError`]. A task that
+    /// has already finished keeps its output.
+    ///
+    /// ```
+    /// use std::future::pending;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let handle = epoll_rt::spawn(pending::<()>());
+    ///     handle.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        if !self.state.is_finished() {
+            self.state.aborted.set(true);
+            self.task.wake_by_ref();
+        }
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    ///
+    /// ```
+    /// epoll_rt::block_on(async {
+    ///     let handle = epoll_rt::spawn(async {});
+    ///     assert!(!handle.is_finished()); // spawned, not run yet
+    ///     epoll_rt::yield_now().await;
+    ///     assert!(handle.is_finished());
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.state.is_finished()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.state.stage.replace(Stage::Taken) {
+            Stage::Finished(outcome) => Poll::Ready(outcome),
+            Stage::Running => {
+                self.state.stage.set(Stage::Running);
+                self.state.joiner.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+            Stage::Taken => panic!("JoinHandle polled again after it returned Ready"),
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task produced no output: it panicked, or it was cancelled.
+///
+/// Converts into an `io::Error` (kind `Other`), so `handle.await?` works in functions that
+/// return `io::Result`.
+pub struct JoinError {
+    /// What happened.
+    repr: Repr,
+}
+
+/// The two ways a task can fail to finish.
+enum Repr {
+    /// [`JoinHandle::abort`] was called, or the runtime shut down first.
+    Cancelled,
+    /// The task panicked; the payload given to `panic!`.
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    /// The error of a cancelled task.
+    pub(crate) fn cancelled() -> Self {
+        Self {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// The error of a task that panicked with `payload`.
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Self {
+        Self {
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// Whether the task was cancelled (aborted, or its runtime shut down first).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic payload, to resume the panic with [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// If the task did not panic; check [`is_panic`](Self::is_panic) first, or use
+    /// [`try_into_panic`](Self::try_into_panic).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .unwrap_or_else(|_| panic!("JoinError::into_panic called on a cancelled task's error"))
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    ///
+    /// ```
+    /// epoll_rt::block_on(async {
+    ///     let err = epoll_rt::spawn(async { panic!("boom") }).await.unwrap_err();
+    ///     let payload = err.try_into_panic().unwrap();
+    ///     assert_eq!(*payload.downcast::<&str>().unwrap(), "boom");
+    /// });
+    /// ```
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    /// The panic message, when the payload is a string (as `panic!` makes it).
+    fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(p) => p
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            Repr::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.repr, self.panic_message()) {
+            (Repr::Cancelled, _) => f.write_str("task was cancelled"),
+            (Repr::Panic(_), Some(msg)) => write!(f, "task panicked: {msg}"),
+            (Repr::Panic(_), None) => f.write_str("task panicked"),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(_) => write!(
+                f,
+                "JoinError::Panic({:?})",
+                self.panic_message().unwrap_or("..")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for io::Error {
+    fn from(err: JoinError) -> Self {
+        io::Error::other(err.to_string())
+    }
+}

@@ -1,0 +1,59 @@
+//! The future the executor actually stores for a spawned task: the user's future wrapped
+//! so that its outcome (output, panic, or cancellation) reaches the [`JoinHandle`].
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use pin_project_lite::pin_project;
+
+use super::join::{Completion, JoinError, JoinHandle, JoinState};
+
+pin_project! {
+    /// A spawned future and the completion it delivers its outcome to.
+    pub(crate) struct Spawned<F: Future> {
+        #[pin]
+        future: F,
+        completion: Completion<F::Output>,
+    }
+}
+
+/// Wraps `future` for the executor, and returns the handle that will receive its outcome.
+/// `task` is the waker of the task the wrapper will become (for `JoinHandle::abort`).
+pub(crate) fn spawned<F: Future>(future: F, task: Waker) -> (Spawned<F>, JoinHandle<F::Output>) {
+    let state = Rc::new(JoinState::new());
+    let handle = JoinHandle::new(state.clone(), task);
+    let spawned = Spawned {
+        future,
+        completion: Completion::new(state),
+    };
+    (spawned, handle)
+}
+
+impl<F: Future> Future for Spawned<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        // An aborted task finishes without another poll; the executor then drops it.
+        if this.completion.is_aborted() {
+            this.completion.complete(Err(JoinError::cancelled()));
+            return Poll::Ready(());
+        }
+        // A panic inside the task ends the task, not the runtime: catch it, report it
+        // through the JoinHandle, and let the executor drop what is left.
+        match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                this.completion.complete(Ok(output));
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                this.completion.complete(Err(JoinError::panic(payload)));
+                Poll::Ready(())
+            }
+        }
+    }
+}

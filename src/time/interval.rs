@@ -1,0 +1,135 @@
+//! `interval`: a tick every period, for periodic work.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::sleep::{Sleep, far_future, sleep_until};
+
+/// Ticks every `period`, the first tick at once.
+///
+/// # Panics
+///
+/// If `period` is zero (it would tick in a busy loop).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use epoll_rt::time::interval;
+///
+/// epoll_rt::block_on(async {
+///     let start = Instant::now();
+///     let mut ticks = interval(Duration::from_millis(2));
+///     for _ in 0..3 {
+///         ticks.tick().await; // at 0, 2 and 4 ms
+///     }
+///     assert!(start.elapsed() >= Duration::from_millis(4));
+/// });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now(), period)
+}
+
+/// Ticks every `period`, the first tick at `start`.
+///
+/// # Panics
+///
+/// If `period` is zero.
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "epoll_rt::time::interval: the period must be non-zero"
+    );
+    Interval {
+        period,
+        sleep: sleep_until(start),
+        missed: MissedTickBehavior::default(),
+    }
+}
+
+/// What an [`Interval`] does when ticks were missed, because the task awaiting them was
+/// busy for longer than a period.
+///
+/// With a 10 ms period and a task that comes back 35 ms late, after the tick due at 0 ms:
+///
+/// | behavior | next ticks are due at |
+/// |---|---|
+/// | `Burst` (the default) | 10, 20, 30 (all at once, now), then 40, 50, ... |
+/// | `Delay` | 45, 55, 65, ... (every period from now) |
+/// | `Skip` | 40, 50, 60, ... (the next multiple of the period after now) |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// Deliver the missed ticks at once, then resume the original schedule. Right for
+    /// work that must happen a given number of times (the same default as tokio's).
+    #[default]
+    Burst,
+    /// Restart the schedule from now: ticks stay at least a period apart.
+    Delay,
+    /// Drop the missed ticks and keep the original schedule's phase.
+    Skip,
+}
+
+/// A stream of ticks, made by [`interval`] or [`interval_at`].
+#[derive(Debug)]
+pub struct Interval {
+    /// Time between ticks.
+    period: Duration,
+    /// Sleeps until the next tick; its deadline is the next tick's instant.
+    sleep: Sleep,
+    /// Catch-up policy.
+    missed: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns the instant it was due.
+    ///
+    /// Cancel-safe: if the future is dropped before completing, no tick is lost.
+    pub async fn tick(&mut self) -> Instant {
+        poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick; see [`tick`](Self::tick).
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let due = self.sleep.deadline();
+        let now = Instant::now();
+        let on_schedule = due.checked_add(self.period).unwrap_or_else(far_future);
+        let next = match self.missed {
+            _ if on_schedule > now => on_schedule,
+            MissedTickBehavior::Burst => on_schedule,
+            MissedTickBehavior::Delay => now + self.period,
+            MissedTickBehavior::Skip => {
+                let late = now.duration_since(due).as_nanos();
+                let periods = late / self.period.as_nanos() + 1;
+                let skip = self
+                    .period
+                    .saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
+                due.checked_add(skip).unwrap_or_else(far_future)
+            }
+        };
+        self.sleep.reset(next);
+        Poll::Ready(due)
+    }
+
+    /// Sets the catch-up policy for missed ticks.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
+    }
+
+    /// The catch-up policy for missed ticks.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed
+    }
+
+    /// Time between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Restarts the schedule: the next tick is due one period from now.
+    pub fn reset(&mut self) {
+        self.sleep.reset(Instant::now() + self.period);
+    }
+}

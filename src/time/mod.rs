@@ -1,0 +1,21 @@
+//! Time: sleeping, deadlines for other futures, and periodic ticks.
+//!
+//! Timers live in the reactor (see `reactor/timers.rs`): the nearest deadline bounds each
+//! `epoll_wait`, and a timer that comes due wakes its task like an I/O event does.
+//!
+//! # Precision
+//!
+//! `epoll_wait` takes its timeout in milliseconds, which is why tokio's timers round to
+//! 1 ms. This runtime waits with `epoll_pwait2` (Linux 5.11), whose timeout is a
+//! `timespec` in nanoseconds, so a `sleep` wakes as close to its deadline as the kernel's
+//! timer slack allows (50 µs by default for a normal thread) rather than up to a
+//! millisecond late. No extra descriptor is needed, as a `timerfd` would be. On an older
+//! kernel the timeout is rounded up to the next millisecond: late, never early.
+
+mod interval;
+mod sleep;
+mod timeout;
+
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
+pub use sleep::{Sleep, sleep, sleep_until};
+pub use timeout::{Elapsed, Timeout, timeout};

@@ -1,0 +1,82 @@
+//! `timeout`: give any future a deadline.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+
+use super::sleep::{Sleep, sleep};
+
+/// Runs `future`, but gives up after `duration`: the result is `Ok(output)` if the future
+/// completed first, `Err(Elapsed)` otherwise (and the future is dropped).
+///
+/// The future is polled before the timer is checked, so a future that is ready at once
+/// succeeds even with a zero duration.
+///
+/// ```
+/// use std::future::pending;
+/// use std::time::Duration;
+/// use epoll_rt::time::timeout;
+///
+/// epoll_rt::block_on(async {
+///     assert_eq!(timeout(Duration::from_secs(1), async { 7 }).await, Ok(7));
+///     let never = pending::<()>();
+///     assert!(timeout(Duration::from_millis(5), never).await.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep(duration),
+    }
+}
+
+pin_project! {
+    /// The future returned by [`timeout`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match Pin::new(this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The error of a [`timeout`] whose deadline passed first.
+///
+/// Converts into an `io::Error` of kind `TimedOut`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for io::Error {
+    fn from(e: Elapsed) -> Self {
+        io::Error::new(io::ErrorKind::TimedOut, e)
+    }
+}
