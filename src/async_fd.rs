@@ -130,6 +130,56 @@ impl<T: AsFd> AsyncFd<T> {
             .poll_io(cx, Direction::Write, || f(&self.inner))
     }
 
+    /// Waits until the reactor reports the descriptor readable, and returns a guard for
+    /// trying reads. For code that drives the I/O itself; [`read_with`](Self::read_with)
+    /// does all of this in one call.
+    ///
+    /// Readiness is a hint: a read may still return `WouldBlock`. Then call
+    /// [`ReadyGuard::clear_ready`] (or use [`ReadyGuard::try_io`], which does), or the next
+    /// `readable()` returns at once and the loop spins.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     a.set_nonblocking(true)?;
+    ///     let a = AsyncFd::new(a)?;
+    ///     b.write_all(b"hi")?;
+    ///
+    ///     let mut buf = [0; 8];
+    ///     let n = loop {
+    ///         let mut guard = a.readable().await;
+    ///         match guard.try_io(|mut s| s.read(&mut buf)) {
+    ///             Ok(result) => break result?,
+    ///             Err(_would_block) => continue, // readiness cleared; wait again
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn readable(&self) -> ReadyGuard<'_, T> {
+        poll_fn(|cx| self.registration.poll_ready(cx, Direction::Read)).await;
+        ReadyGuard {
+            fd: self,
+            dir: Direction::Read,
+        }
+    }
+
+    /// Waits until the reactor reports the descriptor writable; see
+    /// [`readable`](Self::readable).
+    pub async fn writable(&self) -> ReadyGuard<'_, T> {
+        poll_fn(|cx| self.registration.poll_ready(cx, Direction::Write)).await;
+        ReadyGuard {
+            fd: self,
+            dir: Direction::Write,
+        }
+    }
+
     /// Waits until the descriptor is writable, without writing. Used by `connect`.
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<()> {
         self.registration.poll_ready(cx, Direction::Write)
@@ -146,6 +196,50 @@ impl<T: AsFd> AsyncFd<T> {
         self.registration.clear_readiness(Direction::Write);
     }
 }
+
+/// Proof that an [`AsyncFd`] was reported ready in one direction, returned by
+/// [`AsyncFd::readable`] and [`AsyncFd::writable`].
+#[derive(Debug)]
+pub struct ReadyGuard<'a, T: AsFd> {
+    /// The descriptor that is ready.
+    fd: &'a AsyncFd<T>,
+    /// Which direction.
+    dir: Direction,
+}
+
+impl<T: AsFd> ReadyGuard<'_, T> {
+    /// The inner I/O object.
+    pub fn get_ref(&self) -> &T {
+        &self.fd.inner
+    }
+
+    /// Declares the descriptor drained in this direction: the next wait sleeps until the
+    /// reactor reports new readiness. Call it after an operation returned `WouldBlock`.
+    pub fn clear_ready(&mut self) {
+        self.fd.registration.clear_readiness(self.dir);
+    }
+
+    /// Runs the non-blocking operation `f`. If it returns `WouldBlock`, clears readiness
+    /// and returns `Err(WouldBlock)`, telling the caller to wait again; otherwise returns
+    /// `Ok` with `f`'s result.
+    pub fn try_io<R>(
+        &mut self,
+        f: impl FnOnce(&T) -> io::Result<R>,
+    ) -> Result<io::Result<R>, WouldBlock> {
+        match f(&self.fd.inner) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(WouldBlock(()))
+            }
+            result => Ok(result),
+        }
+    }
+}
+
+/// The operation tried through [`ReadyGuard::try_io`] would have blocked; readiness was
+/// cleared, so waiting again is correct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WouldBlock(());
 
 impl<T: AsFd> AsFd for AsyncFd<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {

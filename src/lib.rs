@@ -98,6 +98,8 @@
 mod sys;
 
 mod async_fd;
+#[cfg(feature = "futures-io")]
+mod io_traits;
 pub mod net;
 mod reactor;
 mod runtime;
@@ -105,8 +107,8 @@ mod slab;
 mod task;
 pub mod time;
 
-pub use async_fd::AsyncFd;
+pub use async_fd::{AsyncFd, ReadyGuard, WouldBlock};
 pub use net::{AsyncTcpListener, AsyncTcpStream};
-pub use runtime::{Runtime, block_on, spawn};
+pub use runtime::{Runtime, block_on, block_on_threads, spawn};
 pub use sys::epoll;
 pub use task::{JoinError, JoinHandle, yield_now};

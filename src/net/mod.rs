@@ -5,9 +5,11 @@
 //! into waiting.
 
 mod tcp_listener;
+mod tcp_split;
 mod tcp_stream;
 
 pub use tcp_listener::AsyncTcpListener;
+pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp_stream::AsyncTcpStream;
 
 use std::io;

@@ -49,6 +49,36 @@ impl AsyncTcpListener {
         })
     }
 
+    /// Like [`bind`](Self::bind), with `SO_REUSEPORT` also set: several sockets, each bound
+    /// with this function to the same address, share the port, and the kernel spreads new
+    /// connections among them. This is how a server uses several cores: one thread per
+    /// core, each with its own runtime and its own listener (see
+    /// [`block_on_threads`](crate::block_on_threads)).
+    ///
+    /// ```
+    /// use epoll_rt::AsyncTcpListener;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let a = AsyncTcpListener::bind_reuseport("127.0.0.1:0")?;
+    ///     let b = AsyncTcpListener::bind_reuseport(a.local_addr()?)?; // same port: allowed
+    ///     assert_eq!(a.local_addr()?, b.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let listener = each_addr(addr, |addr| socket::tcp_listener(addr, true))?;
+        Ok(Self {
+            inner: AsyncFd::new_nonblocking(listener)?,
+        })
+    }
+
+    /// Deregisters the listener from its runtime and returns the std listener (still in
+    /// non-blocking mode), for example to hand it to a runtime on another thread.
+    pub fn into_std(self) -> TcpListener {
+        self.inner.into_inner()
+    }
+
     /// Wraps a listener made with std, switching it to non-blocking mode.
     pub fn from_std(listener: TcpListener) -> io::Result<Self> {
         listener.set_nonblocking(true)?;

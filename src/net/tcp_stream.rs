@@ -106,16 +106,46 @@ impl AsyncTcpStream {
     ///
     /// Cancel-safe: if the future is dropped before it completes, no byte was read.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+        self.read_shared(buf).await
     }
 
     /// Reads exactly `buf.len()` bytes. End of file first is an `UnexpectedEof` error.
     ///
     /// Not cancel-safe: if the future is dropped midway, the bytes read so far are lost.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.read_exact_shared(buf).await
+    }
+
+    /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
+    /// how many were written.
+    ///
+    /// Cancel-safe: if the future is dropped before it completes, no byte was written.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_shared(buf).await
+    }
+
+    /// Writes all of `buf`, waiting for room in the socket's send buffer as needed (this is
+    /// where backpressure from a slow reader stops the writer).
+    ///
+    /// Not cancel-safe: if the future is dropped midway, an unknown prefix was written.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.write_all_shared(buf).await
+    }
+
+    // The `&self` forms below do the work. The public methods take `&mut self` so that one
+    // task owns each direction; the split halves (`tcp_split.rs`) share the stream and
+    // call these directly, one direction each.
+
+    /// [`read`](Self::read) through a shared reference.
+    pub(crate) async fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    }
+
+    /// [`read_exact`](Self::read_exact) through a shared reference.
+    pub(crate) async fn read_exact_shared(&self, buf: &mut [u8]) -> io::Result<()> {
         let mut filled = 0;
         while filled < buf.len() {
-            match self.read(&mut buf[filled..]).await? {
+            match self.read_shared(&mut buf[filled..]).await? {
                 0 => {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -128,21 +158,15 @@ impl AsyncTcpStream {
         Ok(())
     }
 
-    /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
-    /// how many were written.
-    ///
-    /// Cancel-safe: if the future is dropped before it completes, no byte was written.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    /// [`write`](Self::write) through a shared reference.
+    pub(crate) async fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_write_priv(cx, buf)).await
     }
 
-    /// Writes all of `buf`, waiting for room in the socket's send buffer as needed (this is
-    /// where backpressure from a slow reader stops the writer).
-    ///
-    /// Not cancel-safe: if the future is dropped midway, an unknown prefix was written.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+    /// [`write_all`](Self::write_all) through a shared reference.
+    pub(crate) async fn write_all_shared(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
-            match self.write(buf).await? {
+            match self.write_shared(buf).await? {
                 0 => return Err(io::ErrorKind::WriteZero.into()),
                 n => buf = &buf[n..],
             }

@@ -17,9 +17,11 @@ pub(crate) mod context;
 mod core;
 mod remote;
 mod scheduler;
+mod threads;
 
 pub(crate) use self::core::Core;
 pub(crate) use remote::Remote;
+pub use threads::block_on_threads;
 
 use std::fmt;
 use std::future::Future;

@@ -1,0 +1,69 @@
+//! The standard async I/O traits, behind the `futures-io` cargo feature.
+//!
+//! With `features = ["futures-io"]`, the stream types and their halves implement
+//! [`futures_io::AsyncRead`] and [`futures_io::AsyncWrite`], so the `futures` crate's
+//! `copy`, `BufReader`, `lines()`, codecs and compression adapters work on them. Each
+//! impl is a one-line forward to the poll function the inherent async methods use.
+//!
+//! `AsyncBufRead` is not implemented: these types hold no buffer of their own. Wrap them
+//! in `futures::io::BufReader` for that.
+//!
+//! `poll_close` shuts down the writing direction (the peer reads end of file); `poll_flush`
+//! has nothing to do, since a socket keeps no user-space buffer.
+
+use std::io;
+use std::net::Shutdown;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::net::{AsyncTcpStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+
+/// `AsyncRead` for a type whose `stream()` is the `AsyncTcpStream` to read.
+macro_rules! impl_async_read {
+    ($ty:ty, |$this:ident| $stream:expr) => {
+        impl AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                let $this = &*self;
+                $stream.poll_read_priv(cx, buf)
+            }
+        }
+    };
+}
+
+/// `AsyncWrite` for a type whose `stream()` is the `AsyncTcpStream` to write.
+macro_rules! impl_async_write {
+    ($ty:ty, |$this:ident| $stream:expr) => {
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                let $this = &*self;
+                $stream.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                let $this = &*self;
+                Poll::Ready($stream.shutdown(Shutdown::Write))
+            }
+        }
+    };
+}
+
+impl_async_read!(AsyncTcpStream, |s| s);
+impl_async_write!(AsyncTcpStream, |s| s);
+impl_async_read!(ReadHalf<'_>, |h| h.stream());
+impl_async_write!(WriteHalf<'_>, |h| h.stream());
+impl_async_read!(OwnedReadHalf, |h| h.stream());
+impl_async_write!(OwnedWriteHalf, |h| h.stream());

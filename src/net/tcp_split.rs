@@ -1,0 +1,215 @@
+//! Splitting a TCP stream into a read half and a write half, so that reading and writing
+//! can proceed at the same time (one future or task reads while another writes).
+//!
+//! This is safe without locks because each direction has its own readiness bit and its
+//! own waker slot in the reactor: a reader waiting for data and a writer waiting for buffer
+//! space never disturb each other.
+//!
+//! - [`AsyncTcpStream::split`] borrows the stream: both halves live in the current task,
+//!   e.g. joined in one `async` block. No allocation.
+//! - [`AsyncTcpStream::into_split`] consumes it: the halves are owned (an `Rc` inside)
+//!   and may go to different tasks. [`OwnedReadHalf::reunite`] puts them back together.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::rc::Rc;
+
+use super::AsyncTcpStream;
+
+/// The reading half of a borrowed split, from [`AsyncTcpStream::split`].
+#[derive(Debug)]
+pub struct ReadHalf<'a>(&'a AsyncTcpStream);
+
+/// The writing half of a borrowed split, from [`AsyncTcpStream::split`].
+#[derive(Debug)]
+pub struct WriteHalf<'a>(&'a AsyncTcpStream);
+
+/// The reading half of an owned split, from [`AsyncTcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf(Rc<AsyncTcpStream>);
+
+/// The writing half of an owned split, from [`AsyncTcpStream::into_split`].
+///
+/// Dropping it shuts down the writing direction of the connection (the peer reads end of
+/// file), as dropping a whole stream would; the read half keeps working.
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    /// The shared stream.
+    stream: Rc<AsyncTcpStream>,
+    /// Whether dropping this half should shut down writes (not after `reunite`).
+    shutdown_on_drop: bool,
+}
+
+impl AsyncTcpStream {
+    /// Borrows the stream as a read half and a write half, usable at the same time within
+    /// one task (for example, two futures polled together by a join combinator). No
+    /// allocation; to use the halves from different tasks, see
+    /// [`into_split`](Self::into_split).
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///
+    ///     let (mut rd, mut wr) = client.split();
+    ///     wr.write_all(b"ping").await?;
+    ///     let mut buf = [0; 4];
+    ///     server.read_exact(&mut buf).await?;
+    ///     server.write_all(b"pong").await?;
+    ///     rd.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"pong");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf(self), WriteHalf(self))
+    }
+
+    /// Splits the stream into owned halves, which can be moved into different tasks.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///
+    ///     let (mut rd, mut wr) = client.into_split();
+    ///     let writer = epoll_rt::spawn(async move { wr.write_all(b"ping").await });
+    ///     let mut buf = [0; 4];
+    ///     server.read_exact(&mut buf).await?;
+    ///     server.write_all(b"pong").await?;
+    ///     rd.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"pong");
+    ///     writer.await??;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let stream = Rc::new(self);
+        let write = OwnedWriteHalf {
+            stream: stream.clone(),
+            shutdown_on_drop: true,
+        };
+        (OwnedReadHalf(stream), write)
+    }
+}
+
+impl ReadHalf<'_> {
+    /// Reads some bytes; see [`AsyncTcpStream::read`]. Cancel-safe.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_shared(buf).await
+    }
+
+    /// Reads exactly `buf.len()` bytes; see [`AsyncTcpStream::read_exact`].
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.0.read_exact_shared(buf).await
+    }
+
+    /// The underlying stream, for its addresses and options.
+    pub fn stream(&self) -> &AsyncTcpStream {
+        &self.0
+    }
+}
+
+impl WriteHalf<'_> {
+    /// Writes some bytes; see [`AsyncTcpStream::write`]. Cancel-safe.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_shared(buf).await
+    }
+
+    /// Writes all of `buf`; see [`AsyncTcpStream::write_all`].
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all_shared(buf).await
+    }
+
+    /// Shuts down the writing direction: the peer reads end of file.
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.0.shutdown(Shutdown::Write)
+    }
+
+    /// The underlying stream, for its addresses and options.
+    pub fn stream(&self) -> &AsyncTcpStream {
+        &self.0
+    }
+}
+
+impl OwnedReadHalf {
+    /// Reads some bytes; see [`AsyncTcpStream::read`]. Cancel-safe.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_shared(buf).await
+    }
+
+    /// Reads exactly `buf.len()` bytes; see [`AsyncTcpStream::read_exact`].
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.0.read_exact_shared(buf).await
+    }
+
+    /// The underlying stream, for its addresses and options.
+    pub fn stream(&self) -> &AsyncTcpStream {
+        &self.0
+    }
+
+    /// Joins the halves back into the stream. Fails (returning both halves) if they came
+    /// from different streams.
+    pub fn reunite(self, mut write: OwnedWriteHalf) -> Result<AsyncTcpStream, ReuniteError> {
+        if !Rc::ptr_eq(&self.0, &write.stream) {
+            return Err(ReuniteError(self, write));
+        }
+        write.shutdown_on_drop = false;
+        drop(write);
+        Ok(Rc::into_inner(self.0)
+            .expect("both halves of this stream were just checked and the write half dropped"))
+    }
+}
+
+impl OwnedWriteHalf {
+    /// Writes some bytes; see [`AsyncTcpStream::write`]. Cancel-safe.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write_shared(buf).await
+    }
+
+    /// Writes all of `buf`; see [`AsyncTcpStream::write_all`].
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.stream.write_all_shared(buf).await
+    }
+
+    /// Shuts down the writing direction: the peer reads end of file.
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.stream.shutdown(Shutdown::Write)
+    }
+
+    /// The underlying stream, for its addresses and options.
+    pub fn stream(&self) -> &AsyncTcpStream {
+        &self.stream
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // The peer may already be gone (ENOTCONN): nothing to shut down then.
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+    }
+}
+
+/// The halves given to [`OwnedReadHalf::reunite`] came from different streams.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same stream")
+    }
+}
+
+impl Error for ReuniteError {}

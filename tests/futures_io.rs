@@ -1,0 +1,67 @@
+//! The `futures-io` feature: our streams work with the `futures` crate's I/O utilities.
+//! Run with `cargo test --features futures-io`.
+#![cfg(feature = "futures-io")]
+
+mod util;
+
+use epoll_rt::{AsyncTcpListener, AsyncTcpStream, spawn};
+use futures_util::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, copy};
+
+/// An echo server written with `futures::io::copy` on owned halves, driven by a client
+/// that reads back lines through `BufReader::lines`.
+#[test]
+fn copy_and_lines_over_tcp() {
+    util::run(|| async {
+        let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let server = spawn(async move {
+            let (stream, _) = listener.accept().await?;
+            let (mut rd, mut wr) = stream.into_split();
+            let copied = copy(&mut rd, &mut wr).await?;
+            wr.close().await?;
+            Ok::<u64, std::io::Error>(copied)
+        });
+
+        let client = AsyncTcpStream::connect(addr).await?;
+        let (rd, mut wr) = client.into_split();
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!("line number {i}\n"));
+        }
+        wr.write_all(text.as_bytes()).await?;
+        wr.close().await?; // the server's copy ends at our end of file
+
+        let mut lines = BufReader::new(rd).lines();
+        let mut count = 0;
+        while let Some(line) = futures_util::StreamExt::next(&mut lines).await {
+            assert_eq!(line?, format!("line number {count}"));
+            count += 1;
+        }
+        assert_eq!(count, 1000);
+        assert_eq!(server.await??, text.len() as u64);
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}
+
+/// `read_to_end` and `write_all` from the extension traits on a whole stream.
+#[test]
+fn read_to_end_on_a_stream() {
+    util::run(|| async {
+        let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+        let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+        let (mut server, _) = listener.accept().await?;
+        let payload = util::Rng::new(7).bytes(300_000);
+        let expected = payload.clone();
+        let writer = spawn(async move {
+            AsyncWriteExt::write_all(&mut server, &payload).await?;
+            AsyncWriteExt::close(&mut server).await
+        });
+        let mut received = Vec::new();
+        AsyncReadExt::read_to_end(&mut client, &mut received).await?;
+        writer.await??;
+        assert_eq!(received, expected);
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}
