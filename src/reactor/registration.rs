@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::Reactor;
 use super::readiness::{Direction, Readiness};
-use crate::runtime::context;
+use crate::runtime::{budget, context};
 use crate::slab::Key;
 
 /// What the reactor knows about one descriptor, and who is waiting on it.
@@ -125,9 +125,12 @@ impl Registration {
 
     /// `Ready` if an operation in `dir` may make progress; otherwise stores the task's
     /// waker so the reactor can wake it, and returns `Pending`.
+    ///
+    /// A ready answer spends one unit of the task's cooperative budget; with the budget
+    /// spent, the answer is `Pending` and the task is re-queued (see `runtime/budget.rs`).
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
         if self.state.readiness.get().intersects(dir.mask()) {
-            return Poll::Ready(());
+            return budget::poll_proceed(cx);
         }
         let slot = self.state.waiter(dir);
         // Keep the stored waker if it would wake the same task: saves a clone (an atomic

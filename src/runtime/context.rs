@@ -48,6 +48,7 @@ pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        super::budget::unlimited();
         // Take the core out first and drop it after the borrow ends.
         let core = CURRENT.with(|current| current.borrow_mut().take());
         drop(core);

@@ -11,8 +11,11 @@
 //!
 //! Step 1 polls at most [`POLLS_PER_TURN`] tasks before step 2 runs, so a task that is
 //! always ready (it yields, or wakes itself) cannot keep the reactor from running. tokio's
-//! `current_thread` scheduler has the same rule (its `event_interval`, 61 polls).
+//! `current_thread` scheduler has the same rule (its `event_interval`, 61 polls). And a
+//! task that never returns `Pending` on its own, because its socket is always ready, is
+//! made to by the cooperative budget (`budget.rs`).
 
+pub(crate) mod budget;
 pub(crate) mod context;
 mod core;
 mod remote;
@@ -103,6 +106,7 @@ impl Runtime {
                     continue;
                 }
                 main.start_poll();
+                budget::reset();
                 let waker = waker_ref(&main);
                 if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker))
                 {

@@ -98,6 +98,7 @@ impl Scheduler {
 
         // Clear `scheduled` before polling: a wake during the poll must queue the task again.
         task.header.start_poll();
+        super::budget::reset();
         let waker = waker_ref(&task.header);
         let done = task
             .future
