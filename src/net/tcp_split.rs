@@ -116,7 +116,7 @@ impl ReadHalf<'_> {
 
     /// The underlying stream, for its addresses and options.
     pub fn stream(&self) -> &AsyncTcpStream {
-        &self.0
+        self.0
     }
 }
 
@@ -138,7 +138,7 @@ impl WriteHalf<'_> {
 
     /// The underlying stream, for its addresses and options.
     pub fn stream(&self) -> &AsyncTcpStream {
-        &self.0
+        self.0
     }
 }
 

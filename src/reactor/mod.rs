@@ -190,3 +190,6 @@ impl fmt::Debug for Reactor {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -60,7 +60,9 @@ impl IoState {
     /// reactor, which wakes them only once it is done touching its own state.
     pub(super) fn on_event(&self, ready: Readiness, wake_list: &mut Vec<Waker>) {
         self.readiness.set(self.readiness.get() | ready);
-        // A hang-up or error ends both directions: a task blocked on either must see it.
+        // The peer closing (fully or only its writing half) or an error concerns both
+        // directions: wake both tasks and let each re-check its own bits. A needless poll is
+        // cheap; a task left asleep on a dead connection is a hang.
         let closing =
             ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR);
         if closing || ready.intersects(Direction::Read.mask()) {

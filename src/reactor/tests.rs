@@ -1,0 +1,459 @@
+//! Unit tests of the reactor's internals: which waker an event reaches, what a dropped
+//! registration or timer may still wake (nothing), and the order of deregistration and
+//! close.
+//!
+//! Each test runs inside a runtime (a `Registration` finds its reactor through the
+//! thread-local context), stores counting wakers with `poll_ready` as a task would, and
+//! then calls [`Reactor::turn`] itself, always with a finite timeout so that a lost wake-up
+//! ends the test instead of hanging it.
+//!
+//! Real sockets deliver more than one condition per event: a socket with room in its send
+//! buffer reports `OUT` along with whatever else happened. To see that *only* readable data
+//! wakes the writer's task, or that a hang-up wakes it, several tests first fill the send
+//! buffer, so the descriptor is not writable.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use futures_task::ArcWake;
+
+use super::{Direction, Reactor, Registration};
+use crate::runtime::context;
+
+/// Most turns a test waits through for something to happen (each at most [`TURN`]).
+const MAX_TURNS: usize = 50;
+
+/// The timeout of one turn while waiting for something.
+const TURN: Duration = Duration::from_millis(100);
+
+/// A waker that counts how often it was woken.
+#[derive(Default)]
+struct Counter(AtomicUsize);
+
+impl Counter {
+    fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    fn waker(self: &Arc<Self>) -> Waker {
+        futures_task::waker(self.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl ArcWake for Counter {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A waker that writes its id, and the moment it was woken, to a shared log.
+struct Recorder {
+    id: usize,
+    log: Arc<Mutex<Vec<(usize, Instant)>>>,
+}
+
+impl ArcWake for Recorder {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        let entry = (arc_self.id, Instant::now());
+        arc_self.log.lock().expect("log poisoned").push(entry);
+    }
+}
+
+/// Runs `test` inside a fresh runtime and hands it that runtime's reactor.
+fn with_reactor<T>(test: impl FnOnce(&Rc<Reactor>) -> T) -> T {
+    let runtime = crate::Runtime::new().expect("create a runtime");
+    runtime.block_on(async {
+        let reactor = context::current_reactor().expect("inside block_on");
+        test(&reactor)
+    })
+}
+
+/// Polls `registration` for `dir` as a task whose waker is `counter`'s would.
+fn wait_on(registration: &Registration, dir: Direction, counter: &Arc<Counter>) -> Poll<()> {
+    let waker = counter.waker();
+    registration.poll_ready(&mut Context::from_waker(&waker), dir)
+}
+
+/// Turns the reactor until `done` holds, at most [`MAX_TURNS`] times; whether it held.
+fn turn_until(reactor: &Reactor, done: impl Fn() -> bool) -> bool {
+    for _ in 0..MAX_TURNS {
+        if done() {
+            return true;
+        }
+        reactor.turn(Some(TURN));
+    }
+    done()
+}
+
+/// A connected pair of non-blocking Unix stream sockets.
+fn socket_pair() -> io::Result<(UnixStream, UnixStream)> {
+    let (a, b) = UnixStream::pair()?;
+    a.set_nonblocking(true)?;
+    b.set_nonblocking(true)?;
+    Ok((a, b))
+}
+
+/// Writes until the send buffer is full, so the socket stops being writable.
+fn fill(mut socket: &UnixStream) -> io::Result<()> {
+    let chunk = [0u8; 64 * 1024];
+    for _ in 0..10_000 {
+        match socket.write(&chunk) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("the send buffer never filled up"))
+}
+
+/// Reads until nothing is left.
+fn drain(mut socket: &UnixStream) -> io::Result<()> {
+    let mut buf = [0u8; 64 * 1024];
+    for _ in 0..10_000 {
+        match socket.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("the socket never ran dry"))
+}
+
+/// A registration of `socket` that knows of no readiness yet, with a reader and a writer
+/// waiting on it: the state of a descriptor whose tasks both got `WouldBlock`.
+fn waiting_registration(
+    reactor: &Reactor,
+    socket: &UnixStream,
+) -> io::Result<(Registration, Arc<Counter>, Arc<Counter>)> {
+    let registration = Registration::new(socket.as_fd())?;
+    // Take any event the registration itself queued (a writable socket is reported at
+    // once), then forget the optimistic readiness, as a `WouldBlock` in each direction would.
+    reactor.turn(Some(Duration::ZERO));
+    registration.clear_readiness(Direction::Read);
+    registration.clear_readiness(Direction::Write);
+    let (reader, writer) = (Counter::new(), Counter::new());
+    assert!(wait_on(&registration, Direction::Read, &reader).is_pending());
+    assert!(wait_on(&registration, Direction::Write, &writer).is_pending());
+    Ok((registration, reader, writer))
+}
+
+/// The descriptors an epoll instance watches, from its `/proc/self/fdinfo` `tfd:` lines.
+fn watched(epfd: RawFd) -> io::Result<Vec<RawFd>> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{epfd}"))?;
+    Ok(info
+        .lines()
+        .filter_map(|line| line.strip_prefix("tfd:"))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect())
+}
+
+/// What descriptor number `fd` names now (`socket:[inode]` for a socket), if anything.
+fn fd_target(fd: RawFd) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()
+}
+
+#[test]
+fn a_readable_event_wakes_only_the_reader() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, mut b) = socket_pair()?;
+        fill(&a)?;
+        let (registration, reader, writer) = waiting_registration(reactor, &a)?;
+
+        b.write_all(b"x")?;
+        assert!(
+            turn_until(reactor, || reader.count() > 0),
+            "reader never woken"
+        );
+        reactor.turn(Some(Duration::ZERO));
+        assert_eq!(reader.count(), 1);
+        assert_eq!(writer.count(), 0, "a readable event woke the writer");
+        assert!(wait_on(&registration, Direction::Read, &reader).is_ready());
+        assert!(wait_on(&registration, Direction::Write, &writer).is_pending());
+        Ok(())
+    })
+}
+
+#[test]
+fn a_writable_event_wakes_only_the_writer() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, b) = socket_pair()?;
+        fill(&a)?;
+        let (registration, reader, writer) = waiting_registration(reactor, &a)?;
+
+        // The peer reads everything: room opens in `a`'s send buffer.
+        drain(&b)?;
+        assert!(
+            turn_until(reactor, || writer.count() > 0),
+            "writer never woken"
+        );
+        reactor.turn(Some(Duration::ZERO));
+        assert_eq!(writer.count(), 1);
+        assert_eq!(reader.count(), 0, "a writable event woke the reader");
+        assert!(wait_on(&registration, Direction::Write, &writer).is_ready());
+        assert!(wait_on(&registration, Direction::Read, &reader).is_pending());
+        Ok(())
+    })
+}
+
+#[test]
+fn an_event_reaches_only_its_own_registration() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a1, mut b1) = socket_pair()?;
+        let (a2, mut b2) = socket_pair()?;
+        let (_r1, reader1, _) = waiting_registration(reactor, &a1)?;
+        let (_r2, reader2, _) = waiting_registration(reactor, &a2)?;
+
+        b2.write_all(b"two")?;
+        assert!(turn_until(reactor, || reader2.count() > 0));
+        assert_eq!(reader1.count(), 0, "data for a2 woke a1's reader");
+
+        b1.write_all(b"one")?;
+        assert!(turn_until(reactor, || reader1.count() > 0));
+        assert_eq!(reader2.count(), 1);
+        Ok(())
+    })
+}
+
+#[test]
+fn only_the_latest_waker_is_woken() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, mut b) = socket_pair()?;
+        let (registration, first, _) = waiting_registration(reactor, &a)?;
+        // The task moved (or another task took over the read): the new waker replaces the
+        // old one, which is released.
+        let second = Counter::new();
+        assert!(wait_on(&registration, Direction::Read, &second).is_pending());
+        assert_eq!(
+            Arc::strong_count(&first),
+            1,
+            "the replaced waker is still held"
+        );
+
+        b.write_all(b"x")?;
+        assert!(turn_until(reactor, || second.count() > 0));
+        assert_eq!(first.count(), 0);
+        Ok(())
+    })
+}
+
+#[test]
+fn no_wake_after_deregistration() -> io::Result<()> {
+    with_reactor(|reactor| {
+        // The descriptor becomes ready after the registration is gone...
+        let (a, mut b) = socket_pair()?;
+        let (registration, reader, writer) = waiting_registration(reactor, &a)?;
+        drop(registration);
+        assert_eq!(reactor.source_count(), 0);
+        assert_eq!(
+            Arc::strong_count(&reader),
+            1,
+            "the reactor still holds a waker"
+        );
+        assert_eq!(
+            Arc::strong_count(&writer),
+            1,
+            "the reactor still holds a waker"
+        );
+        b.write_all(b"late")?;
+        reactor.turn(Some(Duration::from_millis(30)));
+
+        // ...or while it is still registered, with the kernel's event already queued.
+        let (c, mut d) = socket_pair()?;
+        let (registration, reader2, writer2) = waiting_registration(reactor, &c)?;
+        d.write_all(b"early")?;
+        drop(registration);
+        reactor.turn(Some(Duration::from_millis(30)));
+
+        for counter in [&reader, &writer, &reader2, &writer2] {
+            assert_eq!(
+                counter.count(),
+                0,
+                "a dropped registration's waker was woken"
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Drops an `AsyncFd` of `make(a)` while a duplicate of `a` keeps the socket open, and
+/// checks that the reactor's epoll no longer watches the descriptor and that the number no
+/// longer names the socket.
+///
+/// Had the descriptor been closed before the `epoll_ctl(DEL)`, the DEL would have failed
+/// and, since the duplicate keeps the open file alive, the kernel would still watch it.
+fn check_async_fd_drop<T: AsFd>(make: impl FnOnce(UnixStream) -> T) -> io::Result<()> {
+    with_reactor(|reactor| {
+        let epfd = reactor.epoll.as_raw_fd();
+        let (a, mut b) = socket_pair()?;
+        let duplicate = a.try_clone()?;
+        let async_fd = crate::AsyncFd::new(make(a))?;
+        let fd = async_fd.as_raw_fd();
+        let socket = fd_target(fd).expect("the descriptor is open");
+        assert!(watched(epfd)?.contains(&fd));
+        assert_eq!(reactor.source_count(), 1);
+
+        drop(async_fd);
+        assert_eq!(reactor.source_count(), 0);
+        assert!(
+            !watched(epfd)?.contains(&fd),
+            "the descriptor was closed before it was deregistered"
+        );
+        assert_ne!(fd_target(fd), Some(socket), "the descriptor was not closed");
+
+        // The socket lives on through the duplicate; its events reach nobody, harmlessly.
+        b.write_all(b"x")?;
+        reactor.turn(Some(Duration::from_millis(10)));
+        drop(duplicate);
+        Ok(())
+    })
+}
+
+#[test]
+fn dropping_an_async_fd_deregisters_then_closes() -> io::Result<()> {
+    check_async_fd_drop(|socket| socket)?;
+    check_async_fd_drop(OwnedFd::from)
+}
+
+#[test]
+fn peer_half_close_wakes_both_directions() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, b) = socket_pair()?;
+        fill(&a)?;
+        let (registration, reader, writer) = waiting_registration(reactor, &a)?;
+
+        // `a` hears IN | RDHUP; no OUT, its buffer is still full.
+        b.shutdown(Shutdown::Write)?;
+        assert!(turn_until(reactor, || reader.count() > 0 && writer.count() > 0));
+        assert!(wait_on(&registration, Direction::Read, &reader).is_ready());
+        // The writer was told, and finds that writing may still block: the peer only
+        // stopped sending.
+        assert!(wait_on(&registration, Direction::Write, &writer).is_pending());
+        Ok(())
+    })
+}
+
+#[test]
+fn hangup_wakes_both_directions() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, b) = socket_pair()?;
+        fill(&a)?;
+        let (registration, reader, writer) = waiting_registration(reactor, &a)?;
+
+        // `a` hears HUP (with IN | RDHUP); no OUT, its buffer is still full.
+        b.shutdown(Shutdown::Both)?;
+        assert!(turn_until(reactor, || reader.count() > 0 && writer.count() > 0));
+        // Both directions now fail fast rather than wait.
+        assert!(wait_on(&registration, Direction::Read, &reader).is_ready());
+        assert!(wait_on(&registration, Direction::Write, &writer).is_ready());
+        Ok(())
+    })
+}
+
+#[test]
+fn error_wakes_both_directions() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, b) = socket_pair()?;
+        fill(&a)?;
+        let (registration, reader, writer) = waiting_registration(reactor, &a)?;
+
+        // Closing the peer with our data unread in it resets the connection: ERR.
+        drop(b);
+        assert!(turn_until(reactor, || reader.count() > 0 && writer.count() > 0));
+        assert!(wait_on(&registration, Direction::Read, &reader).is_ready());
+        assert!(wait_on(&registration, Direction::Write, &writer).is_ready());
+        let err = (&a).read(&mut [0; 8]).expect_err("the reset is reported");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        Ok(())
+    })
+}
+
+#[test]
+fn timers_fire_in_deadline_order_and_never_early() {
+    with_reactor(|reactor| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let start = Instant::now();
+        // Inserted out of order; ids 3 and 4 share a deadline and fire in insertion order.
+        let timers = [(3, 30), (1, 10), (4, 30), (2, 20), (0, 0)];
+        let mut deadlines = [start; 5];
+        for (id, ms) in timers {
+            let deadline = start + Duration::from_millis(ms);
+            deadlines[id] = deadline;
+            let log = log.clone();
+            reactor.add_timer(
+                deadline,
+                futures_task::waker(Arc::new(Recorder { id, log })),
+            );
+        }
+        assert_eq!(reactor.timer_count(), 5);
+
+        // A long timeout: the nearest timer, not the caller, bounds each wait.
+        assert!(turn_until(reactor, || reactor.timer_count() == 0));
+        let log = log.lock().expect("log poisoned");
+        let order: Vec<usize> = log.iter().map(|&(id, _)| id).collect();
+        assert_eq!(order, [0, 1, 2, 3, 4]);
+        for &(id, woken) in log.iter() {
+            assert!(woken >= deadlines[id], "timer {id} fired early");
+        }
+    });
+}
+
+#[test]
+fn a_removed_timer_never_wakes() {
+    with_reactor(|reactor| {
+        let (removed, kept) = (Counter::new(), Counter::new());
+        let now = Instant::now();
+        let removed_key = reactor.add_timer(now + Duration::from_millis(5), removed.waker());
+        let kept_key = reactor.add_timer(now + Duration::from_millis(20), kept.waker());
+
+        reactor.remove_timer(removed_key);
+        assert_eq!(reactor.timer_count(), 1);
+        assert_eq!(
+            Arc::strong_count(&removed),
+            1,
+            "the removed timer's waker is held"
+        );
+
+        assert!(turn_until(reactor, || kept.count() > 0));
+        reactor.turn(Some(Duration::from_millis(10)));
+        assert_eq!(removed.count(), 0);
+        assert_eq!(kept.count(), 1);
+
+        // Removing a timer that already fired is allowed, and changes nothing.
+        reactor.remove_timer(kept_key);
+        assert_eq!(reactor.timer_count(), 0);
+    });
+}
+
+#[test]
+fn updating_a_timer_replaces_its_waker() {
+    with_reactor(|reactor| {
+        let (old, new) = (Counter::new(), Counter::new());
+        let key = reactor.add_timer(Instant::now() + Duration::from_millis(5), old.waker());
+        assert!(reactor.update_timer(key, &new.waker()));
+        assert_eq!(
+            Arc::strong_count(&old),
+            1,
+            "the replaced waker is still held"
+        );
+
+        assert!(turn_until(reactor, || new.count() > 0));
+        assert_eq!(old.count(), 0);
+        assert!(
+            !reactor.update_timer(key, &new.waker()),
+            "the timer has fired"
+        );
+    });
+}
