@@ -54,10 +54,13 @@ impl Remote {
 
     /// Moves every remotely woken task onto `run_queue`. Runtime thread only.
     pub(crate) fn drain_into(&self, run_queue: &mut VecDeque<TaskId>) {
-        // Clear the flag *before* taking the queue: a push that lands after the take then
-        // finds the flag clear and rings again, so no wake is left behind.
-        self.notified.store(false, Ordering::Release);
+        // Order matters: reset the eventfd, then clear the flag, then take the queue. A
+        // push that finds the flag clear rings *after* the reset, so the ring survives to
+        // the next turn; one that finds it set pushed before the take. (Clearing the flag
+        // first would let a ring land before the reset and be swallowed by it, leaving the
+        // flag set with no ring pending: every later wake would be lost.)
         self.eventfd.drain();
+        self.notified.store(false, Ordering::Release);
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         run_queue.extend(queue.drain(..));
     }
