@@ -18,9 +18,11 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::net::{AsyncTcpStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::net::{
+    AsyncTcpStream, AsyncUnixStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
+};
 
-/// `AsyncRead` for a type whose `stream()` is the `AsyncTcpStream` to read.
+/// `AsyncRead` for a type, given how to reach the stream to read from it.
 macro_rules! impl_async_read {
     ($ty:ty, |$this:ident| $stream:expr) => {
         impl AsyncRead for $ty {
@@ -36,7 +38,7 @@ macro_rules! impl_async_read {
     };
 }
 
-/// `AsyncWrite` for a type whose `stream()` is the `AsyncTcpStream` to write.
+/// `AsyncWrite` for a type, given how to reach the stream to write to it.
 macro_rules! impl_async_write {
     ($ty:ty, |$this:ident| $stream:expr) => {
         impl AsyncWrite for $ty {
@@ -62,6 +64,8 @@ macro_rules! impl_async_write {
 }
 
 impl_async_read!(AsyncTcpStream, |s| s);
+impl_async_read!(AsyncUnixStream, |s| s);
+impl_async_write!(AsyncUnixStream, |s| s);
 impl_async_write!(AsyncTcpStream, |s| s);
 impl_async_read!(ReadHalf<'_>, |h| h.stream());
 impl_async_write!(WriteHalf<'_>, |h| h.stream());

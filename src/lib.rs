@@ -77,7 +77,9 @@
 //! | [`JoinHandle`], [`JoinError`] | `src/task/join.rs` |
 //! | [`AsyncFd`] | `src/async_fd.rs` |
 //! | [`AsyncTcpListener`], [`AsyncTcpStream`] | `src/net/` |
+//! | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`], [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
 //! | [`time::sleep`], [`time::timeout`], [`time::interval`] | `src/time/` |
+//! | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
 //!
 //! # Glossary
 //!
@@ -103,6 +105,7 @@ mod io_traits;
 pub mod net;
 mod reactor;
 mod runtime;
+pub mod signal;
 mod slab;
 mod task;
 pub mod time;

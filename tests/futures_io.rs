@@ -65,3 +65,23 @@ fn read_to_end_on_a_stream() {
     })
     .unwrap();
 }
+
+/// The traits on a Unix stream pair: `copy` from one end into a `Vec`.
+#[test]
+fn copy_over_a_unix_pair() {
+    util::run(|| async {
+        let (mut a, mut b) = epoll_rt::net::AsyncUnixStream::pair()?;
+        let payload = util::Rng::new(11).bytes(200_000);
+        let expected = payload.clone();
+        let writer = spawn(async move {
+            AsyncWriteExt::write_all(&mut a, &payload).await?;
+            AsyncWriteExt::close(&mut a).await
+        });
+        let mut received = Vec::new();
+        copy(&mut b, &mut received).await?;
+        writer.await??;
+        assert_eq!(received, expected);
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}

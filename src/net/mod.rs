@@ -3,17 +3,34 @@
 //! Each type wraps the matching `std::net` type in an [`AsyncFd`](crate::AsyncFd): the
 //! socket calls are std's, made non-blocking, and the `AsyncFd` turns their `WouldBlock`
 //! into waiting.
+//!
+//! Besides TCP: [`AsyncUdpSocket`] for UDP, and for Unix-domain sockets
+//! [`AsyncUnixListener`], [`AsyncUnixStream`] and [`AsyncUnixDatagram`].
 
 mod tcp_listener;
 mod tcp_split;
 mod tcp_stream;
+mod udp;
+mod unix_datagram;
+mod unix_listener;
+mod unix_stream;
 
 pub use tcp_listener::AsyncTcpListener;
 pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp_stream::AsyncTcpStream;
+pub use udp::AsyncUdpSocket;
+pub use unix_datagram::AsyncUnixDatagram;
+pub use unix_listener::AsyncUnixListener;
+pub use unix_stream::AsyncUnixStream;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::time::sleep;
+
+/// How long `accept` waits before trying again when the process is out of descriptors.
+const EXHAUSTED_BACKOFF: Duration = Duration::from_millis(20);
 
 /// Tries `f` on each address `addr` resolves to, returning the first success or the last
 /// error (as std's `TcpListener::bind` does).
@@ -37,4 +54,20 @@ fn no_addresses() -> io::Error {
         io::ErrorKind::InvalidInput,
         "could not resolve to any address",
     )
+}
+
+/// The error policy of the accept loops (TCP and Unix), documented on
+/// `AsyncTcpListener::accept`. Returns `Ok(())` when the loop should try again: after
+/// waiting [`EXHAUSTED_BACKOFF`] if the process or system is out of descriptors or memory
+/// (the pending connection stays queued, so retrying at once would spin), at once if the
+/// connection was aborted before it could be accepted. Any other error is returned.
+async fn recover_from_accept_error(e: io::Error) -> io::Result<()> {
+    match e.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+            sleep(EXHAUSTED_BACKOFF).await;
+            Ok(())
+        }
+        Some(libc::ECONNABORTED) => Ok(()),
+        _ => Err(e),
+    }
 }

@@ -5,15 +5,10 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::time::Duration;
 
-use super::{AsyncTcpStream, each_addr};
+use super::{AsyncTcpStream, each_addr, recover_from_accept_error};
 use crate::AsyncFd;
 use crate::sys::socket;
-use crate::time::sleep;
-
-/// How long `accept` waits before trying again when the process is out of descriptors.
-const EXHAUSTED_BACKOFF: Duration = Duration::from_millis(20);
 
 /// A TCP socket listening for connections.
 ///
@@ -110,9 +105,7 @@ impl AsyncTcpListener {
                 poll_fn(|cx| self.inner.poll_read_with(cx, |l| socket::accept(l.as_fd()))).await;
             match accepted {
                 Ok((stream, peer)) => return Ok((AsyncTcpStream::from_nonblocking(stream)?, peer)),
-                Err(e) if is_out_of_resources(&e) => sleep(EXHAUSTED_BACKOFF).await,
-                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => {}
-                Err(e) => return Err(e),
+                Err(e) => recover_from_accept_error(e).await?,
             }
         }
     }
@@ -121,14 +114,6 @@ impl AsyncTcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
-}
-
-/// Whether an `accept` error means "out of descriptors or memory": worth waiting out.
-fn is_out_of_resources(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }
 
 impl AsFd for AsyncTcpListener {

@@ -21,7 +21,8 @@ impl Readiness {
     /// Writing can no longer succeed: `EPOLLHUP`. Never cleared.
     pub(crate) const WRITE_CLOSED: Self = Self(1 << 3);
     /// An error is pending on the descriptor: `EPOLLERR`. The next operation in either
-    /// direction returns it. Never cleared.
+    /// direction returns it. Cleared only when an operation then finds the descriptor
+    /// drained (`WouldBlock`), which shows the error was consumed.
     pub(crate) const ERROR: Self = Self(1 << 4);
 
     /// Readable and writable: what a new registration assumes (see `Registration::new`).

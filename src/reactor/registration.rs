@@ -168,7 +168,17 @@ impl Registration {
                 return Poll::Pending;
             }
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(dir),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Drained. A pending error would have been returned instead of
+                    // `WouldBlock`, so the error bit is stale too (a UDP socket's ICMP
+                    // error is reported once, then the socket works on): forget it, or
+                    // every later wait would find it set and retry in a busy loop.
+                    self.clear_readiness(dir);
+                    let state = &self.state;
+                    state
+                        .readiness
+                        .set(state.readiness.get().without(Readiness::ERROR));
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 res => return Poll::Ready(res),
             }

@@ -6,8 +6,10 @@
 //! |---|---|---|
 //! | [`epoll`] | an epoll instance (`epoll_create1`, `epoll_ctl`, `epoll_wait`) | the reactor, and users who want epoll by hand |
 //! | `eventfd` | an eventfd counter (`eventfd`, `read`, `write`) | waking the loop from another thread |
-//! | `socket` | TCP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`) | `net` |
+//! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`) | `net` |
+//! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths, `send` without `SIGPIPE` | `net` |
 //! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
+//! | `signalfd` | a signalfd and the thread's signal mask (`signalfd`, `pthread_sigmask`, `read`) | `signal` |
 //!
 //! Everything above this layer speaks in `OwnedFd`, `BorrowedFd` and `io::Result`, never in
 //! raw integers and `-1`.
@@ -31,4 +33,6 @@ macro_rules! syscall {
 pub mod epoll;
 pub(crate) mod eventfd;
 pub(crate) mod fd;
+pub(crate) mod signalfd;
 pub(crate) mod socket;
+pub(crate) mod unix_socket;

@@ -1,4 +1,4 @@
-//! TCP sockets that are non-blocking and close-on-exec from the moment they exist.
+//! TCP and UDP sockets that are non-blocking and close-on-exec from the moment they exist.
 //!
 //! `std::net` creates blocking sockets and has no non-blocking `connect`, so the three calls
 //! that create a socket (`socket` for listeners and clients, `accept4` for accepted
@@ -10,7 +10,7 @@
 use std::io;
 use std::mem;
 use std::net::{
-    Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream,
+    Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream, UdpSocket,
 };
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -18,7 +18,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 ///
 /// std asks for 128, which a burst of a few hundred connects overflows; an overflowing
 /// backlog drops SYNs and costs the client a one-second retransmission.
-const BACKLOG: libc::c_int = 4096;
+pub(crate) const BACKLOG: libc::c_int = 4096;
 
 /// Creates a listening TCP socket bound to `addr` with `SO_REUSEADDR` (so a restarted
 /// server can bind while old connections sit in `TIME_WAIT`), and `SO_REUSEPORT` if asked
@@ -72,6 +72,23 @@ pub(crate) fn tcp_connect(addr: SocketAddr) -> io::Result<(TcpStream, bool)> {
         Err(e) => return Err(e),
     };
     Ok((TcpStream::from(fd), in_progress))
+}
+
+/// Creates a UDP socket bound to `addr`, non-blocking and close-on-exec.
+pub(crate) fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let family = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    let ty = libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: plain integer arguments; on success the result is a new descriptor.
+    let fd = syscall!(socket(family, ty, libc::IPPROTO_UDP))?;
+    // SAFETY: the descriptor was just created and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (storage, len) = to_sockaddr(&addr);
+    // SAFETY: `storage` holds a valid socket address of `len` bytes for the whole call.
+    syscall!(bind(fd.as_raw_fd(), (&raw const storage).cast(), len))?;
+    Ok(UdpSocket::from(fd))
 }
 
 /// A new non-blocking, close-on-exec TCP socket of `addr`'s family.

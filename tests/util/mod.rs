@@ -33,7 +33,9 @@ where
     match rx.recv_timeout(limit) {
         Ok(Ok(value)) => value,
         Ok(Err(panic)) => resume_unwind(panic),
-        Err(_) => panic!("watchdog: `{name}` did not finish within {limit:?} (a lost wake-up, or a hang)"),
+        Err(_) => {
+            panic!("watchdog: `{name}` did not finish within {limit:?} (a lost wake-up, or a hang)")
+        }
     }
 }
 
