@@ -48,8 +48,9 @@ check() {
 # `listening on ADDR`. Sets SERVER_PID and SERVER_ADDR.
 start_server() {
     local name=$1 line
+    shift
     SERVER_ADDR=""
-    "$bin/$name" 127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    "$bin/$name" 127.0.0.1:0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     SERVER_PID=$!
     pids+=("$SERVER_PID")
     for _ in $(seq $((START_LIMIT * 10))); do
@@ -92,6 +93,20 @@ client_refused() {
 }
 
 # probe SCRIPT ARGS...: runs a python3 probe from the heredoc below, bounded in time.
+# After SIGINT the echo server refuses new clients, still echoes for a live one, and exits
+# with status 0 once that client leaves.
+graceful_shutdown() {
+    timeout "$PROBE_LIMIT" python3 "$tmp/echo_graceful.py" "$SERVER_ADDR" "$SERVER_PID" || return 1
+    local status=0
+    for _ in $(seq 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$SERVER_PID" || status=$?
+    echo "exit status $status"
+    [ "$status" -eq 0 ]
+}
+
 probe() {
     local script=$1
     shift
@@ -137,6 +152,26 @@ def expect_silence(s, what):
 EOF
 
 # seed_echo ADDR MESSAGE: one client sends MESSAGE, checks the echo, closes.
+cat >"$tmp/echo_graceful.py" <<'EOF'
+import os, signal, sys, time
+from common import connect, expect, recv_exactly
+
+addr, pid = sys.argv[1], int(sys.argv[2])
+live = connect(addr)
+live.sendall(b"before")
+expect(recv_exactly(live, 6), b"before", "echo before Ctrl-C")
+os.kill(pid, signal.SIGINT)
+time.sleep(0.3)
+try:
+    connect(addr)
+    sys.exit("a new client was accepted after Ctrl-C")
+except ConnectionRefusedError:
+    pass
+live.sendall(b"after")
+expect(recv_exactly(live, 5), b"after", "echo for a live client after Ctrl-C")
+live.close()
+EOF
+
 cat >"$tmp/seed_echo.py" <<'EOF'
 import sys
 sys.path.insert(0, sys.argv[0].rsplit("/", 1)[0])
@@ -246,9 +281,14 @@ stop_server
 check "echo_server starts" start_server echo_server
 check "echo_client gets 5 echoes" timeout "$PROBE_LIMIT" "$bin/echo_client" "$SERVER_ADDR"
 check "echo_client gets 200 echoes" timeout "$PROBE_LIMIT" "$bin/echo_client" "$SERVER_ADDR" 200
+check "echo_server shuts down gracefully on Ctrl-C" graceful_shutdown
 stop_server
 # With the server gone, the client must fail with a message, not hang.
 check "echo_client fails cleanly without a server" client_refused "$SERVER_ADDR"
+check "echo_server --threads 2 starts" start_server echo_server --threads 2
+check "echo_server --threads 2 serves 200 echoes" timeout "$PROBE_LIMIT" "$bin/echo_client" "$SERVER_ADDR" 200
+check "echo_server --threads 2 shuts down gracefully on Ctrl-C" graceful_shutdown
+stop_server
 
 # http_hello.
 check "http_hello starts" start_server http_hello
