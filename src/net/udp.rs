@@ -18,10 +18,9 @@ use crate::sys::socket;
 
 /// A UDP socket.
 ///
-/// Every method takes `&self`, so one task can receive while another sends (share the
-/// socket with an `Rc`). Only one task should wait in each direction at a time, though:
-/// the socket remembers one waiting receiver and one waiting sender, and a second task
-/// that waits to receive takes the first one's place, which is then never woken.
+/// Every method takes `&self`, so tasks can share the socket through an `Rc`: one
+/// receiving while another sends, or several receiving at once (each datagram goes to
+/// one of them).
 ///
 /// ```
 /// use epoll_rt::net::AsyncUdpSocket;

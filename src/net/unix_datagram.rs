@@ -18,10 +18,9 @@ use crate::sys::unix_socket::{self, UnixAddr};
 
 /// A Unix-domain datagram socket.
 ///
-/// Every method takes `&self`, so one task can receive while another sends (share the
-/// socket with an `Rc`). Only one task should wait in each direction at a time, though:
-/// the socket remembers one waiting receiver and one waiting sender, and a second task
-/// that waits to receive takes the first one's place, which is then never woken.
+/// Every method takes `&self`, so tasks can share the socket through an `Rc`: one
+/// receiving while another sends, or several receiving at once (each datagram goes to
+/// one of them).
 ///
 /// A socket bound to a path creates a file there, which dropping the socket does not
 /// remove (as in std).

@@ -5,8 +5,8 @@
 //!        I/O object                         reactor
 //!   ┌──────────────────┐  Rc<IoState>  ┌──────────────────┐
 //!   │ Registration     │──────────────▶│ readiness bits   │◀── epoll event sets bits,
-//!   │  poll_io(Read,   │               │ reader: Waker    │    takes the wakers
-//!   │          op)     │               │ writer: Waker    │    and wakes them
+//!   │  poll_io(Read,   │               │ readers: [Waker] │    takes the wakers
+//!   │          op)     │               │ writers: [Waker] │    and wakes them
 //!   └──────────────────┘               └──────────────────┘
 //! ```
 //!
@@ -41,10 +41,11 @@ use crate::slab::Key;
 pub(crate) struct IoState {
     /// Readiness heard from epoll and not yet consumed by a `WouldBlock`.
     readiness: Cell<Readiness>,
-    /// The task waiting to read, if any.
-    reader: Cell<Option<Waker>>,
-    /// The task waiting to write, if any.
-    writer: Cell<Option<Waker>>,
+    /// The tasks waiting to read. Usually one; several when tasks share the I/O object
+    /// (two tasks accepting on one listener), and each of them must be woken.
+    readers: Cell<Vec<Waker>>,
+    /// The tasks waiting to write.
+    writers: Cell<Vec<Waker>>,
 }
 
 impl IoState {
@@ -66,20 +67,27 @@ impl IoState {
         let closing =
             ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR);
         if closing || ready.intersects(Direction::Read.mask()) {
-            wake_list.extend(self.reader.take());
+            take_all(&self.readers, wake_list);
         }
         if closing || ready.intersects(Direction::Write.mask()) {
-            wake_list.extend(self.writer.take());
+            take_all(&self.writers, wake_list);
         }
     }
 
-    /// The waker slot of one direction.
-    fn waiter(&self, dir: Direction) -> &Cell<Option<Waker>> {
+    /// The waiting tasks of one direction.
+    fn waiters(&self, dir: Direction) -> &Cell<Vec<Waker>> {
         match dir {
-            Direction::Read => &self.reader,
-            Direction::Write => &self.writer,
+            Direction::Read => &self.readers,
+            Direction::Write => &self.writers,
         }
     }
+}
+
+/// Moves every waker out of `waiters` into `wake_list`, keeping the list's allocation.
+fn take_all(waiters: &Cell<Vec<Waker>>, wake_list: &mut Vec<Waker>) {
+    let mut list = waiters.take();
+    wake_list.append(&mut list);
+    waiters.set(list);
 }
 
 impl std::fmt::Debug for IoState {
@@ -134,14 +142,15 @@ impl Registration {
         if self.state.readiness.get().intersects(dir.mask()) {
             return budget::poll_proceed(cx);
         }
-        let slot = self.state.waiter(dir);
-        // Keep the stored waker if it would wake the same task: saves a clone (an atomic
-        // increment) on every wait of a task that waits in a loop.
-        let waker = match slot.take() {
-            Some(old) if old.will_wake(cx.waker()) => old,
-            _ => cx.waker().clone(),
-        };
-        slot.set(Some(waker));
+        let slot = self.state.waiters(dir);
+        let mut waiters = slot.take();
+        // A task already on the list (it waits in a loop, or was polled again) is not added
+        // twice: that also saves the clone, an atomic increment. A waker left by a wait
+        // that was cancelled stays until the next event, which wakes it for nothing.
+        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        slot.set(waiters);
         Poll::Pending
     }
 
