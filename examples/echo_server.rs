@@ -32,8 +32,7 @@ use std::time::Duration;
 
 use epoll_rt::time::timeout;
 use epoll_rt::{
-    AsyncTcpListener, AsyncTcpStream, JoinHandle, Runtime, block_on, block_on_threads, signal,
-    spawn,
+    AsyncTcpListener, AsyncTcpStream, JoinHandle, Runtime, block_on, block_on_threads, signal, task,
 };
 
 /// How long live connections may take to finish after Ctrl-C.
@@ -58,10 +57,12 @@ type Clients = Rc<RefCell<Vec<JoinHandle<io::Result<()>>>>>;
 /// Accepts clients forever, one task each.
 async fn accept_loop(listener: AsyncTcpListener, clients: Clients) -> io::Result<()> {
     loop {
-        let (stream, _peer) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         let mut clients = clients.borrow_mut();
         clients.retain(|client| !client.is_finished()); // keep the list short
-        clients.push(spawn(handle(stream)));
+        // The name shows in traces: EPOLL_RT_TRACE=1 cargo run --example echo_server
+        let name = format!("client {peer}");
+        clients.push(task::Builder::new().name(&name).spawn(handle(stream)));
     }
 }
 
@@ -71,7 +72,9 @@ async fn serve(
     shutdown: impl Future<Output = io::Result<()>>,
 ) -> io::Result<()> {
     let clients = Clients::default();
-    let accepting = spawn(accept_loop(listener, clients.clone()));
+    let accepting = task::Builder::new()
+        .name("accept loop")
+        .spawn(accept_loop(listener, clients.clone()));
     shutdown.await?;
 
     // 1. Stop accepting: the aborted task drops the listener, so new connects are refused.

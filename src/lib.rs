@@ -79,6 +79,8 @@
 //! | [`AsyncTcpListener`], [`AsyncTcpStream`] | `src/net/` |
 //! | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`], [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
 //! | [`time::sleep`], [`time::timeout`], [`time::interval`] | `src/time/` |
+//! | trace mode (`EPOLL_RT_TRACE`), [`task::Builder`] names | `src/trace.rs`, `src/task/builder.rs` |
+//! | [`Runtime::stats`] counters | `src/runtime/stats.rs` |
 //! | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
 //!
 //! # Glossary
@@ -107,11 +109,12 @@ mod reactor;
 mod runtime;
 pub mod signal;
 mod slab;
-mod task;
+pub mod task;
 pub mod time;
+mod trace;
 
 pub use async_fd::{AsyncFd, ReadyGuard, WouldBlock};
 pub use net::{AsyncTcpListener, AsyncTcpStream};
-pub use runtime::{Runtime, block_on, block_on_threads, spawn};
+pub use runtime::{Runtime, RuntimeStats, block_on, block_on_threads, spawn};
 pub use sys::epoll;
 pub use task::{JoinError, JoinHandle, yield_now};

@@ -23,6 +23,11 @@ impl Key {
         generation: u32::MAX,
     };
 
+    /// The slot index: small and stable while the value lives, handy in traces.
+    pub(crate) fn index(self) -> u32 {
+        self.index
+    }
+
     /// Packs the key into 64 bits (an epoll token).
     pub(crate) fn to_u64(self) -> u64 {
         (u64::from(self.generation) << 32) | u64::from(self.index)

@@ -34,11 +34,15 @@ use std::fmt;
 use std::io;
 use std::os::fd::BorrowedFd;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::epoll::{Epoll, EventFlags, Events};
+use crate::runtime::RuntimeStats;
+use crate::runtime::stats::Counter;
 use crate::slab::{Key, Slab};
+use crate::trace::Tracer;
 use readiness::Readiness;
 use registration::IoState;
 use timers::TimerQueue;
@@ -68,18 +72,54 @@ pub(crate) struct Reactor {
     timers: RefCell<TimerQueue>,
     /// Wakers taken during a turn, woken at its end; kept to reuse its allocation.
     wake_list: Cell<Vec<Waker>>,
+    /// The runtime's tracer, when tracing.
+    tracer: Option<Arc<Tracer>>,
+    /// `epoll_wait` calls.
+    waits: Counter,
+    /// Events they returned.
+    events_seen: Counter,
+    /// `epoll_ctl` calls.
+    ctls: Counter,
+    /// I/O syscalls tried by registrations, per direction.
+    io_calls: [Counter; 2],
+    /// Those that returned `WouldBlock`.
+    would_blocks: Counter,
 }
 
 impl Reactor {
     /// A reactor with a new epoll instance and nothing registered.
-    pub(crate) fn new() -> io::Result<Self> {
+    pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
         Ok(Self {
             epoll: Epoll::new()?,
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
             sources: RefCell::new(Slab::new()),
             timers: RefCell::new(TimerQueue::default()),
             wake_list: Cell::new(Vec::new()),
+            tracer,
+            waits: Counter::default(),
+            events_seen: Counter::default(),
+            ctls: Counter::default(),
+            io_calls: Default::default(),
+            would_blocks: Counter::default(),
         })
+    }
+
+    /// Counts one I/O syscall in `dir`, and whether it would have blocked.
+    pub(crate) fn count_io(&self, dir: Direction, would_block: bool) {
+        self.io_calls[dir as usize].bump();
+        if would_block {
+            self.would_blocks.bump();
+        }
+    }
+
+    /// Adds this reactor's counts to `stats`.
+    pub(crate) fn add_stats(&self, stats: &mut RuntimeStats) {
+        stats.epoll_waits = self.waits.get();
+        stats.epoll_events = self.events_seen.get();
+        stats.epoll_ctls = self.ctls.get();
+        stats.read_calls = self.io_calls[Direction::Read as usize].get();
+        stats.write_calls = self.io_calls[Direction::Write as usize].get();
+        stats.would_blocks = self.would_blocks.get();
     }
 
     /// Registers the runtime's eventfd: its events make [`turn`](Self::turn) return `true`.
@@ -91,6 +131,7 @@ impl Reactor {
     /// Registers `fd`, whose readiness will be recorded in `state`.
     pub(super) fn add_source(&self, fd: BorrowedFd<'_>, state: Rc<IoState>) -> io::Result<Key> {
         let key = self.sources.borrow_mut().insert(state);
+        self.ctls.bump();
         if let Err(e) = self.epoll.register_with_token(fd, interest(), key.to_u64()) {
             self.sources.borrow_mut().remove(key);
             return Err(e);
@@ -102,6 +143,7 @@ impl Reactor {
     pub(super) fn remove_source(&self, key: Key, fd: std::os::fd::RawFd) {
         // The descriptor is open (its owner closes it after dropping the registration), so
         // this cannot fail in a way worth reporting; a drop has nowhere to report it anyway.
+        self.ctls.bump();
         let _ = self.epoll.unregister_raw(fd);
         self.sources.borrow_mut().remove(key);
     }
@@ -145,9 +187,15 @@ impl Reactor {
 
         // 2. Sleep in the kernel.
         let mut events = self.events.borrow_mut();
-        self.epoll.poll(&mut events, timeout).expect(
+        let started = self.tracer.as_ref().map(|_| Instant::now());
+        let n = self.epoll.poll(&mut events, timeout).expect(
             "epoll_wait on the runtime's own epoll fails only for EINTR, which poll retries",
         );
+        self.waits.bump();
+        self.events_seen.add(n as u64);
+        if let (Some(tracer), Some(started)) = (&self.tracer, started) {
+            tracer.epoll_wait(started, timeout, n);
+        }
 
         // 3. Record readiness and collect the wakers of the tasks it concerns.
         let mut wake_list = self.wake_list.take();
@@ -158,7 +206,11 @@ impl Reactor {
                 if event.token() == NOTIFY_TOKEN {
                     notified = true;
                 } else if let Some(state) = sources.get(Key::from_u64(event.token())) {
-                    state.on_event(Readiness::from_epoll(event.flags()), &mut wake_list);
+                    let ready = Readiness::from_epoll(event.flags());
+                    if let Some(tracer) = &self.tracer {
+                        state.trace(tracer, ready);
+                    }
+                    state.on_event(ready, &mut wake_list);
                 }
                 // No slot: the descriptor was deregistered after the kernel queued the event.
             }

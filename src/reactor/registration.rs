@@ -37,8 +37,9 @@ use crate::slab::Key;
 ///
 /// Single-threaded by construction (`Cell`, `Rc`): the reactor and the I/O objects all live
 /// on the runtime's thread. Only the `Waker`s inside may travel.
-#[derive(Default)]
 pub(crate) struct IoState {
+    /// The descriptor, for traces.
+    fd: RawFd,
     /// Readiness heard from epoll and not yet consumed by a `WouldBlock`.
     readiness: Cell<Readiness>,
     /// The tasks waiting to read. Usually one; several when tasks share the I/O object
@@ -49,12 +50,24 @@ pub(crate) struct IoState {
 }
 
 impl IoState {
-    /// A state that starts out fully ready; see [`Registration::new`] for why.
-    pub(super) fn new_ready() -> Self {
+    /// The state of `fd`, starting out ready; see [`Registration::new`] for why.
+    pub(super) fn new_ready(fd: RawFd) -> Self {
         Self {
+            fd,
             readiness: Cell::new(Readiness::OPTIMISTIC),
-            ..Self::default()
+            readers: Cell::default(),
+            writers: Cell::default(),
         }
+    }
+
+    /// Reports an event to the trace.
+    pub(super) fn trace(&self, tracer: &crate::trace::Tracer, ready: Readiness) {
+        tracer.ready(
+            self.fd,
+            ready.intersects(Readiness::READABLE),
+            ready.intersects(Readiness::WRITABLE),
+            ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR),
+        );
     }
 
     /// Records an event and moves the wakers it concerns into `wake_list`. Called by the
@@ -123,7 +136,7 @@ impl Registration {
     /// syscall, instead of a trip through `epoll_wait` to learn what a try would tell.
     pub(crate) fn new(fd: BorrowedFd<'_>) -> io::Result<Self> {
         let reactor = context::current_reactor()?;
-        let state = Rc::new(IoState::new_ready());
+        let state = Rc::new(IoState::new_ready(fd.as_raw_fd()));
         let key = reactor.add_source(fd, state.clone())?;
         Ok(Self {
             reactor,
@@ -176,8 +189,11 @@ impl Registration {
             if self.poll_ready(cx, dir).is_pending() {
                 return Poll::Pending;
             }
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            let result = op();
+            let would_block = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+            self.reactor.count_io(dir, would_block);
+            match result {
+                Err(_) if would_block => {
                     // Drained. A pending error would have been returned instead of
                     // `WouldBlock`, so the error bit is stale too (a UDP socket's ICMP
                     // error is reported once, then the socket works on): forget it, or

@@ -78,7 +78,7 @@ pub(crate) fn current_reactor() -> io::Result<Rc<Reactor>> {
 pub(crate) fn schedule_local(runtime_id: u64, id: TaskId) -> bool {
     with_current(|core| {
         if core.id() == runtime_id {
-            core.scheduler().push(id);
+            core.scheduler().wake(id);
             true
         } else {
             false

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::Remote;
 use super::scheduler::Scheduler;
+use super::{Remote, RuntimeStats};
 use crate::reactor::Reactor;
 use crate::task::{Header, JoinHandle, TaskId};
+use crate::trace::Tracer;
 
 /// Source of runtime ids, which let a waker tell its own runtime's thread from another.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -33,15 +34,27 @@ pub(crate) struct Core {
 impl Core {
     /// A runtime core with a new epoll instance and eventfd.
     pub(crate) fn new() -> io::Result<Self> {
-        let remote = Arc::new(Remote::new()?);
-        let reactor = Reactor::new()?;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        // Decided once, here: with tracing off, every trace point tests a `None`.
+        let tracer = Tracer::from_env();
+        let remote = Arc::new(Remote::new(tracer.clone())?);
+        let reactor = Reactor::new(tracer.clone())?;
         reactor.add_notifier(remote.as_fd())?;
         Ok(Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id,
             reactor: Rc::new(reactor),
-            scheduler: Scheduler::default(),
+            scheduler: Scheduler::new(id, Arc::downgrade(&remote), tracer),
             remote,
         })
+    }
+
+    /// A snapshot of this runtime's counters.
+    pub(crate) fn stats(&self) -> RuntimeStats {
+        let mut stats = RuntimeStats::default();
+        self.scheduler.add_stats(&mut stats);
+        self.reactor.add_stats(&mut stats);
+        (stats.remote_wakes, stats.eventfd_rings) = self.remote.counts();
+        stats
     }
 
     /// This runtime's id.
@@ -62,21 +75,16 @@ impl Core {
     /// A header for a task of this runtime that lives outside the scheduler (the future
     /// given to `block_on`).
     pub(crate) fn main_header(&self) -> Arc<Header> {
-        Arc::new(Header::new(
-            TaskId::RESERVED,
-            self.id,
-            Arc::downgrade(&self.remote),
-        ))
+        self.scheduler.header(TaskId::RESERVED, None)
     }
 
     /// Spawns `future` as a task of this runtime.
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.scheduler
-            .spawn(future, self.id, Arc::downgrade(&self.remote))
+        self.scheduler.spawn(future, name)
     }
 
     /// Moves tasks woken from other threads onto the run queue.

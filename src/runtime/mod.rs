@@ -20,10 +20,12 @@ pub(crate) mod context;
 mod core;
 mod remote;
 mod scheduler;
+pub(crate) mod stats;
 mod threads;
 
 pub(crate) use self::core::Core;
 pub(crate) use remote::Remote;
+pub use stats::RuntimeStats;
 pub use threads::block_on_threads;
 
 use std::fmt;
@@ -31,9 +33,7 @@ use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
-
-use futures_task::waker_ref;
+use std::task::Poll;
 
 use crate::task::{JoinHandle, TaskId};
 
@@ -105,11 +105,7 @@ impl Runtime {
                     core.scheduler().run_task(id);
                     continue;
                 }
-                main.start_poll();
-                budget::reset();
-                let waker = waker_ref(&main);
-                if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker))
-                {
+                if let Poll::Ready(output) = core.scheduler().poll_as(&main, future.as_mut()) {
                     main.retire();
                     return output;
                 }
@@ -126,7 +122,22 @@ impl Runtime {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.core.spawn(future)
+        self.spawn_named(future, None)
+    }
+
+    /// [`spawn`](Self::spawn) with a name for traces.
+    pub(crate) fn spawn_named<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future, name)
+    }
+
+    /// A snapshot of the runtime's counters: tasks, polls, wakes, `epoll_wait` calls and
+    /// events, syscalls by kind. See [`RuntimeStats`].
+    pub fn stats(&self) -> RuntimeStats {
+        self.core.stats()
     }
 }
 
@@ -200,7 +211,16 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::with_current(|core| core.spawn(future)).unwrap_or_else(|| {
+    spawn_named(future, None)
+}
+
+/// [`spawn`] with a name for traces; what `task::Builder::spawn` calls.
+pub(crate) fn spawn_named<F>(future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::with_current(|core| core.spawn(future, name)).unwrap_or_else(|| {
         panic!(
             "epoll_rt::spawn called outside a runtime: call it from inside \
              epoll_rt::block_on (or a task it runs), or use Runtime::spawn"

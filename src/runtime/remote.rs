@@ -12,11 +12,13 @@
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::sys::eventfd::EventFd;
 use crate::task::TaskId;
+use crate::trace::Tracer;
 
 /// Cross-thread scheduling for one runtime. Shared by `Arc` with its tasks' wakers.
 #[derive(Debug)]
@@ -27,16 +29,38 @@ pub(crate) struct Remote {
     eventfd: EventFd,
     /// Set when the eventfd has been rung and the runtime has not drained it yet.
     notified: AtomicBool,
+    /// Wakes pushed here (statistics).
+    pushes: AtomicU64,
+    /// Rings of the eventfd (statistics).
+    rings: AtomicU64,
+    /// The runtime's tracer, when tracing: wakes from any thread report to it.
+    tracer: Option<Arc<Tracer>>,
 }
 
 impl Remote {
     /// A remote queue with a new eventfd.
-    pub(crate) fn new() -> io::Result<Self> {
+    pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
         Ok(Self {
             queue: Mutex::new(Vec::new()),
             eventfd: EventFd::new()?,
             notified: AtomicBool::new(false),
+            pushes: AtomicU64::new(0),
+            rings: AtomicU64::new(0),
+            tracer,
         })
+    }
+
+    /// The runtime's tracer, if it traces.
+    pub(crate) fn tracer(&self) -> Option<&Tracer> {
+        self.tracer.as_deref()
+    }
+
+    /// How many wakes came through here, and how many rang the eventfd.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.pushes.load(Ordering::Relaxed),
+            self.rings.load(Ordering::Relaxed),
+        )
     }
 
     /// Schedules task `id` from any thread.
@@ -47,7 +71,9 @@ impl Remote {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(id);
+        self.pushes.fetch_add(1, Ordering::Relaxed);
         if !self.notified.swap(true, Ordering::AcqRel) {
+            self.rings.fetch_add(1, Ordering::Relaxed);
             self.eventfd.ring();
         }
     }

@@ -15,9 +15,13 @@ use std::task::Context;
 
 use futures_task::waker_ref;
 
+use std::time::Instant;
+
 use super::Remote;
+use super::stats::{Counter, RuntimeStats};
 use crate::slab::Slab;
 use crate::task::{Header, JoinHandle, TaskId, spawned};
+use crate::trace::Tracer;
 
 /// A spawned task as the scheduler stores it.
 struct Task {
@@ -28,8 +32,21 @@ struct Task {
 }
 
 /// The tasks of one runtime and its run queue. Runtime thread only.
-#[derive(Default)]
 pub(crate) struct Scheduler {
+    /// The runtime's id, stamped into each task's header.
+    runtime_id: u64,
+    /// The runtime's remote queue, for the wakers of new tasks.
+    remote: Weak<Remote>,
+    /// The runtime's tracer, when tracing.
+    tracer: Option<Arc<Tracer>>,
+    /// Tasks spawned.
+    spawned: Counter,
+    /// Tasks finished.
+    finished: Counter,
+    /// Polls, the future of `block_on` included.
+    polls: Counter,
+    /// Wakes on this thread.
+    local_wakes: Counter,
     /// Every live task. A slot holds `None` while its task is being polled: the future is
     /// taken out so that the task can spawn (which inserts into this slab) mid-poll.
     tasks: RefCell<Slab<Option<Task>>>,
@@ -38,20 +55,42 @@ pub(crate) struct Scheduler {
 }
 
 impl Scheduler {
+    /// A scheduler with no task, for runtime `runtime_id`.
+    pub(crate) fn new(runtime_id: u64, remote: Weak<Remote>, tracer: Option<Arc<Tracer>>) -> Self {
+        Self {
+            runtime_id,
+            remote,
+            tracer,
+            spawned: Counter::default(),
+            finished: Counter::default(),
+            polls: Counter::default(),
+            local_wakes: Counter::default(),
+            tasks: RefCell::default(),
+            run_queue: RefCell::default(),
+        }
+    }
+
+    /// A header for task `id` of this runtime.
+    pub(crate) fn header(&self, id: TaskId, name: Option<Box<str>>) -> Arc<Header> {
+        Arc::new(Header::new(
+            id,
+            self.runtime_id,
+            self.remote.clone(),
+            name,
+            self.tracer.is_some(),
+        ))
+    }
+
     /// Adds a task running `future` and queues it for its first poll.
-    pub(crate) fn spawn<F>(
-        &self,
-        future: F,
-        runtime_id: u64,
-        remote: Weak<Remote>,
-    ) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.spawned.bump();
         let mut handle = None;
         let id = self.tasks.borrow_mut().insert_with(|id| {
-            let header = Arc::new(Header::new(id, runtime_id, remote));
+            let header = self.header(id, name);
             let (future, join) = spawned(future, futures_task::waker(header.clone()));
             handle = Some(join);
             Some(Task {
@@ -63,9 +102,43 @@ impl Scheduler {
         handle.expect("insert_with calls its closure exactly once")
     }
 
-    /// Queues task `id` (a wake on the runtime's thread).
+    /// Queues task `id`.
     pub(crate) fn push(&self, id: TaskId) {
         self.run_queue.borrow_mut().push_back(id);
+    }
+
+    /// Queues task `id`, woken on the runtime's thread.
+    pub(crate) fn wake(&self, id: TaskId) {
+        self.local_wakes.bump();
+        self.push(id);
+    }
+
+    /// Polls `future` as task `header`, counting and tracing the poll. Returns whether
+    /// it completed.
+    pub(crate) fn poll_as<F: Future + ?Sized>(
+        &self,
+        header: &Arc<Header>,
+        future: Pin<&mut F>,
+    ) -> std::task::Poll<F::Output> {
+        // Clear `scheduled` before polling: a wake during the poll must queue the task again.
+        header.start_poll();
+        super::budget::reset();
+        self.polls.bump();
+        let started = self.tracer.as_ref().map(|_| Instant::now());
+        let waker = waker_ref(header);
+        let poll = future.poll(&mut Context::from_waker(&waker));
+        if let (Some(tracer), Some(started)) = (&self.tracer, started) {
+            tracer.poll(&header.label(), started, poll.is_ready());
+        }
+        poll
+    }
+
+    /// Adds this scheduler's counts to `stats`.
+    pub(crate) fn add_stats(&self, stats: &mut RuntimeStats) {
+        stats.tasks_spawned = self.spawned.get();
+        stats.tasks_finished = self.finished.get();
+        stats.polls = self.polls.get();
+        stats.local_wakes = self.local_wakes.get();
     }
 
     /// The next task to poll, if any.
@@ -96,18 +169,11 @@ impl Scheduler {
             return;
         };
 
-        // Clear `scheduled` before polling: a wake during the poll must queue the task again.
-        task.header.start_poll();
-        super::budget::reset();
-        let waker = waker_ref(&task.header);
-        let done = task
-            .future
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_ready();
+        let done = self.poll_as(&task.header, task.future.as_mut()).is_ready();
 
         if done {
             // Late wakes of a finished task must do nothing.
+            self.finished.bump();
             task.header.retire();
             self.tasks.borrow_mut().remove(id);
             drop_quietly(task);

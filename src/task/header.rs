@@ -28,17 +28,37 @@ pub(crate) struct Header {
     /// The runtime's cross-thread queue. Weak: a waker that outlives its runtime must not
     /// keep the runtime's eventfd open, and waking it does nothing.
     remote: Weak<Remote>,
+    /// The name given with `task::Builder::name`, for traces.
+    name: Option<Box<str>>,
+    /// Whether the runtime traces (`EPOLL_RT_TRACE`): wakes are then reported.
+    traced: bool,
 }
 
 impl Header {
     /// A header for task `id`, marked as queued: its creator queues it at once.
-    pub(crate) fn new(id: TaskId, runtime_id: u64, remote: Weak<Remote>) -> Self {
+    pub(crate) fn new(
+        id: TaskId,
+        runtime_id: u64,
+        remote: Weak<Remote>,
+        name: Option<Box<str>>,
+        traced: bool,
+    ) -> Self {
         Self {
             id,
             scheduled: AtomicBool::new(true),
             runtime_id,
             remote,
+            name,
+            traced,
         }
+    }
+
+    /// How traces name this task.
+    pub(crate) fn label(&self) -> String {
+        if self.id == TaskId::RESERVED {
+            return "block_on".to_owned();
+        }
+        crate::trace::task_label(self.id.index(), self.name.as_deref())
     }
 
     /// Marks the task as about to be polled: a wake from now on queues it again.
@@ -60,9 +80,18 @@ impl ArcWake for Header {
         }
         // On the runtime's own thread, while it runs: push on the local queue, no lock, no
         // syscall. Anywhere else: the remote queue, which rings the eventfd.
-        if !context::schedule_local(arc_self.runtime_id, arc_self.id) {
-            if let Some(remote) = arc_self.remote.upgrade() {
+        let local = context::schedule_local(arc_self.runtime_id, arc_self.id);
+        let remote = if local && !arc_self.traced {
+            None
+        } else {
+            arc_self.remote.upgrade()
+        };
+        if let Some(remote) = remote {
+            if !local {
                 remote.push(arc_self.id);
+            }
+            if let Some(tracer) = remote.tracer() {
+                tracer.wake(&arc_self.label(), local);
             }
         }
     }

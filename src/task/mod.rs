@@ -20,11 +20,13 @@
 //! id on a run queue: a task is never queued twice. The executor clears the flag just
 //! before polling, so a wake that arrives during the poll queues the task again.
 
+mod builder;
 mod header;
 mod join;
 mod spawned;
 mod yield_now;
 
+pub use builder::Builder;
 pub(crate) use header::{Header, TaskId};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use spawned::spawned;

@@ -1,0 +1,74 @@
+//! Runtime statistics: counters of what the event loop did, for learners and for tuning.
+//!
+//! Each part of the runtime counts its own work in plain `Cell`s (the runtime is
+//! single-threaded; only wakes from other threads need an atomic), and
+//! [`Runtime::stats`](super::Runtime::stats) gathers a snapshot. The counts are always on:
+//! an increment of a non-atomic integer is cheaper than the branch that could skip it.
+
+use std::cell::Cell;
+
+/// A snapshot of a runtime's counters, from [`Runtime::stats`](super::Runtime::stats).
+///
+/// ```
+/// use epoll_rt::Runtime;
+///
+/// let rt = Runtime::new()?;
+/// rt.block_on(async {
+///     epoll_rt::spawn(async {}).await.unwrap();
+/// });
+/// let stats = rt.stats();
+/// assert_eq!(stats.tasks_spawned, 1);
+/// assert_eq!(stats.tasks_finished, 1);
+/// assert!(stats.polls >= 2); // the task, and the future given to block_on
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeStats {
+    /// Tasks spawned (not counting the futures given to `block_on`).
+    pub tasks_spawned: u64,
+    /// Spawned tasks that completed, panicked or were cancelled.
+    pub tasks_finished: u64,
+    /// Polls of tasks, including the futures given to `block_on`.
+    pub polls: u64,
+    /// Wakes on the runtime's own thread while it ran (a push on the run queue).
+    pub local_wakes: u64,
+    /// Wakes from other threads, or while the runtime was not running (through the
+    /// remote queue).
+    pub remote_wakes: u64,
+    /// `epoll_wait` (or `epoll_pwait2`) calls.
+    pub epoll_waits: u64,
+    /// Events those calls returned.
+    pub epoll_events: u64,
+    /// `epoll_ctl` calls (one to register and one to deregister each descriptor).
+    pub epoll_ctls: u64,
+    /// Read-side I/O syscalls tried by I/O objects (read, recv, accept, ...).
+    pub read_calls: u64,
+    /// Write-side I/O syscalls tried by I/O objects (write, send, ...).
+    pub write_calls: u64,
+    /// I/O syscalls that returned `WouldBlock` (each costs a wait for readiness).
+    pub would_blocks: u64,
+    /// Writes to the eventfd that interrupts `epoll_wait` for a remote wake.
+    pub eventfd_rings: u64,
+}
+
+/// A counter owned by one part of the runtime.
+#[derive(Debug, Default)]
+pub(crate) struct Counter(Cell<u64>);
+
+impl Counter {
+    /// Adds one.
+    pub(crate) fn bump(&self) {
+        self.0.set(self.0.get() + 1);
+    }
+
+    /// Adds `n`.
+    pub(crate) fn add(&self, n: u64) {
+        self.0.set(self.0.get() + n);
+    }
+
+    /// The count.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.get()
+    }
+}

@@ -1,0 +1,431 @@
+//! Trace mode and runtime statistics.
+//!
+//! `EPOLL_RT_TRACE` is read when a runtime is created, so the traced workload runs in a
+//! child process (this same test binary, asked to run only `traced_workload`) with the
+//! variable set; the parent checks what the child wrote.
+
+mod util;
+
+use std::process::Command;
+use std::time::Duration;
+
+use epoll_rt::task::Builder;
+use epoll_rt::{AsyncTcpListener, AsyncTcpStream, Runtime};
+
+/// Set in the child process: run the workload instead of skipping it.
+const CHILD: &str = "EPOLL_RT_TRACE_TEST_CHILD";
+
+/// The workload the parent traces: a named server task echoes one client.
+#[test]
+fn traced_workload() {
+    if std::env::var_os(CHILD).is_none() {
+        return; // only meaningful in the child process
+    }
+    let rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let server = Builder::new().name("echo server").spawn(async move {
+            let (mut stream, _) = listener.accept().await?;
+            let mut buf = [0; 16];
+            let n = stream.read(&mut buf).await?;
+            stream.write_all(&buf[..n]).await
+        });
+        let mut client = AsyncTcpStream::connect(addr).await?;
+        // Let the server task reach its read and wait, so the trace shows a wake.
+        epoll_rt::time::sleep(Duration::from_millis(5)).await;
+        client.write_all(b"ping").await?;
+        let mut buf = [0; 4];
+        client.read_exact(&mut buf).await?;
+        server.await??;
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}
+
+/// Runs `traced_workload` in a child process with `EPOLL_RT_TRACE=value`; returns stderr.
+fn run_child(value: &str) -> String {
+    let output = util::watchdog(util::LIMIT, {
+        let value = value.to_owned();
+        move || {
+            Command::new(std::env::current_exe().expect("test binary path"))
+                .args([
+                    "--exact",
+                    "traced_workload",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(CHILD, "1")
+                .env("EPOLL_RT_TRACE", value)
+                .output()
+                .expect("run the traced child")
+        }
+    });
+    assert!(
+        output.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stderr).expect("utf-8 trace")
+}
+
+#[test]
+fn trace_lines_on_stderr() {
+    let trace = run_child("1");
+    let lines: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.starts_with("[epoll-rt"))
+        .collect();
+    let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+    assert!(
+        has("epoll_wait(timeout = "),
+        "no epoll_wait line in:\n{trace}"
+    );
+    assert!(
+        has("poll task 0 \"echo server\" -> Pending"),
+        "no pending poll of the named task:\n{trace}"
+    );
+    assert!(
+        has("poll task 0 \"echo server\" -> Ready"),
+        "no final poll of the named task:\n{trace}"
+    );
+    assert!(
+        has("wake task 0 \"echo server\" (from runtime thread)"),
+        "no wake line:\n{trace}"
+    );
+    assert!(
+        has("poll block_on -> Ready"),
+        "no poll of the block_on future:\n{trace}"
+    );
+    assert!(has(" readable"), "no readiness line:\n{trace}");
+}
+
+#[test]
+fn trace_file_is_chrome_json() {
+    let path = std::env::temp_dir().join(format!("epoll-rt-trace-{}.json", std::process::id()));
+    run_child(path.to_str().expect("utf-8 temp path"));
+    let text = std::fs::read_to_string(&path).expect("trace file written");
+    let _ = std::fs::remove_file(&path);
+
+    let events = match json::parse(&text) {
+        Ok(json::Value::Array(events)) => events,
+        other => panic!("trace file is not a JSON array: {other:?}\n{text}"),
+    };
+    let names: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e.get("name")?.as_str())
+        .collect();
+    assert!(
+        names.contains(&"epoll_wait"),
+        "no epoll_wait event: {names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("poll task 0 \"echo server\"")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("wake task 0")),
+        "{names:?}"
+    );
+    for event in &events {
+        let phase = event.get("ph").and_then(json::Value::as_str);
+        assert!(matches!(phase, Some("X" | "i")), "bad phase in {event:?}");
+        assert!(
+            event.get("ts").and_then(json::Value::as_f64).is_some(),
+            "no timestamp in {event:?}"
+        );
+        if phase == Some("X") {
+            assert!(
+                event.get("dur").and_then(json::Value::as_f64).is_some(),
+                "span without duration: {event:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn stats_count_the_loop() {
+    let stats = util::watchdog(util::LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+            let addr = listener.local_addr()?;
+            let server = epoll_rt::spawn(async move {
+                let (mut stream, _) = listener.accept().await?;
+                let mut buf = [0; 16];
+                let n = stream.read(&mut buf).await?;
+                stream.write_all(&buf[..n]).await
+            });
+            let mut client = AsyncTcpStream::connect(addr).await?;
+            client.write_all(b"ping").await?;
+            let mut buf = [0; 4];
+            client.read_exact(&mut buf).await?;
+            server.await??;
+            // One wake from another thread, through the eventfd.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let remote = epoll_rt::spawn(std::future::poll_fn(move |cx| {
+                let _ = tx.send(cx.waker().clone());
+                std::task::Poll::Ready(())
+            }));
+            remote.await.ok();
+            let waker = rx.recv().expect("waker sent");
+            std::thread::spawn(move || waker.wake())
+                .join()
+                .expect("waker thread");
+            epoll_rt::time::sleep(Duration::from_millis(1)).await;
+            Ok::<(), std::io::Error>(())
+        })
+        .unwrap();
+        rt.stats()
+    });
+    assert_eq!(stats.tasks_spawned, 2);
+    assert_eq!(stats.tasks_finished, 2);
+    assert!(stats.polls >= 4, "{stats:?}");
+    assert!(stats.local_wakes >= 2, "{stats:?}");
+    assert_eq!(
+        stats.remote_wakes, 0,
+        "the woken task had finished: its wake is ignored ({stats:?})"
+    );
+    assert!(
+        stats.epoll_waits >= 1 && stats.epoll_events >= 1,
+        "{stats:?}"
+    );
+    assert!(
+        stats.epoll_ctls >= 6,
+        "3 sockets registered and deregistered: {stats:?}"
+    );
+    assert!(stats.read_calls >= 3 && stats.write_calls >= 2, "{stats:?}");
+    assert!(stats.eventfd_rings <= stats.remote_wakes, "{stats:?}");
+}
+
+#[test]
+fn stats_count_remote_wakes() {
+    let stats = util::watchdog(util::LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            // The block_on future itself is woken from another thread, 10 times.
+            let mut woken = 0;
+            std::future::poll_fn(|cx| {
+                if woken == 10 {
+                    return std::task::Poll::Ready(());
+                }
+                woken += 1;
+                let waker = cx.waker().clone();
+                std::thread::spawn(move || waker.wake())
+                    .join()
+                    .expect("waker thread");
+                std::task::Poll::Pending
+            })
+            .await;
+        });
+        rt.stats()
+    });
+    assert_eq!(stats.remote_wakes, 10, "{stats:?}");
+    assert!((1..=10).contains(&stats.eventfd_rings), "{stats:?}");
+    assert!(stats.polls >= 11, "{stats:?}");
+}
+
+/// A small JSON parser, enough to check that the trace file is well-formed JSON and to
+/// look inside its events, without a dependency.
+mod json {
+    /// A JSON value.
+    #[derive(Debug)]
+    pub enum Value {
+        Null,
+        Bool(#[allow(dead_code)] bool),
+        Number(f64),
+        String(String),
+        Array(Vec<Value>),
+        Object(Vec<(String, Value)>),
+    }
+
+    impl Value {
+        /// Member `key` of an object.
+        pub fn get(&self, key: &str) -> Option<&Value> {
+            match self {
+                Value::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+                _ => None,
+            }
+        }
+
+        /// The string, if this is one.
+        pub fn as_str(&self) -> Option<&str> {
+            match self {
+                Value::String(s) => Some(s),
+                _ => None,
+            }
+        }
+
+        /// The number, if this is one.
+        pub fn as_f64(&self) -> Option<f64> {
+            match self {
+                Value::Number(n) => Some(*n),
+                _ => None,
+            }
+        }
+    }
+
+    /// Parses a whole document.
+    pub fn parse(text: &str) -> Result<Value, String> {
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        let value = p.value()?;
+        p.ws();
+        if p.i != p.s.len() {
+            return Err(format!("trailing data at byte {}", p.i));
+        }
+        Ok(value)
+    }
+
+    struct Parser<'a> {
+        s: &'a [u8],
+        i: usize,
+    }
+
+    impl Parser<'_> {
+        fn ws(&mut self) {
+            while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+                self.i += 1;
+            }
+        }
+
+        fn eat(&mut self, b: u8) -> Result<(), String> {
+            self.ws();
+            if self.s.get(self.i) == Some(&b) {
+                self.i += 1;
+                Ok(())
+            } else {
+                Err(format!("expected {:?} at byte {}", b as char, self.i))
+            }
+        }
+
+        fn value(&mut self) -> Result<Value, String> {
+            self.ws();
+            match self.s.get(self.i) {
+                Some(b'[') => {
+                    self.i += 1;
+                    let mut items = Vec::new();
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b']') {
+                        self.i += 1;
+                        return Ok(Value::Array(items));
+                    }
+                    loop {
+                        items.push(self.value()?);
+                        self.ws();
+                        match self.s.get(self.i) {
+                            Some(b',') => self.i += 1,
+                            Some(b']') => {
+                                self.i += 1;
+                                return Ok(Value::Array(items));
+                            }
+                            _ => return Err(format!("bad array at byte {}", self.i)),
+                        }
+                    }
+                }
+                Some(b'{') => {
+                    self.i += 1;
+                    let mut members = Vec::new();
+                    self.ws();
+                    if self.s.get(self.i) == Some(&b'}') {
+                        self.i += 1;
+                        return Ok(Value::Object(members));
+                    }
+                    loop {
+                        self.ws();
+                        let key = self.string()?;
+                        self.eat(b':')?;
+                        members.push((key, self.value()?));
+                        self.ws();
+                        match self.s.get(self.i) {
+                            Some(b',') => self.i += 1,
+                            Some(b'}') => {
+                                self.i += 1;
+                                return Ok(Value::Object(members));
+                            }
+                            _ => return Err(format!("bad object at byte {}", self.i)),
+                        }
+                    }
+                }
+                Some(b'"') => self.string().map(Value::String),
+                Some(b't') => self.word("true", Value::Bool(true)),
+                Some(b'f') => self.word("false", Value::Bool(false)),
+                Some(b'n') => self.word("null", Value::Null),
+                Some(_) => self.number(),
+                None => Err("unexpected end".into()),
+            }
+        }
+
+        fn word(&mut self, word: &str, value: Value) -> Result<Value, String> {
+            if self.s[self.i..].starts_with(word.as_bytes()) {
+                self.i += word.len();
+                Ok(value)
+            } else {
+                Err(format!("bad literal at byte {}", self.i))
+            }
+        }
+
+        fn number(&mut self) -> Result<Value, String> {
+            let start = self.i;
+            while self.i < self.s.len()
+                && matches!(
+                    self.s[self.i],
+                    b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                )
+            {
+                self.i += 1;
+            }
+            std::str::from_utf8(&self.s[start..self.i])
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .map(Value::Number)
+                .ok_or_else(|| format!("bad number at byte {start}"))
+        }
+
+        fn string(&mut self) -> Result<String, String> {
+            if self.s.get(self.i) != Some(&b'"') {
+                return Err(format!("expected a string at byte {}", self.i));
+            }
+            self.i += 1;
+            let mut out = Vec::new();
+            while let Some(&b) = self.s.get(self.i) {
+                self.i += 1;
+                match b {
+                    b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
+                    b'\\' => {
+                        let esc = *self.s.get(self.i).ok_or("unterminated escape")?;
+                        self.i += 1;
+                        match esc {
+                            b'"' | b'\\' | b'/' => out.push(esc),
+                            b'n' => out.push(b'\n'),
+                            b't' => out.push(b'\t'),
+                            b'r' => out.push(b'\r'),
+                            b'u' => {
+                                let hex =
+                                    self.s.get(self.i..self.i + 4).ok_or("short \\u escape")?;
+                                let code = u32::from_str_radix(
+                                    std::str::from_utf8(hex).map_err(|e| e.to_string())?,
+                                    16,
+                                )
+                                .map_err(|e| e.to_string())?;
+                                self.i += 4;
+                                let c = char::from_u32(code).ok_or("bad \\u escape")?;
+                                out.extend_from_slice(c.to_string().as_bytes());
+                            }
+                            _ => return Err(format!("bad escape at byte {}", self.i)),
+                        }
+                    }
+                    b if b < 0x20 => {
+                        return Err(format!("control character in string at byte {}", self.i));
+                    }
+                    b => out.push(b),
+                }
+            }
+            Err("unterminated string".into())
+        }
+    }
+}
