@@ -24,6 +24,7 @@
 mod readiness;
 mod registration;
 mod timers;
+mod waiters;
 
 pub(crate) use readiness::Direction;
 pub(crate) use registration::Registration;

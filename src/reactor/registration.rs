@@ -22,7 +22,7 @@
 //! one-shot registrations re-armed before each wait (smol's async-io), costs an `epoll_ctl`
 //! per wait and is what lets async-io share one reactor among threads.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
@@ -30,6 +30,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::Reactor;
 use super::readiness::{Direction, Readiness};
+use super::waiters::Waiters;
 use crate::runtime::{budget, context};
 use crate::slab::Key;
 
@@ -44,9 +45,9 @@ pub(crate) struct IoState {
     readiness: Cell<Readiness>,
     /// The tasks waiting to read. Usually one; several when tasks share the I/O object
     /// (two tasks accepting on one listener), and each of them must be woken.
-    readers: Cell<Vec<Waker>>,
+    readers: RefCell<Waiters>,
     /// The tasks waiting to write.
-    writers: Cell<Vec<Waker>>,
+    writers: RefCell<Waiters>,
 }
 
 impl IoState {
@@ -55,8 +56,8 @@ impl IoState {
         Self {
             fd,
             readiness: Cell::new(Readiness::OPTIMISTIC),
-            readers: Cell::default(),
-            writers: Cell::default(),
+            readers: RefCell::default(),
+            writers: RefCell::default(),
         }
     }
 
@@ -80,27 +81,20 @@ impl IoState {
         let closing =
             ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR);
         if closing || ready.intersects(Direction::Read.mask()) {
-            take_all(&self.readers, wake_list);
+            self.readers.borrow_mut().take_all(wake_list);
         }
         if closing || ready.intersects(Direction::Write.mask()) {
-            take_all(&self.writers, wake_list);
+            self.writers.borrow_mut().take_all(wake_list);
         }
     }
 
     /// The waiting tasks of one direction.
-    fn waiters(&self, dir: Direction) -> &Cell<Vec<Waker>> {
+    fn waiters(&self, dir: Direction) -> &RefCell<Waiters> {
         match dir {
             Direction::Read => &self.readers,
             Direction::Write => &self.writers,
         }
     }
-}
-
-/// Moves every waker out of `waiters` into `wake_list`, keeping the list's allocation.
-fn take_all(waiters: &Cell<Vec<Waker>>, wake_list: &mut Vec<Waker>) {
-    let mut list = waiters.take();
-    wake_list.append(&mut list);
-    waiters.set(list);
 }
 
 impl std::fmt::Debug for IoState {
@@ -151,19 +145,12 @@ impl Registration {
     ///
     /// A ready answer spends one unit of the task's cooperative budget; with the budget
     /// spent, the answer is `Pending` and the task is re-queued (see `runtime/budget.rs`).
+    #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
         if self.state.readiness.get().intersects(dir.mask()) {
             return budget::poll_proceed(cx);
         }
-        let slot = self.state.waiters(dir);
-        let mut waiters = slot.take();
-        // A task already on the list (it waits in a loop, or was polled again) is not added
-        // twice: that also saves the clone, an atomic increment. A waker left by a wait
-        // that was cancelled stays until the next event, which wakes it for nothing.
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
-        slot.set(waiters);
+        self.state.waiters(dir).borrow_mut().register(cx.waker());
         Poll::Pending
     }
 
