@@ -98,7 +98,7 @@ log "building the bench crate (tokio servers, loadgen, tokio_micro)"
 if ((MICRO)); then
     log "building the micro-benchmarks"
     # cargo names each bench executable on a line "Executable benches/NAME.rs (PATH)".
-    micro_build=$(cd "$ROOT" && cargo bench --no-run --bench spawn --bench wake --bench timers 2>&1) ||
+    micro_build=$(cd "$ROOT" && cargo bench --no-run --bench spawn --bench wake --bench timers --bench timer_precision 2>&1) ||
         die "cannot build the micro-benchmarks: $micro_build"
 fi
 log "compiling the C servers"
@@ -117,7 +117,7 @@ for b in tokio_echo tokio_http loadgen tokio_micro; do
 done
 cp "$BENCH/target/c/echo_epoll" "$BENCH/target/c/http_epoll" "$BIN/"
 if ((MICRO)); then
-    for b in spawn wake timers; do
+    for b in spawn wake timers timer_precision; do
         exe=$(sed -n "s|^ *Executable benches/$b\.rs (\(.*\))\$|\1|p" <<<"$micro_build")
         [[ -x $exe ]] || die "cannot find the $b bench executable in: $micro_build"
         cp "$exe" "$BIN/micro-$b"
@@ -153,7 +153,7 @@ start_server() {
     : >"$TMP/server.out"
     # Not through on_cpu: `$!` must be the server's own process id, and nice and taskset
     # both exec the command, where a shell function would fork.
-    nice -n "$NICE" taskset -c "$SERVER_CPU" "$@" 127.0.0.1:0 >"$TMP/server.out" 2>"$TMP/server.err" &
+    nice -n "$NICE" taskset -c "${PIN_CPUS:-$SERVER_CPU}" "$@" 127.0.0.1:0 >"$TMP/server.out" 2>"$TMP/server.err" &
     SERVER_PID=$!
     SERVER_ADDR=""
     for _ in $(seq 200); do
@@ -220,6 +220,20 @@ measure_echo() {
     stop_server
 }
 
+# One runtime per core: epoll-rt's echo server with 1 and with 2 threads (SO_REUSEPORT),
+# nothing pinned, 200 connections from a 2-thread loadgen. On a 2-CPU machine the load
+# generator competes with the server for the same CPUs, so this shows whether a second
+# runtime helps at all here, not how far it scales.
+measure_scaling() {
+    local threads line
+    for threads in 1 2; do
+        PIN_CPUS=0,1 start_server "${ECHO_BIN[epoll-rt]}" --threads "$threads"
+        line=$(loadgen 0,1 --conns 200 --threads 2 --secs "$SECS" --warmup "$WARMUP")
+        put "scale${threads}_rate" epoll-rt "$(kv msg_per_s "$line")"
+        stop_server
+    done
+}
+
 # wrk's p99 latency ("99%  1.23ms") in microseconds.
 wrk_p99_us() {
     awk '$1 == "99%" {
@@ -278,10 +292,10 @@ measure_memory() {
 }
 
 # Micro-benchmarks: the top-level crate's benches/ (epoll-rt), tokio_micro (tokio).
-MICRO_NAMES="spawn_join wake timer_insert timer_cancel sleep_1ms timer_insert_ordered timer_cancel_ordered"
+MICRO_NAMES="spawn_join wake timer_insert timer_cancel sleep_1ms timer_insert_ordered timer_cancel_ordered late_100us_p50 late_100us_p99 late_1ms_p50 late_1ms_p99"
 measure_micro() {
     local out name
-    out=$(for b in spawn wake timers; do on_cpu "$SERVER_CPU" "$BIN/micro-$b"; done)
+    out=$(for b in spawn wake timers timer_precision; do on_cpu "$SERVER_CPU" "$BIN/micro-$b"; done)
     for name in $MICRO_NAMES; do
         put "$name" epoll-rt "$(awk -v k="$name:" '$1 == k {print $2}' <<<"$out")"
     done
@@ -310,6 +324,10 @@ for run in $(seq "$RUNS"); do
         ((HTTP)) && measure_syscalls "$s" http
         measure_memory "$s"
     done
+    if [[ " $SERVERS " == *" epoll-rt "* ]]; then
+        log "run $run/$RUNS: epoll-rt with 1 and 2 threads"
+        measure_scaling
+    fi
     if ((MICRO)); then
         log "run $run/$RUNS: micro-benchmarks"
         measure_micro
@@ -372,6 +390,8 @@ ROWS+=(
     "user_us|server user CPU per echo msg at 50 conns, µs ↓"
     "sys_us|server system CPU per echo msg at 50 conns, µs ↓"
     "mem|server memory per idle connection, bytes (RSS / $IDLE_CONNS) ↓"
+    "scale1_rate|echo, 200 conns, nothing pinned, echo_server --threads 1: msg/s ↑"
+    "scale2_rate|echo, 200 conns, nothing pinned, echo_server --threads 2: msg/s ↑"
 )
 if ((MICRO)); then
     ROWS+=(
@@ -382,6 +402,10 @@ if ((MICRO)); then
         "sleep_1ms|micro: sleep(1 ms) with 1M timers pending, ms ↓"
         "timer_insert_ordered|micro: insert a timer among 1M, deadlines in order, ns ↓"
         "timer_cancel_ordered|micro: cancel a timer among 1M, deadlines in order, ns ↓"
+        "late_100us_p50|micro: sleep(100 µs) lateness p50, µs ↓"
+        "late_100us_p99|micro: sleep(100 µs) lateness p99, µs ↓"
+        "late_1ms_p50|micro: sleep(1 ms) lateness p50, µs ↓"
+        "late_1ms_p99|micro: sleep(1 ms) lateness p99, µs ↓"
     )
 fi
 

@@ -9,6 +9,7 @@
 //! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`) | `net` |
 //! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths, `send` without `SIGPIPE` | `net` |
 //! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
+//! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |
 //! | `signalfd` | a signalfd and the thread's signal mask (`signalfd`, `pthread_sigmask`, `read`) | `signal` |
 //!
 //! Everything above this layer speaks in `OwnedFd`, `BorrowedFd` and `io::Result`, never in
@@ -35,4 +36,5 @@ pub(crate) mod eventfd;
 pub(crate) mod fd;
 pub(crate) mod signalfd;
 pub(crate) mod socket;
+pub(crate) mod timer_slack;
 pub(crate) mod unix_socket;

@@ -179,6 +179,23 @@ async fn timer_round(ordered: bool) -> TimerFigures {
     }
 }
 
+/// Sleeps measured per duration in the lateness benchmark.
+const LATENESS_SAMPLES: usize = 300;
+
+/// Median and 99th percentile lateness, in µs, of `LATENESS_SAMPLES` sleeps of `duration`
+/// (the same measurement as the top-level `benches/timer_precision.rs`).
+async fn lateness(duration: std::time::Duration) -> (f64, f64) {
+    let mut late = Vec::with_capacity(LATENESS_SAMPLES);
+    for _ in 0..LATENESS_SAMPLES {
+        let deadline = std::time::Instant::now() + duration;
+        tokio::time::sleep(duration).await;
+        late.push(std::time::Instant::now().saturating_duration_since(deadline));
+    }
+    late.sort();
+    let at = |q: f64| late[((late.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
+    (at(0.5), at(0.99))
+}
+
 /// The smallest of `values`.
 fn best(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(f64::INFINITY, f64::min)
@@ -214,6 +231,11 @@ fn main() -> std::io::Result<()> {
                 best(rounds.iter().map(|r| r.sleep_1ms.as_secs_f64() * 1e3))
             );
         }
+    }
+    for (label, micros) in [("100us", 100), ("1ms", 1000)] {
+        let (p50, p99) = runtime.block_on(lateness(std::time::Duration::from_micros(micros)));
+        println!("late_{label}_p50: {p50:.1} µs (median lateness of {LATENESS_SAMPLES} sleeps)");
+        println!("late_{label}_p99: {p99:.1} µs (99th percentile)");
     }
     Ok(())
 }
