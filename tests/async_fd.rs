@@ -41,9 +41,7 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
 fn a_blocking_descriptor_is_refused_with_a_clear_error() {
     util::run(|| async {
         let (a, _b) = UnixStream::pair()?; // blocking by default
-        let err = AsyncFd::new(a)
-            .err()
-            .expect("a blocking descriptor must be refused");
+        let err = AsyncFd::new(a).expect_err("a blocking descriptor must be refused");
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("non-blocking"), "{err}");
         Ok::<(), io::Error>(())
@@ -59,9 +57,7 @@ fn a_regular_file_is_refused_by_epoll() {
         let _ = std::fs::remove_file(&path);
         set_nonblocking(&OwnedFd::from(file.try_clone()?))?;
         // epoll cannot watch a regular file (it is always ready): EPERM.
-        let err = AsyncFd::new(file)
-            .err()
-            .expect("epoll refuses regular files");
+        let err = AsyncFd::new(file).expect_err("epoll refuses regular files");
         assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
         Ok::<(), io::Error>(())
     })
@@ -202,6 +198,6 @@ fn into_inner_deregisters_and_the_descriptor_can_be_registered_again() {
 fn new_outside_a_runtime_is_an_error_not_a_panic() {
     let (a, _b) = UnixStream::pair().unwrap();
     a.set_nonblocking(true).unwrap();
-    let err = AsyncFd::new(a).err().expect("no runtime on this thread");
+    let err = AsyncFd::new(a).expect_err("no runtime on this thread");
     assert!(err.to_string().contains("block_on"), "{err}");
 }
