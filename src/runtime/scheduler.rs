@@ -72,13 +72,11 @@ impl Scheduler {
 
     /// A header for task `id` of this runtime.
     pub(crate) fn header(&self, id: TaskId, name: Option<Box<str>>) -> Arc<Header> {
-        Arc::new(Header::new(
-            id,
-            self.runtime_id,
-            self.remote.clone(),
-            name,
-            self.tracer.is_some(),
-        ))
+        let traced = self.tracer.is_some();
+        // Names serve only traces: without one, drop the name now rather than keep its
+        // allocation for the task's whole life (a connection's task can live for hours).
+        let name = name.filter(|_| traced);
+        Arc::new(Header::new(id, self.runtime_id, self.remote.clone(), name, traced))
     }
 
     /// Adds a task running `future` and queues it for its first poll.
