@@ -7,6 +7,7 @@
 //! Besides TCP: [`AsyncUdpSocket`] for UDP, and for Unix-domain sockets
 //! [`AsyncUnixListener`], [`AsyncUnixStream`] and [`AsyncUnixDatagram`].
 
+mod byte_stream;
 mod tcp_listener;
 mod tcp_split;
 mod tcp_stream;

@@ -7,7 +7,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use super::no_addresses;
+use super::{byte_stream, no_addresses};
 use crate::AsyncFd;
 use crate::sys::socket;
 
@@ -143,19 +143,7 @@ impl AsyncTcpStream {
 
     /// [`read_exact`](Self::read_exact) through a shared reference.
     pub(crate) async fn read_exact_shared(&self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.read_shared(&mut buf[filled..]).await? {
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection closed before the buffer was filled",
-                    ));
-                }
-                n => filled += n,
-            }
-        }
-        Ok(())
+        byte_stream::read_exact(buf, |cx, b| self.poll_read_priv(cx, b)).await
     }
 
     /// [`write`](Self::write) through a shared reference.
@@ -164,14 +152,8 @@ impl AsyncTcpStream {
     }
 
     /// [`write_all`](Self::write_all) through a shared reference.
-    pub(crate) async fn write_all_shared(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write_shared(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub(crate) async fn write_all_shared(&self, buf: &[u8]) -> io::Result<()> {
+        byte_stream::write_all(buf, |cx, b| self.poll_write_priv(cx, b)).await
     }
 
     /// Does nothing: a TCP stream has no user-space buffer. Here for symmetry with

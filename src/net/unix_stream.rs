@@ -17,6 +17,7 @@ use std::path::Path;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::byte_stream;
 use crate::AsyncFd;
 use crate::sys::unix_socket::{self, UnixAddr};
 use crate::time::sleep;
@@ -201,19 +202,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.read(&mut buf[filled..]).await? {
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection closed before the buffer was filled",
-                    ));
-                }
-                n => filled += n,
-            }
-        }
-        Ok(())
+        byte_stream::read_exact(buf, |cx, b| self.poll_read_priv(cx, b)).await
     }
 
     /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
@@ -259,14 +248,8 @@ impl AsyncUnixStream {
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        byte_stream::write_all(buf, |cx, b| self.poll_write_priv(cx, b)).await
     }
 
     /// Shuts down the reading half, the writing half (the peer reads end of file), or
