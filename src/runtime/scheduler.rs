@@ -76,7 +76,13 @@ impl Scheduler {
         // Names serve only traces: without one, drop the name now rather than keep its
         // allocation for the task's whole life (a connection's task can live for hours).
         let name = name.filter(|_| traced);
-        Arc::new(Header::new(id, self.runtime_id, self.remote.clone(), name, traced))
+        Arc::new(Header::new(
+            id,
+            self.runtime_id,
+            self.remote.clone(),
+            name,
+            traced,
+        ))
     }
 
     /// Adds a task running `future` and queues it for its first poll.
