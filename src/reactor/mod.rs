@@ -178,7 +178,7 @@ impl Reactor {
     /// and wakes the tasks they concern. Returns whether the runtime's eventfd was rung.
     pub(crate) fn turn(&self, timeout: Option<Duration>) -> bool {
         // 1. The nearest timer bounds the wait.
-        let timeout = match self.timers.borrow().next_deadline() {
+        let timeout = match self.timers.borrow_mut().next_deadline() {
             None => timeout,
             Some(deadline) => {
                 let until = deadline.saturating_duration_since(Instant::now());

@@ -1,28 +1,50 @@
 //! The reactor's timers: deadlines ordered in time, each with the waker of the task that
 //! waits for it.
 //!
-//! A `BTreeMap` keyed by `(deadline, sequence number)` gives everything the reactor needs in
-//! O(log n): the nearest deadline (the first key, which bounds the `epoll_wait` timeout),
-//! firing everything due (pop from the front), and removing a timer whose `Sleep` was
-//! dropped early (remove by key). The sequence number makes keys unique when deadlines tie.
+//! Two structures share the work:
+//!
+//! - a slab of live timers, keyed by [`TimerKey`], holding each timer's waker: adding,
+//!   updating and cancelling a timer are O(1) there;
+//! - a binary min-heap of `(deadline, sequence number, key)`: the nearest deadline (which
+//!   bounds the `epoll_wait` timeout) is its top, and firing pops from it.
+//!
+//! Cancelling (a `Sleep` dropped before its deadline, the common fate of a timeout) only
+//! empties the slab slot; the heap entry goes *stale* and is discarded when it reaches the
+//! top, or in a sweep once stale entries outnumber live ones, so the heap never holds more
+//! than about twice the live timers. This "lazy deletion" keeps cancellation O(1) instead
+//! of O(log n) with a search. The sequence number breaks ties between equal deadlines in
+//! insertion order.
 //!
 //! tokio uses a hierarchical timing wheel with 1 ms slots: O(1) per operation, at the cost
-//! of rounding every deadline to the millisecond. A tree keeps each deadline exact, which is
-//! what lets a `sleep` wake within microseconds of its deadline, and stays fast enough for
-//! a million pending timers (see `benches/`).
+//! of rounding every deadline to the millisecond. A heap keeps each deadline exact, which
+//! is what lets a `sleep` wake within microseconds of its deadline; `benches/timers.rs`
+//! measures it with a million pending timers.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::task::Waker;
 use std::time::Instant;
 
-/// Identifies one pending timer: its deadline and a tie-breaking sequence number.
-pub(crate) type TimerKey = (Instant, u64);
+use crate::slab::{Key, Slab};
+
+/// Identifies one pending timer.
+pub(crate) type TimerKey = Key;
+
+/// A heap entry: when, in which order among equal deadlines, and which timer.
+type Entry = Reverse<(Instant, u64, u64)>;
+
+/// Stale entries tolerated before a sweep, whatever the number of live timers.
+const MIN_SWEEP: usize = 1024;
 
 /// All pending timers of one reactor.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct TimerQueue {
-    /// Pending timers, nearest deadline first.
-    timers: BTreeMap<TimerKey, Waker>,
+    /// Live timers and their wakers.
+    live: Slab<Waker>,
+    /// Deadlines, nearest on top; may hold entries of timers cancelled since.
+    heap: BinaryHeap<Entry>,
+    /// Heap entries whose timer was cancelled.
+    stale: usize,
     /// Sequence number for the next timer.
     next_seq: u64,
 }
@@ -30,16 +52,17 @@ pub(crate) struct TimerQueue {
 impl TimerQueue {
     /// Adds a timer that wakes `waker` at `deadline`.
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
-        let key = (deadline, self.next_seq);
+        let key = self.live.insert(waker);
+        self.heap
+            .push(Reverse((deadline, self.next_seq, key.to_u64())));
         self.next_seq += 1;
-        self.timers.insert(key, waker);
         key
     }
 
     /// Replaces the waker of a pending timer, unless it would wake the same task anyway.
     /// Returns `false` if the timer has already fired.
     pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
-        match self.timers.get_mut(&key) {
+        match self.live.get_mut(key) {
             Some(stored) => {
                 if !stored.will_wake(waker) {
                     stored.clone_from(waker);
@@ -50,30 +73,101 @@ impl TimerQueue {
         }
     }
 
-    /// Removes a timer, fired or not.
+    /// Cancels a timer, fired or not.
     pub(crate) fn remove(&mut self, key: TimerKey) {
-        self.timers.remove(&key);
+        if self.live.remove(key).is_some() {
+            self.stale += 1;
+            // Sweep once stale entries outnumber live timers: amortised O(1) per cancel,
+            // and the heap stays within about twice the live count.
+            if self.stale > MIN_SWEEP && self.stale > self.live.len() {
+                let live = &self.live;
+                self.heap
+                    .retain(|Reverse((_, _, key))| live.get(Key::from_u64(*key)).is_some());
+                self.stale = 0;
+            }
+        }
     }
 
     /// The nearest deadline, if any timer is pending.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.timers
-            .first_key_value()
-            .map(|(&(deadline, _), _)| deadline)
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        self.drop_stale_top();
+        self.heap.peek().map(|Reverse((deadline, _, _))| *deadline)
     }
 
     /// Number of pending timers.
     pub(crate) fn len(&self) -> usize {
-        self.timers.len()
+        self.live.len()
     }
 
     /// Removes every timer due at `now` and moves its waker into `wake_list`.
     pub(crate) fn fire_expired(&mut self, now: Instant, wake_list: &mut Vec<Waker>) {
-        while let Some(entry) = self.timers.first_entry() {
-            if entry.key().0 > now {
+        while let Some(Reverse((deadline, _, key))) = self.heap.peek() {
+            if *deadline > now {
                 break;
             }
-            wake_list.push(entry.remove());
+            let key = Key::from_u64(*key);
+            self.heap.pop();
+            match self.live.remove(key) {
+                Some(waker) => wake_list.push(waker),
+                None => self.stale -= 1,
+            }
         }
+    }
+
+    /// Pops entries of cancelled timers off the top of the heap.
+    fn drop_stale_top(&mut self) {
+        while let Some(Reverse((_, _, key))) = self.heap.peek() {
+            if self.live.get(Key::from_u64(*key)).is_some() {
+                break;
+            }
+            self.heap.pop();
+            self.stale -= 1;
+        }
+    }
+}
+
+impl std::fmt::Debug for TimerQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimerQueue")
+            .field("live", &self.live.len())
+            .field("stale", &self.stale)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn cancelled_timers_are_swept_and_never_fire() {
+        let mut queue = TimerQueue::default();
+        let now = Instant::now();
+        let far = now + Duration::from_secs(60);
+        let keys: Vec<_> = (0..10_000)
+            .map(|_| queue.insert(far, futures_task::noop_waker()))
+            .collect();
+        let kept = queue.insert(now, futures_task::noop_waker());
+        for key in keys {
+            queue.remove(key);
+        }
+        // The sweep kept the heap near the live count (1 live timer here).
+        assert!(
+            queue.heap.len() <= MIN_SWEEP + 1,
+            "heap holds {} entries",
+            queue.heap.len()
+        );
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.next_deadline(), Some(now));
+        let mut woken = Vec::new();
+        queue.fire_expired(far, &mut woken);
+        assert_eq!(woken.len(), 1, "only the kept timer fires");
+        assert!(
+            !queue.update_waker(kept, &futures_task::noop_waker()),
+            "it fired"
+        );
+        assert_eq!(queue.next_deadline(), None);
+        assert_eq!(queue.stale, 0);
     }
 }
