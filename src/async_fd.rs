@@ -54,6 +54,23 @@ impl<T: AsFd> AsyncFd<T> {
     /// `InvalidInput` if the descriptor is in blocking mode (set `O_NONBLOCK` first, e.g.
     /// with `set_nonblocking(true)`); `EPERM` for a descriptor epoll cannot watch (a
     /// regular file); any error outside a runtime.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     // Still blocking: refused, since one blocking call would stall every task.
+    ///     let err = AsyncFd::new(socket.try_clone()?).unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    ///     socket.set_nonblocking(true)?;
+    ///     let _socket = AsyncFd::new(socket)?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(inner: T) -> io::Result<Self> {
         if !is_nonblocking(inner.as_fd())? {
             return Err(io::Error::new(
@@ -76,16 +93,64 @@ impl<T: AsFd> AsyncFd<T> {
     }
 
     /// The inner I/O object.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     socket.set_nonblocking(true)?;
+    ///     let socket = AsyncFd::new(socket)?;
+    ///     assert_ne!(socket.get_ref().local_addr()?.port(), 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn get_ref(&self) -> &T {
         &self.inner
     }
 
     /// The inner I/O object, mutably.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     a.set_nonblocking(true)?;
+    ///     let mut a = AsyncFd::new(a)?;
+    ///     a.get_mut().write_all(b"hi")?; // `Write::write_all` takes `&mut UnixStream`
+    ///     let mut buf = [0; 2];
+    ///     b.read_exact(&mut buf)?;
+    ///     assert_eq!(&buf, b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         &mut self.inner
     }
 
     /// Deregisters the descriptor and returns the inner I/O object.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     socket.set_nonblocking(true)?;
+    ///     let socket = AsyncFd::new(socket)?.into_inner();
+    ///     // Deregistered, so the same descriptor can be registered again.
+    ///     let socket = AsyncFd::new(socket)?;
+    ///     assert_ne!(socket.get_ref().local_addr()?.port(), 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_inner(self) -> T {
         let Self {
             registration,
@@ -100,17 +165,78 @@ impl<T: AsFd> AsyncFd<T> {
     ///
     /// `f` must be a single non-blocking operation: the readiness it consumes is cleared
     /// only when it returns `WouldBlock`.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     socket.set_nonblocking(true)?;
+    ///     let socket = AsyncFd::new(socket)?;
+    ///     let sender = UdpSocket::bind("127.0.0.1:0")?;
+    ///     sender.send_to(b"ping", socket.get_ref().local_addr()?)?;
+    ///     let mut buf = [0; 16];
+    ///     let (n, from) = socket.read_with(|s| s.recv_from(&mut buf)).await?;
+    ///     assert_eq!((&buf[..n], from), (&b"ping"[..], sender.local_addr()?));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         poll_fn(|cx| self.poll_read_with(cx, &mut f)).await
     }
 
     /// Runs the non-blocking write `f` until it does something other than `WouldBlock`,
     /// waiting for the descriptor to become writable between tries.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     socket.set_nonblocking(true)?;
+    ///     let socket = AsyncFd::new(socket)?;
+    ///     let receiver = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let to = receiver.local_addr()?;
+    ///     assert_eq!(socket.write_with(|s| s.send_to(b"pong", to)).await?, 4);
+    ///     let mut buf = [0; 16];
+    ///     assert_eq!(receiver.recv(&mut buf)?, 4);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         poll_fn(|cx| self.poll_write_with(cx, &mut f)).await
     }
 
     /// Poll form of [`read_with`](Self::read_with), for implementing poll-based traits.
+    ///
+    /// Returns `Pending` (with the task's waker stored) until the descriptor is readable
+    /// and `f` does something other than `WouldBlock`.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::net::UdpSocket;
+    /// use std::task::{Context, Poll};
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     socket.set_nonblocking(true)?;
+    ///     let socket = AsyncFd::new(socket)?;
+    ///     let mut buf = [0; 16];
+    ///     let mut recv = |cx: &mut Context<'_>| socket.poll_read_with(cx, |s| s.recv(&mut buf));
+    ///     // Nothing was sent: the read would block, so the poll is pending.
+    ///     assert!(poll_fn(|cx| Poll::Ready(recv(cx))).await.is_pending());
+    ///     socket.get_ref().send_to(b"hi", socket.get_ref().local_addr()?)?;
+    ///     let n = poll_fn(&mut recv).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
@@ -121,6 +247,23 @@ impl<T: AsFd> AsyncFd<T> {
     }
 
     /// Poll form of [`write_with`](Self::write_with).
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     socket.set_nonblocking(true)?;
+    ///     let socket = AsyncFd::new(socket)?;
+    ///     let to = socket.get_ref().local_addr()?;
+    ///     let n = poll_fn(|cx| socket.poll_write_with(cx, |s| s.send_to(b"hi", to))).await?;
+    ///     assert_eq!(n, 2);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
@@ -172,6 +315,23 @@ impl<T: AsFd> AsyncFd<T> {
 
     /// Waits until the reactor reports the descriptor writable; see
     /// [`readable`](Self::readable).
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     socket.set_nonblocking(true)?;
+    ///     let socket = AsyncFd::new(socket)?;
+    ///     let to = socket.get_ref().local_addr()?;
+    ///     let mut guard = socket.writable().await; // an empty send buffer has room
+    ///     let sent = guard.try_io(|s| s.send_to(b"hi", to)).expect("room to send")?;
+    ///     assert_eq!(sent, 2);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn writable(&self) -> ReadyGuard<'_, T> {
         poll_fn(|cx| self.registration.poll_ready(cx, Direction::Write)).await;
         ReadyGuard {
@@ -199,6 +359,25 @@ impl<T: AsFd> AsyncFd<T> {
 
 /// Proof that an [`AsyncFd`] was reported ready in one direction, returned by
 /// [`AsyncFd::readable`] and [`AsyncFd::writable`].
+///
+/// Holding the guard does not block other tasks; it only scopes the operations tried
+/// through it, so that a `WouldBlock` clears the right direction's readiness.
+///
+/// ```
+/// use std::net::UdpSocket;
+/// use epoll_rt::AsyncFd;
+///
+/// epoll_rt::block_on(async {
+///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+///     socket.set_nonblocking(true)?;
+///     let socket = AsyncFd::new(socket)?;
+///     let mut guard = socket.writable().await;
+///     let to = guard.get_ref().local_addr()?;
+///     assert_eq!(guard.try_io(|s| s.send_to(b"self", to)).expect("room to send")?, 4);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ReadyGuard<'a, T: AsFd> {
     /// The descriptor that is ready.
@@ -209,12 +388,46 @@ pub struct ReadyGuard<'a, T: AsFd> {
 
 impl<T: AsFd> ReadyGuard<'_, T> {
     /// The inner I/O object.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let addr = socket.local_addr()?;
+    ///     socket.set_nonblocking(true)?;
+    ///     let socket = AsyncFd::new(socket)?;
+    ///     let guard = socket.writable().await;
+    ///     assert_eq!(guard.get_ref().local_addr()?, addr);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn get_ref(&self) -> &T {
         &self.fd.inner
     }
 
     /// Declares the descriptor drained in this direction: the next wait sleeps until the
     /// reactor reports new readiness. Call it after an operation returned `WouldBlock`.
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    /// use epoll_rt::{AsyncFd, time::timeout};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let (a, _b) = UnixStream::pair()?;
+    ///     a.set_nonblocking(true)?;
+    ///     let a = AsyncFd::new(a)?;
+    ///     // A new registration starts out ready, so this returns at once...
+    ///     a.readable().await.clear_ready(); // ...but nothing was sent: forget it.
+    ///     // Now `readable` sleeps until data arrives, and none will.
+    ///     assert!(timeout(Duration::from_millis(10), a.readable()).await.is_err());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn clear_ready(&mut self) {
         self.fd.registration.clear_readiness(self.dir);
     }
@@ -222,6 +435,26 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     /// Runs the non-blocking operation `f`. If it returns `WouldBlock`, clears readiness
     /// and returns `Err(WouldBlock)`, telling the caller to wait again; otherwise returns
     /// `Ok` with `f`'s result.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use epoll_rt::AsyncFd;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     a.set_nonblocking(true)?;
+    ///     let a = AsyncFd::new(a)?;
+    ///     let mut buf = [0; 8];
+    ///     // Ready at first (optimistically), but empty: the read would block.
+    ///     assert!(a.readable().await.try_io(|mut s| s.read(&mut buf)).is_err());
+    ///     b.write_all(b"hi")?;
+    ///     let n = a.readable().await.try_io(|mut s| s.read(&mut buf)).expect("data")?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_io<R>(
         &mut self,
         f: impl FnOnce(&T) -> io::Result<R>,
@@ -238,6 +471,22 @@ impl<T: AsFd> ReadyGuard<'_, T> {
 
 /// The operation tried through [`ReadyGuard::try_io`] would have blocked; readiness was
 /// cleared, so waiting again is correct.
+///
+/// ```
+/// use std::net::UdpSocket;
+/// use epoll_rt::{AsyncFd, WouldBlock};
+///
+/// epoll_rt::block_on(async {
+///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+///     socket.set_nonblocking(true)?;
+///     let socket = AsyncFd::new(socket)?;
+///     let mut guard = socket.readable().await; // optimistic: nothing has arrived
+///     let result: Result<_, WouldBlock> = guard.try_io(|s| s.recv(&mut [0; 8]));
+///     assert!(result.is_err()); // readiness cleared: the next `readable` waits
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WouldBlock(());
 

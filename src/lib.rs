@@ -5,6 +5,7 @@
 //! `EPOLLIN` and loops on `epoll.poll()`, and turns that loop into `async fn`s:
 //!
 //! ```no_run
+//! // A server runs forever, so this example is compiled but not run.
 //! use epoll_rt::{block_on, spawn, AsyncTcpListener, AsyncTcpStream};
 //!
 //! async fn handle(mut stream: AsyncTcpStream) -> std::io::Result<()> {

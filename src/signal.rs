@@ -108,6 +108,18 @@ use crate::sys::signalfd::{self, SignalFd};
 
 /// The signals programs most often listen for, re-exported from `libc` so that
 /// `use epoll_rt::signal::{signal, SIGTERM};` is all a program needs.
+///
+/// ```
+/// use epoll_rt::signal::{self, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+///
+/// epoll_rt::block_on(async {
+///     for signum in [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2] {
+///         assert_eq!(signal::signal(signum)?.signum(), signum);
+///     }
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub use libc::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 
 /// Waits for one `SIGINT`, the signal a terminal sends when the user presses Ctrl-C.
@@ -214,6 +226,22 @@ pub fn block(signals: &[c_int]) -> io::Result<()> {
 ///
 /// Like the runtime's other I/O objects, a listener stays on the runtime's thread: it is
 /// not `Send`.
+///
+/// ```
+/// use epoll_rt::signal::{self, SIGUSR1};
+///
+/// epoll_rt::block_on(async {
+///     // Two listeners of one signal: each receives it.
+///     let mut a = signal::signal(SIGUSR1)?;
+///     let mut b = signal::signal(SIGUSR1)?;
+///     // SAFETY: raise has no preconditions; `signal` has blocked SIGUSR1 in this thread.
+///     unsafe { libc::raise(SIGUSR1) };
+///     a.recv().await?;
+///     b.recv().await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct Signal {
     /// The signalfd shared with the other listeners of this signal on this runtime.
     hub: Rc<Hub>,

@@ -6,6 +6,27 @@
 //!
 //! Besides TCP: [`AsyncUdpSocket`] for UDP, and for Unix-domain sockets
 //! [`AsyncUnixListener`], [`AsyncUnixStream`] and [`AsyncUnixDatagram`].
+//!
+//! A server task and a client, over loopback:
+//!
+//! ```
+//! use epoll_rt::net::{AsyncTcpListener, AsyncTcpStream};
+//!
+//! epoll_rt::block_on(async {
+//!     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+//!     let addr = listener.local_addr()?;
+//!     let server = epoll_rt::spawn(async move {
+//!         let (mut stream, _peer) = listener.accept().await?;
+//!         stream.write_all(b"welcome").await
+//!     });
+//!     let mut client = AsyncTcpStream::connect(addr).await?;
+//!     let mut buf = [0; 7];
+//!     client.read_exact(&mut buf).await?;
+//!     assert_eq!(&buf, b"welcome");
+//!     server.await?
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 mod byte_stream;
 mod tcp_listener;

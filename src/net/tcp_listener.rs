@@ -37,6 +37,19 @@ impl AsyncTcpListener {
     ///
     /// Binding never waits, so this is a plain function, as in std. It must be called
     /// inside a runtime, whose reactor the socket is registered with.
+    ///
+    /// ```
+    /// use epoll_rt::AsyncTcpListener;
+    ///
+    /// // Outside a runtime there is no reactor to register with.
+    /// assert!(AsyncTcpListener::bind("127.0.0.1:0").is_err());
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     assert_ne!(listener.local_addr()?.port(), 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
         let listener = each_addr(addr, |addr| socket::tcp_listener(addr, false))?;
         Ok(Self {
@@ -70,11 +83,38 @@ impl AsyncTcpListener {
 
     /// Deregisters the listener from its runtime and returns the std listener (still in
     /// non-blocking mode), for example to hand it to a runtime on another thread.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use epoll_rt::AsyncTcpListener;
+    ///
+    /// let listener = epoll_rt::block_on(async {
+    ///     AsyncTcpListener::bind("127.0.0.1:0").map(AsyncTcpListener::into_std)
+    /// })?;
+    /// // A std listener again, still non-blocking: with no client, accept does not wait.
+    /// assert_eq!(listener.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_std(self) -> TcpListener {
         self.inner.into_inner()
     }
 
     /// Wraps a listener made with std, switching it to non-blocking mode.
+    ///
+    /// ```
+    /// use std::net::TcpListener;
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// let std_listener = TcpListener::bind("127.0.0.1:0")?; // needs no runtime
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::from_std(std_listener)?;
+    ///     let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (_stream, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(listener: TcpListener) -> io::Result<Self> {
         listener.set_nonblocking(true)?;
         Ok(Self {
@@ -99,6 +139,23 @@ impl AsyncTcpListener {
     /// CPU, and a loop that stopped on the error would take the server down. `accept`
     /// instead waits 20 ms and tries again, as often as needed, and never returns these
     /// errors. Connections that fail before being accepted (`ECONNABORTED`) are skipped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream, time::timeout};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     // No client yet: give up after 10 ms. Nothing is lost (cancel-safe).
+    ///     assert!(timeout(Duration::from_millis(10), listener.accept()).await.is_err());
+    ///     let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (stream, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     assert_eq!(stream.peer_addr()?, peer);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(AsyncTcpStream, SocketAddr)> {
         loop {
             let accepted =
@@ -111,6 +168,19 @@ impl AsyncTcpListener {
     }
 
     /// The address the socket is bound to (with the real port, after binding port 0).
+    ///
+    /// ```
+    /// use epoll_rt::AsyncTcpListener;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let addr = listener.local_addr()?;
+    ///     assert!(addr.ip().is_loopback());
+    ///     assert_ne!(addr.port(), 0); // the free port the kernel picked
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }

@@ -35,6 +35,31 @@ use crate::sys::socket;
 /// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # With the `futures-io` feature
+///
+/// The stream and its halves implement `futures_io::AsyncRead` and `AsyncWrite`, so the
+/// `futures` crate's adapters work on them; `close` shuts down the writing direction:
+///
+/// ```
+/// # #[cfg(feature = "futures-io")] {
+/// use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+/// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+///
+/// epoll_rt::block_on(async {
+///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _) = listener.accept().await?;
+///     client.write_all(b"via futures-io").await?;
+///     client.close().await?; // the server reads end of file after the text
+///     let mut text = String::new();
+///     server.read_to_string(&mut text).await?;
+///     assert_eq!(text, "via futures-io");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct AsyncTcpStream {
     /// The connected socket, registered with the reactor.
     inner: AsyncFd<TcpStream>,
@@ -50,6 +75,23 @@ impl AsyncTcpStream {
     ///
     /// Name resolution, for an address given as a host name, uses the system resolver and
     /// blocks the thread; pass a `SocketAddr` or an IP literal to avoid it.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let addr = listener.local_addr()?;
+    ///     let stream = AsyncTcpStream::connect(addr).await?;
+    ///     assert_eq!(stream.peer_addr()?, addr);
+    ///     drop(listener); // now nobody listens on that port
+    ///     let err = AsyncTcpStream::connect(addr).await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<Self> {
         let mut last_err = None;
         for addr in addr.to_socket_addrs()? {
@@ -86,6 +128,25 @@ impl AsyncTcpStream {
     }
 
     /// Wraps a connection made with std, switching it to non-blocking mode.
+    ///
+    /// ```
+    /// use std::net::{TcpListener, TcpStream};
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// let std_listener = TcpListener::bind("127.0.0.1:0")?;
+    /// // A blocking connect, made before the runtime starts.
+    /// let std_stream = TcpStream::connect(std_listener.local_addr()?)?;
+    /// epoll_rt::block_on(async {
+    ///     let mut client = AsyncTcpStream::from_std(std_stream)?;
+    ///     let (mut server, _) = AsyncTcpListener::from_std(std_listener)?.accept().await?;
+    ///     server.write_all(b"hi").await?;
+    ///     let mut buf = [0; 2];
+    ///     client.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(stream: TcpStream) -> io::Result<Self> {
         stream.set_nonblocking(true)?;
         Self::from_nonblocking(stream)
@@ -105,6 +166,28 @@ impl AsyncTcpStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: if the future is dropped before it completes, no byte was read.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     client.write_all(b"hello").await?;
+    ///     drop(client); // end of file after the data
+    ///     let (mut got, mut buf) = (Vec::new(), [0; 16]);
+    ///     loop {
+    ///         match server.read(&mut buf).await? {
+    ///             0 => break, // end of file
+    ///             n => got.extend_from_slice(&buf[..n]),
+    ///         }
+    ///     }
+    ///     assert_eq!(got, b"hello");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_shared(buf).await
     }
@@ -112,6 +195,26 @@ impl AsyncTcpStream {
     /// Reads exactly `buf.len()` bytes. End of file first is an `UnexpectedEof` error.
     ///
     /// Not cancel-safe: if the future is dropped midway, the bytes read so far are lost.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     client.write_all(b"abc").await?;
+    ///     drop(client);
+    ///     let mut buf = [0; 2];
+    ///     server.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"ab");
+    ///     let err = server.read_exact(&mut buf).await.unwrap_err(); // "c", then end of file
+    ///     assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         self.read_exact_shared(buf).await
     }
@@ -120,6 +223,22 @@ impl AsyncTcpStream {
     /// how many were written.
     ///
     /// Cancel-safe: if the future is dropped before it completes, no byte was written.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     let n = client.write(b"hello").await?; // at least 1 byte, maybe not all
+    ///     let mut buf = [0; 5];
+    ///     server.read_exact(&mut buf[..n]).await?;
+    ///     assert_eq!(&buf[..n], &b"hello"[..n]);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write_shared(buf).await
     }
@@ -128,6 +247,26 @@ impl AsyncTcpStream {
     /// where backpressure from a slow reader stops the writer).
     ///
     /// Not cancel-safe: if the future is dropped midway, an unknown prefix was written.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     // 1 MiB is more than the socket buffers hold: the writer waits for the reader.
+    ///     let data = vec![7u8; 1 << 20];
+    ///     let reader = epoll_rt::spawn(async move {
+    ///         let mut buf = vec![0; 1 << 20];
+    ///         server.read_exact(&mut buf).await.map(|()| buf)
+    ///     });
+    ///     client.write_all(&data).await?;
+    ///     assert_eq!(reader.await??, data);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         self.write_all_shared(buf).await
     }
@@ -158,33 +297,120 @@ impl AsyncTcpStream {
 
     /// Does nothing: a TCP stream has no user-space buffer. Here for symmetry with
     /// buffered writers.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     client.write_all(b"x").await?;
+    ///     client.flush().await?; // returns at once: the byte is already in the kernel
+    ///     let mut buf = [0; 1];
+    ///     server.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"x");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 
     /// Shuts down the reading half, the writing half (the peer reads end of file), or
     /// both. Never waits.
+    ///
+    /// ```
+    /// use std::net::Shutdown;
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     client.shutdown(Shutdown::Write)?;
+    ///     assert_eq!(server.read(&mut [0; 8]).await?, 0); // end of file
+    ///     server.write_all(b"bye").await?; // the other direction still works
+    ///     let mut buf = [0; 3];
+    ///     client.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"bye");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.get_ref().shutdown(how)
     }
 
     /// The remote address.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     assert_eq!(client.peer_addr()?, listener.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().peer_addr()
     }
 
     /// The local address.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, peer) = listener.accept().await?;
+    ///     assert_eq!(client.local_addr()?, peer);
+    ///     assert_eq!(server.local_addr()?, listener.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
 
     /// Sets `TCP_NODELAY`: send small writes at once instead of coalescing them (Nagle's
     /// algorithm). Request-response protocols want it on.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     client.set_nodelay(true)?;
+    ///     assert!(client.nodelay()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.get_ref().set_nodelay(nodelay)
     }
 
     /// Whether `TCP_NODELAY` is set.
+    ///
+    /// ```
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     assert!(!client.nodelay()?); // off by default: Nagle's algorithm coalesces
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.get_ref().nodelay()
     }

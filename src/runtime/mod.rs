@@ -68,6 +68,15 @@ pub struct Runtime {
 
 impl Runtime {
     /// Creates a runtime: an epoll instance and an eventfd, no thread.
+    ///
+    /// ```
+    /// use epoll_rt::Runtime;
+    ///
+    /// let rt = Runtime::new()?;
+    /// assert_eq!(rt.stats().tasks_spawned, 0); // nothing runs until `block_on`
+    /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<Self> {
         Ok(Self {
             core: Rc::new(Core::new()?),
@@ -84,6 +93,20 @@ impl Runtime {
     ///
     /// If called while a runtime is already running on this thread (from inside async
     /// code: `.await` the future instead). A panic of `future` itself is passed on.
+    ///
+    /// ```
+    /// use epoll_rt::Runtime;
+    ///
+    /// let rt = Runtime::new()?;
+    /// let slow = rt.spawn(async {
+    ///     epoll_rt::yield_now().await; // needs a second poll
+    ///     "done"
+    /// });
+    /// rt.block_on(async {}); // returns at once, with `slow` still pending
+    /// assert!(!slow.is_finished());
+    /// assert_eq!(rt.block_on(slow).unwrap(), "done"); // the runtime kept the task
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.core.clone());
         let core = &*self.core;
@@ -117,6 +140,21 @@ impl Runtime {
 
     /// Spawns `future` as a task of this runtime. It starts running at the next
     /// [`block_on`](Self::block_on), or at once if one is running.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use epoll_rt::Runtime;
+    ///
+    /// let rt = Runtime::new()?;
+    /// let ran = Rc::new(Cell::new(false));
+    /// let flag = ran.clone();
+    /// let handle = rt.spawn(async move { flag.set(true) });
+    /// assert!(!ran.get()); // no thread of its own: the task waits for `block_on`
+    /// rt.block_on(handle).unwrap();
+    /// assert!(ran.get());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -136,6 +174,19 @@ impl Runtime {
 
     /// A snapshot of the runtime's counters: tasks, polls, wakes, `epoll_wait` calls and
     /// events, syscalls by kind. See [`RuntimeStats`].
+    ///
+    /// ```
+    /// use epoll_rt::Runtime;
+    ///
+    /// let rt = Runtime::new()?;
+    /// let before = rt.stats();
+    /// rt.block_on(async { epoll_rt::spawn(async {}).await.unwrap() });
+    /// let after = rt.stats();
+    /// assert_eq!(before.tasks_spawned, 0); // a snapshot: it does not change later
+    /// assert_eq!(after.tasks_spawned - before.tasks_spawned, 1);
+    /// assert_eq!(after.tasks_finished, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stats(&self) -> RuntimeStats {
         self.core.stats()
     }
@@ -162,6 +213,7 @@ impl fmt::Debug for Runtime {
 /// This is the entry point of most programs:
 ///
 /// ```no_run
+/// // Serves forever, so this example is compiled but not run.
 /// fn main() -> std::io::Result<()> {
 ///     epoll_rt::block_on(async {
 ///         let listener = epoll_rt::AsyncTcpListener::bind("127.0.0.1:0")?;
@@ -175,6 +227,14 @@ impl fmt::Debug for Runtime {
 ///
 /// Tasks spawned by `future` and still running when it completes are dropped with the
 /// runtime.
+///
+/// ```
+/// let answer = epoll_rt::block_on(async {
+///     let _forever = epoll_rt::spawn(std::future::pending::<()>()); // dropped at the end
+///     epoll_rt::spawn(async { 40 + 2 }).await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
 ///
 /// # Panics
 ///

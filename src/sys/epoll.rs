@@ -14,6 +14,27 @@
 //! | `epoll.poll(timeout, maxevents)` | [`Epoll::poll`]`(&mut events, timeout)`, `maxevents` being [`Events::with_capacity`] |
 //! | `epoll.close()` | dropping the `Epoll` |
 //!
+//! The tutorial's first steps, here with a listening socket on loopback:
+//!
+//! ```
+//! use std::net::{TcpListener, TcpStream};
+//! use std::os::fd::AsRawFd;
+//! use std::time::Duration;
+//! use epoll_rt::epoll::{Epoll, EventFlags, Events};
+//!
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let epoll = Epoll::new()?; // epoll = select.epoll()
+//! epoll.register(&listener, EventFlags::IN)?; // epoll.register(fileno, EPOLLIN)
+//! let _client = TcpStream::connect(listener.local_addr()?)?;
+//! let mut events = Events::with_capacity(16);
+//! assert_eq!(epoll.poll(&mut events, Some(Duration::from_secs(5)))?, 1); // epoll.poll(5)
+//! for event in events.iter() {
+//!     assert_eq!(event.fd(), listener.as_raw_fd());
+//!     let (_connection, _address) = listener.accept()?; // ready: does not block
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! Each registration carries a 64-bit *token* that the kernel hands back with every event
 //! for that descriptor (the `data` field of `struct epoll_event`). [`Epoll::register`] uses
 //! the descriptor number itself as the token, as Python does; the reactor uses
@@ -79,66 +100,344 @@ const FLAG_NAMES: &[(&str, EventFlags)] = &[
 
 impl EventFlags {
     /// `EPOLLIN`: the descriptor is readable (data, a pending connection, or end of file).
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN)?;
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // a datagram to itself
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert!(flags.contains(EventFlags::IN));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const IN: Self = Self(libc::EPOLLIN as u32);
     /// `EPOLLOUT`: the descriptor is writable (there is room in the send buffer).
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::OUT)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?; // a new socket has room at once
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert_eq!(flags, EventFlags::OUT);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const OUT: Self = Self(libc::EPOLLOUT as u32);
     /// `EPOLLPRI`: urgent (out-of-band) data is available to read.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN | EventFlags::PRI)?;
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // ordinary data, not urgent
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert!(flags.contains(EventFlags::IN) && !flags.contains(EventFlags::PRI));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const PRI: Self = Self(libc::EPOLLPRI as u32);
     /// `EPOLLERR`: an error condition happened. Always reported; need not be requested.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (mut a, b) = UnixStream::pair()?;
+    /// let epoll = Epoll::new()?;
+    /// epoll.register(&a, EventFlags::empty())?; // ERR needs no asking
+    /// a.write_all(b"never read")?;
+    /// drop(b); // closed with unread data: the connection is reset
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert!(flags.contains(EventFlags::ERR));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const ERR: Self = Self(libc::EPOLLERR as u32);
     /// `EPOLLHUP`: hang-up, both directions are closed. Always reported; need not be requested.
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (a, b) = UnixStream::pair()?;
+    /// let epoll = Epoll::new()?;
+    /// epoll.register(&a, EventFlags::empty())?; // HUP needs no asking
+    /// drop(b);
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert!(flags.contains(EventFlags::HUP));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const HUP: Self = Self(libc::EPOLLHUP as u32);
     /// `EPOLLET`: edge-triggered mode; report changes, not states (see the module docs).
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN | EventFlags::ET)?;
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // a datagram to itself
+    /// let mut events = Events::with_capacity(4);
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::from_secs(5)))?, 1);
+    /// // The datagram is still unread, but its arrival was reported once already.
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const ET: Self = Self(libc::EPOLLET as u32);
     /// `EPOLLONESHOT`: after one event, disable the registration until [`Epoll::modify`]
     /// re-arms it.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// let interest = EventFlags::IN | EventFlags::ONESHOT;
+    /// epoll.register(&socket, interest)?;
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // a datagram to itself
+    /// let mut events = Events::with_capacity(4);
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::from_secs(5)))?, 1);
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 0); // disabled
+    /// epoll.modify(&socket, interest)?; // re-armed: still unread, so reported again
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const ONESHOT: Self = Self(libc::EPOLLONESHOT as u32);
     /// `EPOLLRDNORM`: normal data can be read; the same as `IN` for sockets.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::RDNORM)?;
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // a datagram to itself
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert_eq!(flags, EventFlags::RDNORM);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const RDNORM: Self = Self(libc::EPOLLRDNORM as u32);
     /// `EPOLLRDBAND`: priority-band data can be read.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN | EventFlags::RDBAND)?;
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // ordinary data
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert_eq!(flags, EventFlags::IN); // no priority band: RDBAND stays clear
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const RDBAND: Self = Self(libc::EPOLLRDBAND as u32);
     /// `EPOLLWRNORM`: normal data can be written; the same as `OUT` for sockets.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::WRNORM)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert_eq!(flags, EventFlags::WRNORM);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const WRNORM: Self = Self(libc::EPOLLWRNORM as u32);
     /// `EPOLLWRBAND`: priority-band data can be written.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::OUT | EventFlags::WRBAND)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// // A datagram socket with room reports both bands.
+    /// assert_eq!(flags, EventFlags::OUT | EventFlags::WRBAND);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const WRBAND: Self = Self(libc::EPOLLWRBAND as u32);
     /// `EPOLLMSG`: accepted and ignored by Linux.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN | EventFlags::MSG)?; // accepted...
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // a datagram to itself
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert_eq!(flags, EventFlags::IN); // ...and never reported
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const MSG: Self = Self(libc::EPOLLMSG as u32);
     /// `EPOLLRDHUP`: the peer closed its writing half (a stream socket read will return
     /// end of file once the buffered data is consumed).
+    ///
+    /// ```
+    /// use std::net::Shutdown;
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (a, b) = UnixStream::pair()?;
+    /// let epoll = Epoll::new()?;
+    /// epoll.register(&a, EventFlags::RDHUP)?;
+    /// b.shutdown(Shutdown::Write)?; // the peer will send no more
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert_eq!(flags, EventFlags::RDHUP); // not HUP: `a` can still write
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const RDHUP: Self = Self(libc::EPOLLRDHUP as u32);
     /// `EPOLLEXCLUSIVE`: when several epoll instances wait on the same descriptor, wake only
     /// one of them (avoids a thundering herd on a shared listening socket). Only valid with
     /// [`Epoll::register`], not [`Epoll::modify`].
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use std::net::UdpSocket;
+    /// use epoll_rt::epoll::{Epoll, EventFlags};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN | EventFlags::EXCLUSIVE)?;
+    /// let err = epoll.modify(&socket, EventFlags::IN | EventFlags::EXCLUSIVE).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput); // EINVAL
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const EXCLUSIVE: Self = Self(libc::EPOLLEXCLUSIVE as u32);
     /// `EPOLLWAKEUP`: keep the system from suspending while the event is pending.
+    ///
+    /// Without the `CAP_BLOCK_SUSPEND` capability the flag is silently dropped, and the
+    /// registration works as if it had not been given.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN | EventFlags::WAKEUP)?;
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // a datagram to itself
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert!(flags.contains(EventFlags::IN));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub const WAKEUP: Self = Self(libc::EPOLLWAKEUP as u32);
 
     /// No flags.
+    ///
+    /// ```
+    /// use epoll_rt::epoll::EventFlags;
+    ///
+    /// assert!(EventFlags::empty().is_empty());
+    /// assert_eq!(EventFlags::empty(), EventFlags::default());
+    /// assert_eq!(format!("{:?}", EventFlags::empty()), "EventFlags()");
+    /// ```
     pub const fn empty() -> Self {
         Self(0)
     }
 
     /// The raw `u32` mask, as the kernel sees it.
+    ///
+    /// ```
+    /// use epoll_rt::epoll::EventFlags;
+    ///
+    /// assert_eq!((EventFlags::IN | EventFlags::OUT).bits(), 0x1 | 0x4);
+    /// assert_eq!(EventFlags::ET.bits(), 1 << 31);
+    /// ```
     pub const fn bits(self) -> u32 {
         self.0
     }
 
     /// Flags from a raw mask; bits without a name are kept as they are.
+    ///
+    /// ```
+    /// use epoll_rt::epoll::EventFlags;
+    ///
+    /// assert_eq!(EventFlags::from_bits_retain(0x5), EventFlags::IN | EventFlags::OUT);
+    /// let odd = EventFlags::from_bits_retain(0x1001); // 0x1000 has no name
+    /// assert_eq!(odd.bits(), 0x1001);
+    /// assert_eq!(format!("{odd:?}"), "EventFlags(IN | 0x1000)");
+    /// ```
     pub const fn from_bits_retain(bits: u32) -> Self {
         Self(bits)
     }
 
     /// Whether no flag is set.
+    ///
+    /// ```
+    /// use epoll_rt::epoll::EventFlags;
+    ///
+    /// assert!(!EventFlags::IN.is_empty());
+    /// assert!((EventFlags::IN & EventFlags::OUT).is_empty()); // no flag in common
+    /// ```
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// Whether every flag of `other` is set in `self`.
+    ///
+    /// ```
+    /// use epoll_rt::epoll::EventFlags;
+    ///
+    /// let ready = EventFlags::IN | EventFlags::RDHUP;
+    /// assert!(ready.contains(EventFlags::IN));
+    /// assert!(!ready.contains(EventFlags::IN | EventFlags::OUT)); // OUT is missing
+    /// ```
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// Whether at least one flag of `other` is set in `self`.
+    ///
+    /// ```
+    /// use epoll_rt::epoll::EventFlags;
+    ///
+    /// let ready = EventFlags::IN | EventFlags::RDHUP;
+    /// assert!(ready.intersects(EventFlags::IN | EventFlags::OUT));
+    /// assert!(!ready.intersects(EventFlags::OUT | EventFlags::ERR));
+    /// ```
     pub const fn intersects(self, other: Self) -> bool {
         self.0 & other.0 != 0
     }
@@ -190,6 +489,21 @@ impl fmt::Debug for EventFlags {
 }
 
 /// One event reported by [`Epoll::poll`]: which registration, and what happened to it.
+///
+/// ```
+/// use std::net::UdpSocket;
+/// use std::time::Duration;
+/// use epoll_rt::epoll::{Epoll, Event, EventFlags, Events};
+///
+/// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+/// epoll.register_with_token(&socket, EventFlags::IN | EventFlags::OUT, 7)?;
+/// let mut events = Events::with_capacity(4);
+/// epoll.poll(&mut events, Some(Duration::ZERO))?;
+/// let event: Event = events.iter().next().unwrap();
+/// // Nothing was received, but there is room to send.
+/// assert_eq!((event.token(), event.flags()), (7, EventFlags::OUT));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Event {
     /// What happened (`IN`, `OUT`, `HUP`, ...).
@@ -200,17 +514,59 @@ pub struct Event {
 
 impl Event {
     /// What happened to the descriptor.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN | EventFlags::OUT)?;
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // a datagram to itself
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    /// let flags = events.iter().next().unwrap().flags();
+    /// assert_eq!(flags, EventFlags::IN | EventFlags::OUT); // a datagram, and room
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn flags(&self) -> EventFlags {
         self.flags
     }
 
     /// The token given at registration.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register_with_token(&socket, EventFlags::OUT, 42)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// assert_eq!(events.iter().next().unwrap().token(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn token(&self) -> u64 {
         self.token
     }
 
     /// The descriptor number, for registrations made with [`Epoll::register`], which uses
     /// the descriptor itself as the token (as Python's `epoll.poll()` returns `(fd, mask)`).
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::OUT)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// assert_eq!(events.iter().next().unwrap().fd(), socket.as_raw_fd());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn fd(&self) -> RawFd {
         self.token as RawFd
     }
@@ -246,6 +602,22 @@ impl Events {
     /// A buffer that receives at most `capacity` events per [`Epoll::poll`].
     ///
     /// A capacity of zero is allowed here, but `poll` then fails with `InvalidInput`.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let epoll = Epoll::new()?;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&a, EventFlags::OUT)?;
+    /// epoll.register(&b, EventFlags::OUT)?;
+    /// let mut events = Events::with_capacity(1);
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 1); // two ready, room for one
+    /// let mut none = Events::with_capacity(0);
+    /// assert!(epoll.poll(&mut none, Some(Duration::ZERO)).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             buf: vec![libc::epoll_event { events: 0, u64: 0 }; capacity],
@@ -254,26 +626,102 @@ impl Events {
     }
 
     /// The most events one `poll` can return.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::OUT)?;
+    /// let mut events = Events::with_capacity(8);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// assert_eq!((events.len(), events.capacity()), (1, 8));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
 
     /// How many events the last `poll` returned.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let epoll = Epoll::new()?;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&a, EventFlags::OUT)?;
+    /// epoll.register(&b, EventFlags::OUT)?;
+    /// let mut events = Events::with_capacity(4);
+    /// let n = epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// assert_eq!((n, events.len()), (2, 2));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the last `poll` returned no event (it timed out).
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN)?; // nothing will arrive
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::from_millis(1)))?;
+    /// assert!(events.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Forgets the events of the last `poll`.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::OUT)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// assert_eq!(events.len(), 1);
+    /// events.clear();
+    /// assert!(events.is_empty() && events.iter().next().is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn clear(&mut self) {
         self.len = 0;
     }
 
     /// The events the last `poll` returned.
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let epoll = Epoll::new()?;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&a, EventFlags::OUT)?;
+    /// epoll.register(&b, EventFlags::OUT)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// let mut fds: Vec<_> = events.iter().map(|event| event.fd()).collect();
+    /// fds.sort();
+    /// let mut expected = [a.as_raw_fd(), b.as_raw_fd()];
+    /// expected.sort();
+    /// assert_eq!(fds, expected);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Event> + '_ {
         self.buf[..self.len].iter().map(|e| Event {
             flags: EventFlags(e.events),
@@ -321,6 +769,16 @@ pub struct Epoll {
 
 impl Epoll {
     /// Creates an epoll instance (`epoll_create1(EPOLL_CLOEXEC)`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, Events};
+    ///
+    /// let epoll = Epoll::new()?;
+    /// let mut events = Events::with_capacity(4);
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 0); // it watches nothing yet
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<Self> {
         // SAFETY: epoll_create1 takes only flags; on success it returns a new descriptor.
         let fd = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?;
@@ -334,18 +792,69 @@ impl Epoll {
     ///
     /// The descriptor is not checked to be an epoll instance; if it is not, every later
     /// call fails with `EINVAL`.
+    ///
+    /// ```
+    /// use std::os::fd::OwnedFd;
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::OUT)?;
+    /// let fd = OwnedFd::from(epoll); // as a parent process would pass it on
+    /// let epoll = Epoll::from_fd(fd);
+    /// // The same kernel instance, with its registrations:
+    /// let mut events = Events::with_capacity(4);
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_fd(fd: OwnedFd) -> Self {
         Self { fd }
     }
 
     /// Starts watching `fd` for `flags`; events carry the descriptor number as their token
     /// (see [`Event::fd`]).
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use std::os::fd::AsRawFd;
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::OUT)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// assert_eq!(events.iter().next().unwrap().fd(), socket.as_raw_fd());
+    /// // Once only: change a registration with `modify`.
+    /// let err = epoll.register(&socket, EventFlags::IN).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn register(&self, fd: impl AsFd, flags: EventFlags) -> io::Result<()> {
         let fd = fd.as_fd();
         self.ctl(libc::EPOLL_CTL_ADD, fd, flags, fd.as_raw_fd() as u64)
     }
 
     /// Starts watching `fd` for `flags`; events carry `token` (see [`Event::token`]).
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let epoll = Epoll::new()?;
+    /// let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register_with_token(&a, EventFlags::OUT, 100)?;
+    /// epoll.register_with_token(&b, EventFlags::OUT, 200)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// let mut tokens: Vec<u64> = events.iter().map(|event| event.token()).collect();
+    /// tokens.sort();
+    /// assert_eq!(tokens, [100, 200]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn register_with_token(
         &self,
         fd: impl AsFd,
@@ -357,12 +866,40 @@ impl Epoll {
 
     /// Replaces the flags of a registration made with [`register`](Self::register). Re-arms
     /// a registration disabled by [`EventFlags::ONESHOT`].
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN)?;
+    /// let mut events = Events::with_capacity(4);
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 0); // nothing to read
+    /// epoll.modify(&socket, EventFlags::OUT)?;
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 1); // but room to write
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn modify(&self, fd: impl AsFd, flags: EventFlags) -> io::Result<()> {
         let fd = fd.as_fd();
         self.ctl(libc::EPOLL_CTL_MOD, fd, flags, fd.as_raw_fd() as u64)
     }
 
     /// Replaces the flags and token of a registration.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register_with_token(&socket, EventFlags::OUT, 1)?;
+    /// epoll.modify_with_token(&socket, EventFlags::OUT, 2)?;
+    /// let mut events = Events::with_capacity(4);
+    /// epoll.poll(&mut events, Some(Duration::ZERO))?;
+    /// assert_eq!(events.iter().next().unwrap().token(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn modify_with_token(
         &self,
         fd: impl AsFd,
@@ -374,6 +911,22 @@ impl Epoll {
 
     /// Stops watching `fd`. Closing a descriptor also removes it, unless a duplicate of it
     /// (from `dup` or `fork`) is still open, which is why careful code unregisters first.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::OUT)?;
+    /// epoll.unregister(&socket)?;
+    /// let mut events = Events::with_capacity(4);
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::ZERO))?, 0); // writable, but unwatched
+    /// let err = epoll.unregister(&socket).unwrap_err(); // not registered any more
+    /// assert_eq!(err.kind(), ErrorKind::NotFound);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn unregister(&self, fd: impl AsFd) -> io::Result<()> {
         self.unregister_raw(fd.as_fd().as_raw_fd())
     }
@@ -426,6 +979,25 @@ impl Epoll {
     ///
     /// A signal that interrupts the wait (`EINTR`) is not an error: the wait resumes for
     /// whatever is left of the timeout.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use std::net::UdpSocket;
+    /// use std::time::{Duration, Instant};
+    /// use epoll_rt::epoll::{Epoll, EventFlags, Events};
+    ///
+    /// let (epoll, socket) = (Epoll::new()?, UdpSocket::bind("127.0.0.1:0")?);
+    /// epoll.register(&socket, EventFlags::IN)?;
+    /// let mut events = Events::with_capacity(16);
+    /// let start = Instant::now();
+    /// assert_eq!(epoll.poll(&mut events, Some(Duration::from_millis(5)))?, 0); // timed out
+    /// assert!(start.elapsed() >= Duration::from_millis(5)); // not early
+    /// socket.send_to(b"hi", socket.local_addr()?)?; // a datagram to itself
+    /// assert_eq!(epoll.poll(&mut events, None)?, 1); // no timeout: returns once ready
+    /// let err = epoll.poll(&mut Events::with_capacity(0), None).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.len = 0;
         if events.buf.is_empty() {

@@ -24,11 +24,30 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with no option set.
+    ///
+    /// ```
+    /// use epoll_rt::task::Builder;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     // With no option set, the same as `epoll_rt::spawn`.
+    ///     let handle = Builder::new().spawn(async { "unnamed" });
+    ///     assert_eq!(handle.await.unwrap(), "unnamed");
+    /// });
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Names the task, for traces.
+    ///
+    /// Run a program with `EPOLL_RT_TRACE=1` to see the name next to the task's number.
+    ///
+    /// ```
+    /// use epoll_rt::task::Builder;
+    ///
+    /// let builder = Builder::new().name("acceptor");
+    /// assert!(format!("{builder:?}").contains("acceptor"));
+    /// ```
     pub fn name(mut self, name: &str) -> Self {
         self.name = Some(name.into());
         self
@@ -39,6 +58,21 @@ impl Builder {
     /// # Panics
     ///
     /// If no runtime is running on this thread.
+    ///
+    /// ```
+    /// use epoll_rt::task::Builder;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let workers: Vec<_> = (0..3)
+    ///         .map(|i| Builder::new().name(&format!("worker-{i}")).spawn(async move { i * 10 }))
+    ///         .collect();
+    ///     let mut sum = 0;
+    ///     for worker in workers {
+    ///         sum += worker.await.unwrap();
+    ///     }
+    ///     assert_eq!(sum, 30);
+    /// });
+    /// ```
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,

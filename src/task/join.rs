@@ -182,6 +182,20 @@ impl<T> fmt::Debug for JoinHandle<T> {
 ///
 /// Converts into an `io::Error` (kind `Other`), so `handle.await?` works in functions that
 /// return `io::Result`.
+///
+/// ```
+/// use std::future::pending;
+///
+/// epoll_rt::block_on(async {
+///     let aborted = epoll_rt::spawn(pending::<()>());
+///     aborted.abort();
+///     let err = aborted.await.unwrap_err();
+///     assert_eq!(err.to_string(), "task was cancelled");
+///     let err = epoll_rt::spawn(async { panic!("boom") }).await.unwrap_err();
+///     assert_eq!(err.to_string(), "task panicked: boom");
+///     assert_eq!(std::io::Error::from(err).kind(), std::io::ErrorKind::Other);
+/// });
+/// ```
 pub struct JoinError {
     /// What happened.
     repr: Repr,
@@ -211,11 +225,31 @@ impl JoinError {
     }
 
     /// Whether the task was cancelled (aborted, or its runtime shut down first).
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use epoll_rt::Runtime;
+    ///
+    /// let rt = Runtime::new()?;
+    /// let handle = rt.spawn(pending::<()>());
+    /// drop(rt); // the runtime shuts down with the task still pending
+    /// let err = epoll_rt::block_on(handle).unwrap_err();
+    /// assert!(err.is_cancelled() && !err.is_panic());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
 
     /// Whether the task panicked.
+    ///
+    /// ```
+    /// epoll_rt::block_on(async {
+    ///     let err = epoll_rt::spawn(async { panic!("boom") }).await.unwrap_err();
+    ///     assert!(err.is_panic() && !err.is_cancelled());
+    ///     // The panic stayed in its task: this code goes on running.
+    /// });
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
@@ -226,6 +260,14 @@ impl JoinError {
     ///
     /// If the task did not panic; check [`is_panic`](Self::is_panic) first, or use
     /// [`try_into_panic`](Self::try_into_panic).
+    ///
+    /// ```
+    /// let payload = epoll_rt::block_on(async {
+    ///     let err = epoll_rt::spawn(async { std::panic::panic_any(7_u32) }).await.unwrap_err();
+    ///     err.into_panic()
+    /// });
+    /// assert_eq!(*payload.downcast::<u32>().unwrap(), 7);
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()
             .unwrap_or_else(|_| panic!("JoinError::into_panic called on a cancelled task's error"))

@@ -19,6 +19,21 @@
 //! Waking sets the header's `scheduled` flag and, only if it was clear, pushes the task's
 //! id on a run queue: a task is never queued twice. The executor clears the flag just
 //! before polling, so a wake that arrives during the poll queues the task again.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//!
+//! epoll_rt::block_on(async {
+//!     let log = Rc::new(RefCell::new(Vec::new())); // not `Send`, and need not be
+//!     let task_log = log.clone();
+//!     let task = epoll_rt::spawn(async move { task_log.borrow_mut().push("task") });
+//!     log.borrow_mut().push("main"); // spawning queued the task; it has not run yet
+//!     epoll_rt::yield_now().await; // back of the queue: now the task runs
+//!     task.await.unwrap();
+//!     assert_eq!(*log.borrow(), ["main", "task"]);
+//! });
+//! ```
 
 mod builder;
 mod header;

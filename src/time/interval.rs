@@ -35,6 +35,18 @@ pub fn interval(period: Duration) -> Interval {
 /// # Panics
 ///
 /// If `period` is zero.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use epoll_rt::time::interval_at;
+///
+/// epoll_rt::block_on(async {
+///     let start = Instant::now() + Duration::from_millis(5);
+///     let mut ticks = interval_at(start, Duration::from_millis(5));
+///     assert_eq!(ticks.tick().await, start); // the first tick is due at `start`, not now
+///     assert!(Instant::now() >= start);
+/// });
+/// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
         !period.is_zero(),
@@ -57,6 +69,22 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 /// | `Burst` (the default) | 10, 20, 30 (all at once, now), then 40, 50, ... |
 /// | `Delay` | 45, 55, 65, ... (every period from now) |
 /// | `Skip` | 40, 50, 60, ... (the next multiple of the period after now) |
+///
+/// ```
+/// use std::time::Duration;
+/// use epoll_rt::time::{interval, MissedTickBehavior};
+///
+/// epoll_rt::block_on(async {
+///     let mut ticks = interval(Duration::from_millis(5));
+///     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+///     let start = ticks.tick().await;
+///     std::thread::sleep(Duration::from_millis(12)); // busy: the 5 and 10 ms ticks are missed
+///     ticks.tick().await; // the 5 ms tick, late
+///     let next = ticks.tick().await - start;
+///     assert!(next >= Duration::from_millis(15)); // the 10 ms tick was skipped...
+///     assert_eq!(next.as_nanos() % 5_000_000, 0); // ...and the 5 ms grid kept
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MissedTickBehavior {
     /// Deliver the missed ticks at once, then resume the original schedule. Right for
@@ -70,6 +98,19 @@ pub enum MissedTickBehavior {
 }
 
 /// A stream of ticks, made by [`interval`] or [`interval_at`].
+///
+/// ```
+/// use std::time::Duration;
+/// use epoll_rt::time::interval;
+///
+/// epoll_rt::block_on(async {
+///     let mut ticks = interval(Duration::from_millis(2));
+///     let first = ticks.tick().await; // at once
+///     let second = ticks.tick().await;
+///     // Ticks report when they were due: exactly one period apart.
+///     assert_eq!(second - first, Duration::from_millis(2));
+/// });
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     /// Time between ticks.
@@ -84,11 +125,38 @@ impl Interval {
     /// Waits for the next tick and returns the instant it was due.
     ///
     /// Cancel-safe: if the future is dropped before completing, no tick is lost.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use epoll_rt::time::interval;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let mut ticks = interval(Duration::from_millis(3));
+    ///     ticks.tick().await; // the first tick completes at once
+    ///     let due = ticks.tick().await;
+    ///     assert!(Instant::now() >= due); // never early
+    /// });
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
 
     /// Polls for the next tick; see [`tick`](Self::tick).
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::task::Poll;
+    /// use std::time::Duration;
+    /// use epoll_rt::time::interval;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let mut ticks = interval(Duration::from_secs(60));
+    ///     let first = poll_fn(|cx| Poll::Ready(ticks.poll_tick(cx))).await;
+    ///     assert!(first.is_ready()); // the first tick is due at once
+    ///     let second = poll_fn(|cx| Poll::Ready(ticks.poll_tick(cx))).await;
+    ///     assert!(second.is_pending()); // the next is a minute away
+    /// });
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
@@ -114,21 +182,69 @@ impl Interval {
     }
 
     /// Sets the catch-up policy for missed ticks.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use epoll_rt::time::{interval, MissedTickBehavior};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let mut ticks = interval(Duration::from_millis(5));
+    ///     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ///     ticks.tick().await;
+    ///     std::thread::sleep(Duration::from_millis(12)); // busy: the 5 and 10 ms ticks are missed
+    ///     let before = Instant::now();
+    ///     ticks.tick().await; // the 5 ms tick, late
+    ///     let next = ticks.tick().await;
+    ///     assert!(next >= before + Duration::from_millis(5)); // a full period after it
+    /// });
+    /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed = behavior;
     }
 
     /// The catch-up policy for missed ticks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use epoll_rt::time::{interval, MissedTickBehavior};
+    ///
+    /// let mut ticks = interval(Duration::from_millis(5)); // polled later, in a runtime
+    /// assert_eq!(ticks.missed_tick_behavior(), MissedTickBehavior::Burst); // the default
+    /// ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    /// assert_eq!(ticks.missed_tick_behavior(), MissedTickBehavior::Skip);
+    /// ```
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
         self.missed
     }
 
     /// Time between ticks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use epoll_rt::time::interval;
+    ///
+    /// let ticks = interval(Duration::from_millis(250));
+    /// assert_eq!(ticks.period(), Duration::from_millis(250));
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }
 
     /// Restarts the schedule: the next tick is due one period from now.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use epoll_rt::time::interval;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let mut ticks = interval(Duration::from_millis(5));
+    ///     ticks.tick().await;
+    ///     std::thread::sleep(Duration::from_millis(12)); // behind schedule
+    ///     let before = Instant::now();
+    ///     ticks.reset(); // forget the missed ticks
+    ///     assert!(ticks.tick().await >= before + Duration::from_millis(5));
+    /// });
+    /// ```
     pub fn reset(&mut self) {
         self.sleep.reset(Instant::now() + self.period);
     }

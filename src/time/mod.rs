@@ -3,6 +3,20 @@
 //! Timers live in the reactor (see `reactor/timers.rs`): the nearest deadline bounds each
 //! `epoll_wait`, and a timer that comes due wakes its task like an I/O event does.
 //!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use epoll_rt::time::{sleep, timeout};
+//!
+//! epoll_rt::block_on(async {
+//!     let start = Instant::now();
+//!     sleep(Duration::from_millis(5)).await;
+//!     assert!(start.elapsed() >= Duration::from_millis(5)); // never early
+//!     // A future that takes too long is dropped at its deadline.
+//!     let slow = sleep(Duration::from_secs(60));
+//!     assert!(timeout(Duration::from_millis(5), slow).await.is_err());
+//! });
+//! ```
+//!
 //! # Precision
 //!
 //! `epoll_wait` takes its timeout in milliseconds, which is why tokio's timers round to

@@ -59,6 +59,16 @@ pub(crate) fn far_future() -> Instant {
 ///
 /// It registers its timer with the current runtime at its first poll, so it may be
 /// created anywhere but must be polled inside a runtime. Dropping it removes the timer.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use epoll_rt::time::sleep;
+///
+/// let nap = sleep(Duration::from_millis(5)); // no runtime needed yet
+/// let deadline = nap.deadline();
+/// epoll_rt::block_on(nap); // registers its timer at the first poll
+/// assert!(Instant::now() >= deadline);
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
@@ -70,11 +80,28 @@ pub struct Sleep {
 
 impl Sleep {
     /// When this sleep completes.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use epoll_rt::time::sleep;
+    ///
+    /// let before = Instant::now();
+    /// let nap = sleep(Duration::from_secs(1));
+    /// assert!(nap.deadline() >= before + Duration::from_secs(1));
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// Whether the deadline has passed.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use epoll_rt::time::{sleep, sleep_until};
+    ///
+    /// assert!(sleep_until(Instant::now()).is_elapsed());
+    /// assert!(!sleep(Duration::from_secs(60)).is_elapsed());
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         Instant::now() >= self.deadline
     }

@@ -37,6 +37,19 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 
 pin_project! {
     /// The future returned by [`timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use epoll_rt::time::{sleep, timeout, Timeout};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let nap = sleep(Duration::from_millis(1));
+    ///     let quick: Timeout<_> = timeout(Duration::from_secs(5), nap);
+    ///     assert_eq!(quick.await, Ok(())); // the sleep finished first
+    ///     let slow = timeout(Duration::from_millis(1), sleep(Duration::from_secs(5)));
+    ///     assert!(slow.await.is_err());
+    /// });
+    /// ```
     #[derive(Debug)]
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct Timeout<F> {
@@ -64,6 +77,19 @@ impl<F: Future> Future for Timeout<F> {
 /// The error of a [`timeout`] whose deadline passed first.
 ///
 /// Converts into an `io::Error` of kind `TimedOut`.
+///
+/// ```
+/// use std::future::pending;
+/// use std::io;
+/// use std::time::Duration;
+/// use epoll_rt::time::{timeout, Elapsed};
+///
+/// epoll_rt::block_on(async {
+///     let err: Elapsed = timeout(Duration::from_millis(1), pending::<()>()).await.unwrap_err();
+///     assert_eq!(err.to_string(), "deadline has elapsed");
+///     assert_eq!(io::Error::from(err).kind(), io::ErrorKind::TimedOut);
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 
