@@ -299,5 +299,13 @@ check "http_hello closes an oversized request" probe http_oversized
 check "http_hello survives all of the above" alive
 stop_server
 
+# The guide's programs (docs/guide/): each checks its own claims and exits 0 if they hold.
+for src in examples/guide_ch*.rs; do
+    name=$(basename "$src" .rs)
+    check "$name runs as the guide says" timeout "$PROBE_LIMIT" "$bin/$name"
+done
+check "EPOLL_RT_TRACE=1 prints the loop (guide chapter 9)" bash -c \
+    "EPOLL_RT_TRACE=1 timeout $PROBE_LIMIT '$bin/guide_ch09_one_client' 2>&1 >/dev/null | grep -q 'epoll_wait('"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -54,6 +54,7 @@
 //!
 //! # Reading order
 //!
+//! New to event loops? Start with the guide, `docs/guide/README.md`; then the code, in order:
 //! 1. [`epoll`]: the kernel interface, safe and usable on its own (`src/sys/epoll.rs`).
 //!    `examples/seed_server.rs` uses it to port the Python tutorial line for line.
 //! 2. The reactor (`src/reactor/`): registrations, readiness, wakers, timers.
