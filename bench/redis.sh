@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# bench/redis.sh: examples/kv_server against Debian's redis-server, both measured with
+# redis-benchmark, the way Redis measures itself.
+#
+#   bench/redis.sh                 # about 3 minutes on a 2-core machine
+#   RUNS=9 bench/redis.sh          # steadier
+#
+# redis-server is a single-threaded C server on epoll, so the comparison is between two
+# event loops with the same job: it tells what the runtime (and a Rust example on it)
+# costs against hand-written C. The issue's target: kv_server at 0.9x redis-server's
+# requests per second or better.
+#
+# Both servers run for the whole benchmark, pinned to SERVER_CPU, and take turns: for each
+# run, pipeline depth and test, redis-benchmark (pinned to CLIENT_CPU) runs
+#
+#   redis-benchmark -h 127.0.0.1 -p PORT -t TEST -c 50 -n 200000 -P DEPTH --csv
+#
+# against one server, then the other, with TEST in ping (PING_INLINE and PING_MBULK),
+# set, get and DEPTH 1 and 16. Alternating this finely means a slow patch of a shared
+# machine hurts both alike. The table gives medians over RUNS of the requests per second,
+# and of the server's CPU time per request (user + system, from /proc): the second is
+# steadier on a busy machine, since time the server spends waiting does not count.
+#
+# Settings (environment variables, defaults in brackets):
+#   RUNS [5]  REQUESTS [200000]  CLIENTS [50]  PIPELINE [16]
+#   SERVER_CPU [0]  CLIENT_CPU [1]
+#   NICE [-10]   niceness of servers and client (below 0 needs root; falls back to 0)
+#
+# It installs redis-server and redis-tools with apt-get if missing. Only 127.0.0.1 is
+# loaded, and every server started is stopped on exit.
+
+set -uo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+RUNS=${RUNS:-5}
+REQUESTS=${REQUESTS:-200000}
+CLIENTS=${CLIENTS:-50}
+PIPELINE=${PIPELINE:-16}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+NICE=${NICE:--10}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+TMP=$(mktemp -d /tmp/epoll-rt-redis-bench.XXXXXX)
+declare -A PID PORT
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+stop_servers() {
+    local pid
+    for pid in "${PID[@]}"; do
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    PID=()
+}
+cleanup() {
+    stop_servers
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------
+# Tools and the build
+# ---------------------------------------------------------------------------------------
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need redis-server || ! need redis-benchmark; then
+    log "installing redis-server and redis-tools"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools) \
+        >"$TMP/apt.log" 2>&1 || die "cannot install redis-server: $(tail -n3 "$TMP/apt.log")"
+fi
+for tool in cargo taskset python3 redis-server redis-cli redis-benchmark; do
+    need "$tool" || die "$tool not found"
+done
+if ! nice -n "$NICE" true 2>/dev/null; then
+    log "cannot run at niceness $NICE (not root?): using 0"
+    NICE=0
+fi
+
+log "building kv_server (release)"
+(cd "$ROOT" && cargo build --release --example kv_server --quiet) || die "cannot build kv_server"
+TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+# Copied aside, so that a rebuild during the runs cannot change what is measured.
+cp "$TARGET/release/examples/kv_server" "$TMP/kv_server" || die "no kv_server binary"
+
+# ---------------------------------------------------------------------------------------
+# Servers
+# ---------------------------------------------------------------------------------------
+
+# start_kv: kv_server on 127.0.0.1:0, pinned.
+start_kv() {
+    # `$!` is the server itself: nice and taskset exec it.
+    nice -n "$NICE" taskset -c "$SERVER_CPU" "$TMP/kv_server" 127.0.0.1:0 \
+        >"$TMP/kv.out" 2>"$TMP/kv.err" &
+    PID[kv_server]=$!
+    local addr=""
+    for _ in $(seq 200); do
+        addr=$(sed -n 's/^listening on //p' "$TMP/kv.out")
+        [[ -n $addr ]] && break
+        sleep 0.025
+    done
+    [[ $addr == 127.0.0.1:* ]] || die "kv_server did not start: $(cat "$TMP/kv.err")"
+    PORT[kv_server]=${addr##*:}
+}
+
+# start_redis: redis-server on a free loopback port, no persistence, pinned.
+start_redis() {
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    nice -n "$NICE" taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 \
+        --save '' --appendonly no --daemonize no --logfile "$TMP/redis.log" &
+    PID[redis-server]=$!
+    PORT[redis-server]=$port
+    for _ in $(seq 200); do
+        [[ $(redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null) == PONG ]] && return 0
+        sleep 0.025
+    done
+    die "redis-server did not start: $(tail -n5 "$TMP/redis.log")"
+}
+
+# ---------------------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------------------
+
+# cpu_ticks PID: user + system CPU time the process has used, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+NS_PER_TICK=$((1000000000 / $(getconf CLK_TCK)))
+
+# measure SERVER PIPELINE TEST: one redis-benchmark run of one test; appends
+# "server,pipeline,test,rps,server CPU ns per request" lines to results.csv.
+measure() {
+    local server=$1 pipeline=$2 test=$3 before after lines count name rps
+    before=$(cpu_ticks "${PID[$server]}")
+    timeout 600 nice -n "$NICE" taskset -c "$CLIENT_CPU" redis-benchmark -h 127.0.0.1 \
+        -p "${PORT[$server]}" -t "$test" -c "$CLIENTS" -n "$REQUESTS" -P "$pipeline" --csv \
+        >"$TMP/run.csv" 2>"$TMP/run.err" || die "redis-benchmark failed: $(cat "$TMP/run.err")"
+    after=$(cpu_ticks "${PID[$server]}")
+    [[ -s $TMP/run.err ]] && log "redis-benchmark said: $(cat "$TMP/run.err")"
+    lines=$(sed -n 's/^"\([A-Z_]*\)","\([0-9.]*\)".*/\1,\2/p' "$TMP/run.csv")
+    [[ -n $lines ]] || die "no result from redis-benchmark: $(cat "$TMP/run.csv")"
+    # `-t ping` runs two tests (PING_INLINE, PING_MBULK) of REQUESTS each: their CPU time
+    # is shared out by request count.
+    count=$(wc -l <<<"$lines")
+    while IFS=, read -r name rps; do
+        echo "$server,$pipeline,$name,$rps,$(((after - before) * NS_PER_TICK / (count * REQUESTS)))"
+    done <<<"$lines" >>"$TMP/results.csv"
+}
+
+log "load average before: $LOAD_BEFORE"
+started=$(date +%s)
+start_redis
+start_kv
+for run in $(seq "$RUNS"); do
+    log "run $run/$RUNS"
+    for pipeline in 1 "$PIPELINE"; do
+        for test in ping set get; do
+            for server in redis-server kv_server; do
+                measure "$server" "$pipeline" "$test"
+            done
+        done
+    done
+done
+stop_servers
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+log "load average after: $LOAD_AFTER"
+
+# ---------------------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------------------
+
+python3 - "$TMP/results.csv" "$RUNS" "$PIPELINE" <<'PY'
+import collections, statistics, sys
+
+path, runs, pipeline = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rps = collections.defaultdict(list)
+cpu = collections.defaultdict(list)
+for line in open(path):
+    server, p, test, value, ns = line.strip().split(",")
+    rps[server, p, test].append(float(value))
+    cpu[server, p, test].append(int(ns))
+
+print()
+print("| test | -P | redis-server rps | kv_server rps | kv / redis | best of each: kv / redis |"
+      " redis-server CPU ns/req | kv_server CPU ns/req |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for p in ["1", pipeline]:
+    for test in ["PING_INLINE", "PING_MBULK", "SET", "GET"]:
+        redis, kv = rps.get(("redis-server", p, test)), rps.get(("kv_server", p, test))
+        if not redis or not kv:
+            continue
+        r, k = statistics.median(redis), statistics.median(kv)
+        rc = statistics.median(cpu["redis-server", p, test])
+        kc = statistics.median(cpu["kv_server", p, test])
+        print(f"| {test} | {p} | {r:,.0f} | {k:,.0f} | {k / r:.2f}x |"
+              f" {max(kv) / max(redis):.2f}x | {rc:,.0f} | {kc:,.0f} |")
+print()
+# Other work on the machine only ever slows a run down, so the best run of each server is
+# the closest to what it can do; the medians show what a typical run got.
+print(f"Medians of {runs} runs (rps, and server CPU per request); the best-of column compares")
+print("each server's fastest run. Every run's requests per second:")
+for key, values in sorted(rps.items()):
+    print(f"  {' '.join(key)}: {' '.join(f'{v:.0f}' for v in values)}")
+PY
+echo
+echo "redis-benchmark -h 127.0.0.1 -p PORT -t TEST -c $CLIENTS -n $REQUESTS -P DEPTH --csv," \
+    "TEST in ping, set, get, DEPTH in 1, $PIPELINE; servers on CPU $SERVER_CPU, client on" \
+    "CPU $CLIENT_CPU, NICE=$NICE; $(redis-server --version | cut -d' ' -f1-3);" \
+    "load average before $LOAD_BEFORE, after $LOAD_AFTER; took $(($(date +%s) - started))s"

@@ -1,0 +1,208 @@
+//! A Redis-protocol key-value server: the classic teaching server, speaking RESP2 well
+//! enough for the real `redis-cli` and `redis-benchmark`.
+//!
+//! It shows a request-response protocol on a byte stream, done the way fast servers do
+//! it: each connection reads into a buffer, parses every complete request in it without
+//! copying (pipelined requests arrive many to a read), runs them, and sends all their
+//! replies with one write. And it shows timers doing real work: keys set with `EX` or
+//! `PX` expire, checked on access and swept by a periodic task on `epoll_rt::time`.
+//!
+//! ```text
+//! cargo run --release --example kv_server              # listens on 127.0.0.1:33445
+//! cargo run --release --example kv_server 127.0.0.1:0  # any free port
+//! redis-cli -p 33445 SET greeting hello EX 60          # in another terminal
+//! redis-cli -p 33445 GET greeting
+//! redis-benchmark -p 33445 -t ping,set,get -q
+//! printf 'PING\r\n' | nc -q1 127.0.0.1 33445            # inline commands work too
+//! ```
+//!
+//! The first line of output is `listening on <address>`, with the real port. Commands it
+//! does not know are answered with Redis's error and logged to stderr, which is how one
+//! finds out what a client expects.
+//!
+//! Commands: `PING`, `ECHO`, `SET` (with `EX`, `PX`, `NX`, `XX`, `GET`, `KEEPTTL`),
+//! `GET`, `DEL`, `EXISTS`, `INCR`, `DECR`, `INCRBY`, `TTL`, `PTTL`, `DBSIZE`, `QUIT`, and
+//! for the clients' start-up, `CONFIG GET` and `COMMAND DOCS`. Only strings: no lists,
+//! hashes, persistence, `SELECT` or `AUTH`.
+//!
+//! The files:
+//!
+//! | file | what |
+//! |---|---|
+//! | `main.rs` | the connections (read, parse, run, write) and the expiry sweep |
+//! | `resp.rs` | the protocol: a resumable, copy-free request parser, reply encoders |
+//! | `commands.rs` | each command's meaning and replies |
+//! | `db.rs` | the key space, with lazy and active expiry |
+//!
+//! Like the chat server, all connections share one key space as `Rc<RefCell<Db>>`: the
+//! runtime is single-threaded, so no lock is needed, only the rule that no borrow is held
+//! across an `.await`. That makes each batch of requests atomic, as in Redis: no other
+//! connection runs between two requests of a batch.
+
+mod commands;
+mod db;
+mod resp;
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use epoll_rt::time::{MissedTickBehavior, interval};
+use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, yield_now};
+
+use commands::After;
+use db::Db;
+use resp::{Parser, push_error};
+
+/// Initial size of a connection's read buffer, and the size it goes back to after a
+/// large request.
+const INITIAL_BUFFER: usize = 16 * 1024;
+
+/// The least free space worth a read: with less, the buffer is compacted or grown first.
+const MIN_READ: usize = 4 * 1024;
+
+/// Largest request a connection may send: room for two arguments of the largest size.
+/// (Redis's `client-query-buffer-limit` is 1 GiB.)
+const MAX_REQUEST: usize = 2 * resp::MAX_BULK + 64 * 1024;
+
+/// Reply buffers grown larger than this (by a large `GET`) are freed after the write.
+const MAX_KEPT_OUTPUT: usize = 1024 * 1024;
+
+/// How often the expiry sweep runs (Redis: 10 times a second too).
+const SWEEP_PERIOD: Duration = Duration::from_millis(100);
+
+/// Keys with a deadline examined per batch of the sweep.
+const SWEEP_BATCH: usize = 128;
+
+/// Longest the sweep may run in one tick: at most 2% of the thread.
+const SWEEP_TIME: Duration = Duration::from_millis(2);
+
+/// Serves one connection until the client closes it, sends `QUIT`, or breaks the
+/// protocol.
+async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+
+    // `buf[start..end]` holds bytes read and not yet handled: at most one partial request,
+    // between reads. `out` collects the replies to one read's requests.
+    let mut buf = vec![0u8; INITIAL_BUFFER];
+    let (mut start, mut end) = (0, 0);
+    let mut parser = Parser::new();
+    let mut out = Vec::with_capacity(INITIAL_BUFFER);
+
+    loop {
+        // 1. Make room for a read: move the partial request to the front, or grow.
+        if buf.len() - end < MIN_READ && start > 0 {
+            buf.copy_within(start..end, 0);
+            end -= start;
+            start = 0;
+        }
+        if buf.len() - end < MIN_READ && buf.len() < MAX_REQUEST {
+            buf.resize((buf.len() * 2).min(MAX_REQUEST), 0);
+        }
+        if end == buf.len() {
+            let message = format!("ERR Protocol error: request larger than {MAX_REQUEST} bytes");
+            push_error(&mut out, &message);
+            return stream.write_all(&out).await;
+        }
+
+        // 2. Read. Zero bytes: the client closed the connection.
+        let n = stream.read(&mut buf[end..]).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        end += n;
+
+        // 3. Run every complete request. The key space is borrowed for the whole batch
+        // and no `.await` happens meanwhile, so no other task can find it borrowed.
+        let mut after = After::Continue;
+        {
+            let mut db = db.borrow_mut();
+            while after == After::Continue {
+                match parser.parse(&buf[start..end]) {
+                    Ok(Some(len)) => {
+                        let request = parser.request(&buf[start..]);
+                        // Empty requests (blank inline lines) are skipped, as in Redis.
+                        if request.len() > 0 {
+                            after = commands::execute(&mut db, request, &mut out);
+                        }
+                        start += len;
+                    }
+                    Ok(None) => break, // a partial request: wait for the rest
+                    Err(e) => {
+                        // Where the next request would start is unknowable: reply, close.
+                        push_error(&mut out, &format!("ERR Protocol error: {e}"));
+                        after = After::Close;
+                    }
+                }
+            }
+        }
+
+        // 4. One write for all the replies.
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+            out.clear();
+            if out.capacity() > MAX_KEPT_OUTPUT {
+                out = Vec::with_capacity(INITIAL_BUFFER);
+            }
+        }
+        if after == After::Close {
+            return Ok(());
+        }
+
+        // 5. Everything handled (the usual case): start again at the front, and give back
+        // the memory a large request made the buffer grow to.
+        if start == end {
+            (start, end) = (0, 0);
+            if buf.len() > INITIAL_BUFFER {
+                buf = vec![0u8; INITIAL_BUFFER];
+            }
+        }
+    }
+}
+
+/// Removes expired keys that nobody reads, so they do not stay in memory for good.
+///
+/// Every tick it sweeps batches of keys with a deadline (see `Db::sweep`), as long as a
+/// quarter or more of a batch had expired (so there are probably more) and for at most
+/// [`SWEEP_TIME`], yielding to the connections between batches: the same policy as
+/// Redis's active expiry.
+async fn sweep_expired(db: Rc<RefCell<Db>>) {
+    let mut ticks = interval(SWEEP_PERIOD);
+    // After a busy stretch, one sweep is enough: no burst of catch-up ticks.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let started = Instant::now();
+        loop {
+            let (examined, removed) = db.borrow_mut().sweep(Instant::now(), SWEEP_BATCH);
+            if removed * 4 < examined || examined == 0 || started.elapsed() >= SWEEP_TIME {
+                break;
+            }
+            yield_now().await;
+        }
+    }
+}
+
+/// Accepts connections forever, one task each.
+async fn server(addr: String) -> io::Result<()> {
+    let listener = AsyncTcpListener::bind(addr)?;
+    println!("listening on {}", listener.local_addr()?);
+    io::stdout().flush()?;
+
+    let db = Rc::new(RefCell::new(Db::default()));
+    spawn(sweep_expired(db.clone()));
+    loop {
+        let (stream, _peer) = listener.accept().await?;
+        // A connection's error (a reset, say) ends that connection only.
+        spawn(serve(stream, db.clone()));
+    }
+}
+
+/// `kv_server [ADDR]`
+fn main() -> io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:33445".into());
+    block_on(server(addr))
+}

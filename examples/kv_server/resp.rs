@@ -1,0 +1,574 @@
+//! RESP2, the Redis protocol: parsing requests and writing replies.
+//!
+//! A request is an array of bulk strings, `*<count>\r\n` then, for each argument,
+//! `$<length>\r\n<bytes>\r\n`:
+//!
+//! ```text
+//! *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n        SET k hello
+//! ```
+//!
+//! or, typed by a person in `nc` or `telnet`, an *inline* request: one line of words
+//! separated by spaces, such as `PING\r\n`. (Redis also lets inline words be quoted;
+//! this parser does not.)
+//!
+//! The [`Parser`] finds arguments without copying them: it records where each one lies in
+//! the connection's buffer, as ranges that stay valid until the next request is parsed.
+//! It is resumable: when a request is cut short by the end of what has been read so far,
+//! it remembers how far it got, and the next call goes on from there rather than from the
+//! request's first byte, so a large request arriving in many reads is parsed once, not
+//! once per read.
+//!
+//! Replies are appended to a `Vec<u8>` by the `push_*` functions, so that all the replies
+//! to a batch of pipelined requests leave in one write.
+
+use std::fmt;
+use std::ops::Range;
+
+/// Longest bulk string accepted (Redis's limit is 512 MiB; this server stays smaller,
+/// since every connection may buffer one).
+pub const MAX_BULK: usize = 64 * 1024 * 1024;
+
+/// Most arguments in one request (Redis accepts up to 1024 × 1024 too).
+pub const MAX_ARGS: usize = 1024 * 1024;
+
+/// Longest inline request, as in Redis.
+pub const MAX_INLINE: usize = 64 * 1024;
+
+/// Most characters in a `*<count>` or `$<length>` number: 19 digits and a sign fit any
+/// `i64`.
+const MAX_DIGITS: usize = 20;
+
+/// A request that breaks the protocol. The server replies with `-ERR Protocol error:
+/// <this>` and closes the connection, since it cannot know where the next request starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// `*` followed by something other than a number in range, then `\r\n`.
+    InvalidMultibulkLength,
+    /// An argument that does not start with `$`; holds the byte found instead.
+    ExpectedBulk(u8),
+    /// `$` followed by something other than a number from 0 to [`MAX_BULK`], then `\r\n`.
+    InvalidBulkLength,
+    /// A bulk string not followed by `\r\n`.
+    MissingCrlf,
+    /// An inline request with no `\n` within [`MAX_INLINE`] bytes.
+    TooBigInline,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidMultibulkLength => f.write_str("invalid multibulk length"),
+            Self::ExpectedBulk(byte) => write!(f, "expected '$', got '{}'", byte.escape_ascii()),
+            Self::InvalidBulkLength => f.write_str("invalid bulk length"),
+            Self::MissingCrlf => f.write_str("expected '\\r\\n' after bulk data"),
+            Self::TooBigInline => f.write_str("too big inline request"),
+        }
+    }
+}
+
+/// A parsed request: its arguments, borrowed from the connection's buffer. No copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The bytes the request was parsed from, starting with its first byte.
+    bytes: &'a [u8],
+    /// Where each argument lies in `bytes`.
+    args: &'a [Range<usize>],
+}
+
+impl<'a> Request<'a> {
+    /// How many arguments, the command name included.
+    pub fn len(&self) -> usize {
+        self.args.len()
+    }
+
+    /// Argument `i` (0 is the command name), if there is one.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        self.args.get(i).map(|range| &self.bytes[range.clone()])
+    }
+
+    /// Argument `i`, which the caller has checked exists.
+    pub fn arg(&self, i: usize) -> &'a [u8] {
+        &self.bytes[self.args[i].clone()]
+    }
+
+    /// The arguments from `i` on.
+    pub fn args_from(&self, i: usize) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let bytes = self.bytes;
+        self.args[i.min(self.args.len())..]
+            .iter()
+            .map(move |range| &bytes[range.clone()])
+    }
+}
+
+/// Where the parser stands in the request being parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Nothing of the request is parsed yet.
+    Start,
+    /// The `*<count>` header is parsed; `remaining` arguments are still to come.
+    Multibulk { remaining: usize },
+    /// An inline request, searched for its `\n` up to (not including) `scanned`.
+    Inline { scanned: usize },
+}
+
+/// Splits a byte stream into requests; see the module documentation.
+///
+/// `parse` is given the buffered bytes that start at the first byte of the request being
+/// parsed. When it returns a request's length, the caller handles the request (its
+/// arguments are [`args`](Self::args)) and then passes the bytes after it. When it
+/// returns `None`, the caller reads more and passes the same request start again, with
+/// the new bytes after the old; the bytes may have moved in memory, but positions are
+/// relative to the request start, so nothing is lost.
+#[derive(Debug)]
+pub struct Parser {
+    /// The current request's arguments, as positions relative to its first byte. Reused
+    /// from request to request, so parsing allocates nothing in the steady state.
+    args: Vec<Range<usize>>,
+    /// How far the current request has been parsed, relative to its first byte.
+    pos: usize,
+    /// What comes next.
+    state: State,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Parser {
+    /// A parser at the start of a stream.
+    pub fn new() -> Self {
+        Self {
+            args: Vec::with_capacity(8),
+            pos: 0,
+            state: State::Start,
+        }
+    }
+
+    /// Parses the request at the start of `buf`. Returns its length in bytes once it is
+    /// complete, `None` if more bytes are needed, or the way it breaks the protocol.
+    ///
+    /// A complete request may have no argument (an empty inline line, or `*0\r\n`):
+    /// Redis ignores those, and so should the caller.
+    pub fn parse(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        loop {
+            match self.state {
+                State::Start => {
+                    let Some(&first) = buf.first() else {
+                        return Ok(None);
+                    };
+                    self.args.clear();
+                    if first != b'*' {
+                        self.state = State::Inline { scanned: 0 };
+                        continue;
+                    }
+                    let Some((count, next)) =
+                        number_line(buf, 1).map_err(|()| ProtocolError::InvalidMultibulkLength)?
+                    else {
+                        return Ok(None);
+                    };
+                    if count > MAX_ARGS as i64 {
+                        return Err(ProtocolError::InvalidMultibulkLength);
+                    }
+                    // Zero or negative counts are empty requests, as in Redis.
+                    let remaining = usize::try_from(count).unwrap_or(0);
+                    self.pos = next;
+                    self.state = State::Multibulk { remaining };
+                }
+                State::Multibulk { remaining: 0 } => return Ok(Some(self.finish())),
+                State::Multibulk { remaining } => {
+                    let Some(&kind) = buf.get(self.pos) else {
+                        return Ok(None);
+                    };
+                    if kind != b'$' {
+                        return Err(ProtocolError::ExpectedBulk(kind));
+                    }
+                    // While the data has not all arrived, these few header bytes are read
+                    // again at every call; the data itself never is.
+                    let Some((len, start)) = number_line(buf, self.pos + 1)
+                        .map_err(|()| ProtocolError::InvalidBulkLength)?
+                    else {
+                        return Ok(None);
+                    };
+                    let len = usize::try_from(len)
+                        .ok()
+                        .filter(|&len| len <= MAX_BULK)
+                        .ok_or(ProtocolError::InvalidBulkLength)?;
+                    let end = start + len;
+                    let Some(crlf) = buf.get(end..end + 2) else {
+                        return Ok(None);
+                    };
+                    if crlf != b"\r\n" {
+                        return Err(ProtocolError::MissingCrlf);
+                    }
+                    self.args.push(start..end);
+                    self.pos = end + 2;
+                    self.state = State::Multibulk {
+                        remaining: remaining - 1,
+                    };
+                }
+                State::Inline { scanned } => {
+                    let Some(newline) = buf[scanned..].iter().position(|&b| b == b'\n') else {
+                        if buf.len() > MAX_INLINE {
+                            return Err(ProtocolError::TooBigInline);
+                        }
+                        self.state = State::Inline { scanned: buf.len() };
+                        return Ok(None);
+                    };
+                    let end = scanned + newline;
+                    let line = &buf[..end];
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    self.split_words(line);
+                    self.pos = end + 1;
+                    return Ok(Some(self.finish()));
+                }
+            }
+        }
+    }
+
+    /// The request last parsed, whose bytes start at `bytes[0]`.
+    pub fn request<'a>(&'a self, bytes: &'a [u8]) -> Request<'a> {
+        Request {
+            bytes,
+            args: &self.args,
+        }
+    }
+
+    /// Records the words of an inline request, separated by spaces or tabs.
+    fn split_words(&mut self, line: &[u8]) {
+        let mut i = 0;
+        while i < line.len() {
+            if line[i] == b' ' || line[i] == b'\t' {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < line.len() && line[i] != b' ' && line[i] != b'\t' {
+                i += 1;
+            }
+            self.args.push(start..i);
+        }
+    }
+
+    /// Ends the current request: returns its length, and gets ready for the next one.
+    fn finish(&mut self) -> usize {
+        self.state = State::Start;
+        std::mem::take(&mut self.pos)
+    }
+}
+
+/// Parses the decimal number at `buf[at..]` and the `\r\n` after it. Returns the number
+/// and the position just past the `\r\n`; `Ok(None)` if `buf` ends first; `Err` if the
+/// bytes cannot be such a line (a non-digit, more than [`MAX_DIGITS`] characters,
+/// overflow).
+fn number_line(buf: &[u8], at: usize) -> Result<Option<(i64, usize)>, ()> {
+    let rest = buf.get(at..).unwrap_or_default();
+    let (negative, digits_at) = match rest.first() {
+        Some(b'-') => (true, 1),
+        _ => (false, 0),
+    };
+    let mut value: i64 = 0;
+    let mut i = digits_at;
+    loop {
+        if i > MAX_DIGITS {
+            return Err(()); // no `\r` where the longest number would have ended
+        }
+        match rest.get(i) {
+            None => return Ok(None),
+            Some(b'\r') => break,
+            Some(&d) if d.is_ascii_digit() => {
+                value = value
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(i64::from(d - b'0')))
+                    .ok_or(())?;
+            }
+            Some(_) => return Err(()),
+        }
+        i += 1;
+    }
+    if i == digits_at {
+        return Err(()); // no digit at all
+    }
+    match rest.get(i + 1) {
+        None => Ok(None),
+        Some(b'\n') => Ok(Some((if negative { -value } else { value }, at + i + 2))),
+        Some(_) => Err(()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------------------
+
+/// `+<text>\r\n`: a simple string, such as `OK`.
+pub fn push_simple(out: &mut Vec<u8>, text: &str) {
+    out.push(b'+');
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `-<message>\r\n`: an error. Line breaks in `message` (which may quote what the client
+/// sent) become spaces, or they would end the reply early and corrupt the stream.
+pub fn push_error(out: &mut Vec<u8>, message: &str) {
+    out.push(b'-');
+    out.extend(
+        message
+            .bytes()
+            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+    );
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `:<n>\r\n`: an integer.
+pub fn push_integer(out: &mut Vec<u8>, n: i64) {
+    out.push(b':');
+    push_decimal(out, n);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `$<length>\r\n<bytes>\r\n`: a bulk string.
+pub fn push_bulk(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'$');
+    push_decimal(out, bytes.len() as i64);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `$-1\r\n`: the null bulk string, "no value".
+pub fn push_null(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"$-1\r\n");
+}
+
+/// `*<count>\r\n`: the header of an array; its `count` elements follow.
+pub fn push_array_header(out: &mut Vec<u8>, count: usize) {
+    out.push(b'*');
+    push_decimal(out, count as i64);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal, without going through `fmt` (this is on every reply's path).
+pub fn push_decimal(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses every request in `input`, which must end with a complete one; returns each
+    /// request's arguments.
+    fn parse_all(input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
+        let mut parser = Parser::new();
+        let mut requests = Vec::new();
+        let mut at = 0;
+        while at < input.len() {
+            let len = parser.parse(&input[at..])?.expect("a complete request");
+            let request = parser.request(&input[at..]);
+            requests.push(request.args_from(0).map(<[u8]>::to_vec).collect());
+            at += len;
+        }
+        Ok(requests)
+    }
+
+    /// The request `input` with every argument, checked after feeding it one byte at a
+    /// time (as if each byte came in its own read): `None` until the last byte.
+    fn parse_bytewise(input: &[u8]) -> Vec<Vec<u8>> {
+        let mut parser = Parser::new();
+        for end in 1..input.len() {
+            assert_eq!(parser.parse(&input[..end]), Ok(None), "after {end} bytes");
+        }
+        assert_eq!(parser.parse(input), Ok(Some(input.len())));
+        parser
+            .request(input)
+            .args_from(0)
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    fn words(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn multibulk_request() {
+        let parsed = parse_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n");
+        assert_eq!(parsed, Ok(vec![words(&["SET", "k", "hello"])]));
+    }
+
+    #[test]
+    fn bulk_strings_are_binary_safe() {
+        let parsed = parse_all(b"*2\r\n$4\r\nECHO\r\n$6\r\na\r\n\0\xffb\r\n");
+        assert_eq!(
+            parsed,
+            Ok(vec![vec![b"ECHO".to_vec(), b"a\r\n\0\xffb".to_vec()]])
+        );
+    }
+
+    #[test]
+    fn empty_bulk_string() {
+        let parsed = parse_all(b"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n");
+        assert_eq!(parsed, Ok(vec![words(&["ECHO", ""])]));
+    }
+
+    #[test]
+    fn pipelined_requests() {
+        let parsed = parse_all(b"*1\r\n$4\r\nPING\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+        assert_eq!(
+            parsed,
+            Ok(vec![
+                words(&["PING"]),
+                words(&["PING"]),
+                words(&["GET", "k"])
+            ])
+        );
+    }
+
+    #[test]
+    fn request_split_at_every_byte() {
+        let input = b"*3\r\n$3\r\nSET\r\n$10\r\n0123456789\r\n$2\r\nxy\r\n";
+        assert_eq!(parse_bytewise(input), words(&["SET", "0123456789", "xy"]));
+        assert_eq!(parse_bytewise(b"GET  key\r\n"), words(&["GET", "key"]));
+    }
+
+    #[test]
+    fn resumes_where_it_stopped() {
+        // The parser stops at the incomplete third argument and, given more, starts from
+        // there: the ranges found before stay, and are not pushed twice.
+        let input = b"*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n";
+        let mut parser = Parser::new();
+        assert_eq!(parser.parse(&input[..20]), Ok(None));
+        assert_eq!(parser.args.len(), 2);
+        assert_eq!(parser.parse(input), Ok(Some(input.len())));
+        assert_eq!(parser.args, &[8..9, 15..16, 22..23]);
+    }
+
+    #[test]
+    fn inline_requests() {
+        assert_eq!(parse_all(b"PING\r\n"), Ok(vec![words(&["PING"])]));
+        assert_eq!(parse_all(b"PING\n"), Ok(vec![words(&["PING"])]));
+        assert_eq!(
+            parse_all(b"  set\tk   v \r\n"),
+            Ok(vec![words(&["set", "k", "v"])])
+        );
+    }
+
+    #[test]
+    fn empty_requests_have_no_arguments() {
+        assert_eq!(
+            parse_all(b"\r\n\n*0\r\n*-1\r\n"),
+            Ok(vec![vec![], vec![], vec![], vec![]])
+        );
+    }
+
+    #[test]
+    fn a_large_bulk_is_not_rescanned() {
+        // A 1 MiB argument arriving 1 KiB at a time: each call looks at the header and
+        // the length, not the data, so the checks stay cheap however large it is.
+        let mut input = b"*2\r\n$4\r\nECHO\r\n$1048576\r\n".to_vec();
+        let data_start = input.len();
+        input.resize(data_start + 1024 * 1024, b'x');
+        input.extend_from_slice(b"\r\n");
+        let mut parser = Parser::new();
+        for end in (1024..input.len()).step_by(1024) {
+            assert_eq!(parser.parse(&input[..end]), Ok(None));
+        }
+        assert_eq!(parser.parse(&input), Ok(Some(input.len())));
+        assert_eq!(parser.args[1], data_start..data_start + 1024 * 1024);
+    }
+
+    #[test]
+    fn malformed_requests() {
+        use ProtocolError::*;
+        let cases: &[(&[u8], ProtocolError)] = &[
+            (b"*x\r\n", InvalidMultibulkLength),
+            (b"*\r\n", InvalidMultibulkLength),
+            (b"*1x\r\n", InvalidMultibulkLength),
+            (b"*1\n$4\r\nPING\r\n", InvalidMultibulkLength),
+            (b"*1\rx", InvalidMultibulkLength),
+            (b"*99999999999999999999999\r\n", InvalidMultibulkLength),
+            (b"*1048577\r\n", InvalidMultibulkLength),
+            (b"*1\r\n:4\r\n", ExpectedBulk(b':')),
+            (b"*1\r\n+PING\r\n", ExpectedBulk(b'+')),
+            (b"*1\r\n$-1\r\n", InvalidBulkLength),
+            (b"*1\r\n$-5\r\n", InvalidBulkLength),
+            (b"*1\r\n$abc\r\n", InvalidBulkLength),
+            (b"*1\r\n$67108865\r\n", InvalidBulkLength),
+            (b"*1\r\n$4\r\nPINGxx", MissingCrlf),
+            (b"*1\r\n$4\r\nPING\n\r", MissingCrlf),
+        ];
+        for &(input, error) in cases {
+            assert_eq!(
+                Parser::new().parse(input),
+                Err(error),
+                "{}",
+                input.escape_ascii()
+            );
+        }
+    }
+
+    #[test]
+    fn a_number_line_cannot_grow_forever() {
+        // Digits without an end: an error once longer than any valid number could be.
+        // (Zeros, so that the value itself never overflows.)
+        let mut input = b"*".to_vec();
+        input.resize(22, b'0');
+        assert_eq!(Parser::new().parse(&input[..21]), Ok(None));
+        assert_eq!(
+            Parser::new().parse(&input),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+    }
+
+    #[test]
+    fn inline_request_without_newline_is_bounded() {
+        let mut parser = Parser::new();
+        let input = vec![b'a'; MAX_INLINE];
+        assert_eq!(parser.parse(&input), Ok(None));
+        let input = vec![b'a'; MAX_INLINE + 1];
+        assert_eq!(parser.parse(&input), Err(ProtocolError::TooBigInline));
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(
+            ProtocolError::ExpectedBulk(b'x').to_string(),
+            "expected '$', got 'x'"
+        );
+        assert_eq!(
+            ProtocolError::ExpectedBulk(b'\n').to_string(),
+            "expected '$', got '\\n'"
+        );
+    }
+
+    #[test]
+    fn replies() {
+        let mut out = Vec::new();
+        push_simple(&mut out, "OK");
+        push_error(&mut out, "ERR bad\r\nthing");
+        push_integer(&mut out, -42);
+        push_integer(&mut out, i64::MIN);
+        push_bulk(&mut out, b"hi");
+        push_null(&mut out);
+        push_array_header(&mut out, 0);
+        assert_eq!(
+            out,
+            b"+OK\r\n-ERR bad  thing\r\n:-42\r\n:-9223372036854775808\r\n$2\r\nhi\r\n$-1\r\n*0\r\n"
+        );
+    }
+}
