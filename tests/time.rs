@@ -459,3 +459,41 @@ fn hundred_thousand_timers_all_fire_on_time() {
     assert_eq!(finished, TASKS);
     assert_eq!(early, 0, "timers that fired before their deadline");
 }
+
+/// A `Sleep` first polled on one runtime and then awaited on another registers again with
+/// the runtime that polls it (the first one's reactor would never wake it here).
+#[test]
+fn a_sleep_moved_to_another_runtime_still_completes() {
+    util::watchdog(util::LIMIT, || {
+        let mut nap = Box::pin(sleep(Duration::from_millis(10)));
+        let first = epoll_rt::Runtime::new().unwrap();
+        first.block_on(async {
+            // One poll registers the timer with `first`.
+            assert!(
+                timeout(Duration::from_millis(1), nap.as_mut())
+                    .await
+                    .is_err()
+            );
+        });
+        drop(first);
+        epoll_rt::block_on(nap); // a new runtime: must not hang
+    });
+}
+
+/// Driving a kept runtime step by step with `block_on(yield_now())` still fires timers:
+/// each `block_on` looks at the reactor before running anything.
+#[test]
+fn block_on_yield_now_in_a_loop_drives_timers() {
+    util::watchdog(util::LIMIT, || {
+        let rt = epoll_rt::Runtime::new().unwrap();
+        let nap = rt.spawn(sleep(Duration::from_millis(1)));
+        let start = Instant::now();
+        while !nap.is_finished() && start.elapsed() < Duration::from_secs(5) {
+            rt.block_on(epoll_rt::yield_now());
+        }
+        assert!(
+            nap.is_finished(),
+            "the timer never fired while stepping the runtime"
+        );
+    });
+}

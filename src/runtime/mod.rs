@@ -116,7 +116,11 @@ impl Runtime {
         // in the scheduler; its id is one no spawned task can have.
         let main = core.main_header();
         core.scheduler().push(TaskId::RESERVED);
-        core.drain_remote();
+        // Look at the outside world once before anything runs (a zero-timeout turn, since
+        // the future is queued): events, due timers and remote wakes that arrived since the
+        // last block_on. A caller that drives a kept runtime step by step, with
+        // `rt.block_on(yield_now())` in a loop, relies on this to see I/O and timers.
+        core.park();
 
         loop {
             // 1. Run ready tasks, a bounded number before looking at I/O again.

@@ -140,15 +140,18 @@ impl Future for Sleep {
             this.cancel();
             return Poll::Ready(());
         }
-        // Registered already: make sure the timer wakes the task polling us now.
-        if let Some((reactor, key)) = &this.timer {
-            if reactor.update_timer(*key, cx.waker()) {
+        let reactor = context::current_reactor()
+            .unwrap_or_else(|e| panic!("epoll_rt::time::Sleep polled outside a runtime: {e}"));
+        // Registered already with this runtime: make sure the timer wakes the task polling
+        // us now.
+        if let Some((registered, key)) = &this.timer {
+            if Rc::ptr_eq(registered, &reactor) && registered.update_timer(*key, cx.waker()) {
                 return Poll::Pending;
             }
         }
-        // First poll (or the timer was lost): register with the current runtime.
-        let reactor = context::current_reactor()
-            .unwrap_or_else(|e| panic!("epoll_rt::time::Sleep polled outside a runtime: {e}"));
+        // First poll, or polled on another runtime than before (whose reactor would never
+        // wake us here): register with the current runtime.
+        this.cancel();
         let key = reactor.add_timer(this.deadline, cx.waker().clone());
         this.timer = Some((reactor, key));
         Poll::Pending
