@@ -29,20 +29,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# check NAME COMMAND...: runs COMMAND, prints one line, counts the result. The command's
-# own output is shown only on failure.
-check() {
-    local name=$1
-    shift
-    if "$@" >"$tmp/check.log" 2>&1; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-        sed 's/^/     | /' "$tmp/check.log"
-    fi
-}
+# check NAME COMMAND...: see .ci/lib.sh.
+# shellcheck source=.ci/lib.sh
+source .ci/lib.sh
 
 # start_server NAME: starts examples/NAME on 127.0.0.1:0 and waits for its first line,
 # `listening on ADDR`. Sets SERVER_PID and SERVER_ADDR.
