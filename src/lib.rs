@@ -62,6 +62,7 @@
 //! 4. Tasks (`src/task/`): [`spawn`], [`JoinHandle`], wakers built on `ArcWake`.
 //! 5. [`AsyncFd`] and [`net`]: I/O objects as thin users of the reactor.
 //! 6. [`time`]: sleeping, timeouts and intervals on the reactor's timers.
+//! 7. [`signal`], and the trace mode (`src/trace.rs`) that shows every step of the loop.
 //!
 //! # Layout
 //!
@@ -72,13 +73,18 @@
 //! | reactor: epoll + registrations + timers | `src/reactor/mod.rs` |
 //! | readiness of one descriptor, per direction | `src/reactor/readiness.rs` |
 //! | registration protocol (wait, try, clear on `WouldBlock`) | `src/reactor/registration.rs` |
+//! | the tasks waiting on one direction of a descriptor | `src/reactor/waiters.rs` |
+//! | timers: a slab plus a min-heap with lazy deletion | `src/reactor/timers.rs` |
 //! | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |
 //! | run queue and task slab | `src/runtime/scheduler.rs` |
 //! | cross-thread wakes (eventfd) | `src/runtime/remote.rs` |
+//! | the cooperative budget (128 I/O operations per poll) | `src/runtime/budget.rs` |
+//! | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
 //! | task wakers | `src/task/header.rs` |
 //! | [`JoinHandle`], [`JoinError`] | `src/task/join.rs` |
 //! | [`AsyncFd`] | `src/async_fd.rs` |
-//! | [`AsyncTcpListener`], [`AsyncTcpStream`] | `src/net/` |
+//! | [`AsyncTcpListener`], [`AsyncTcpStream`], split halves | `src/net/tcp_*.rs` |
+//! | `read_exact` / `write_all` for every byte stream | `src/net/byte_stream.rs` |
 //! | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`], [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
 //! | [`time::sleep`], [`time::timeout`], [`time::interval`] | `src/time/` |
 //! | trace mode (`EPOLL_RT_TRACE`), [`task::Builder`] names | `src/trace.rs`, `src/task/builder.rs` |
