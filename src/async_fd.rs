@@ -345,6 +345,29 @@ impl<T: AsFd> AsyncFd<T> {
         self.registration.poll_ready(cx, Direction::Write)
     }
 
+    /// A write for stream sockets: writes `buf` with `f`, and treats a short write as
+    /// proof that the send buffer is full, clearing write readiness so the next write waits
+    /// for the EPOLLOUT edge instead of spending a syscall on `EAGAIN`. An empty `buf`
+    /// writes nothing.
+    pub(crate) fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        mut f: impl FnMut(&T, &[u8]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = match self.poll_write_with(cx, |inner| f(inner, buf)) {
+            Poll::Ready(Ok(n)) => n,
+            other => return other,
+        };
+        if n < buf.len() {
+            self.clear_writable();
+        }
+        Poll::Ready(Ok(n))
+    }
+
     /// Forgets read readiness: the caller knows the descriptor is drained (a short read
     /// from a stream socket).
     pub(crate) fn clear_readable(&self) {

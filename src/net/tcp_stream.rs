@@ -443,19 +443,7 @@ impl AsyncTcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let n = match self.inner.poll_write_with(cx, |mut s| s.write(buf)) {
-            Poll::Ready(Ok(n)) => n,
-            other => return other,
-        };
-        // A short write filled the send buffer: the next write would return EAGAIN. When
-        // the peer acknowledges data and room opens, an EPOLLOUT edge says so.
-        if n < buf.len() {
-            self.inner.clear_writable();
-        }
-        Poll::Ready(Ok(n))
+        self.inner.poll_write_stream(cx, buf, |mut s, b| s.write(b))
     }
 }
 

@@ -341,22 +341,8 @@ impl AsyncUnixStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let n = match self
-            .inner
-            .poll_write_with(cx, |s| unix_socket::send(s.as_fd(), buf))
-        {
-            Poll::Ready(Ok(n)) => n,
-            other => return other,
-        };
-        // A short write filled the send buffer: the next write would return EAGAIN. When
-        // the peer reads and room opens, an EPOLLOUT edge says so.
-        if n < buf.len() {
-            self.inner.clear_writable();
-        }
-        Poll::Ready(Ok(n))
+        self.inner
+            .poll_write_stream(cx, buf, |s, b| unix_socket::send(s.as_fd(), b))
     }
 }
 
