@@ -74,25 +74,39 @@ impl Header {
 
 impl ArcWake for Header {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        // Already queued (or finished): nothing to do.
-        if arc_self.scheduled.swap(true, Ordering::AcqRel) {
+        let header = &**arc_self;
+        // Already queued (or finished): nothing to do. A plain load settles the repeated
+        // wakes of a queued task without a locked instruction.
+        if header.scheduled.load(Ordering::Acquire) {
             return;
         }
         // On the runtime's own thread, while it runs: push on the local queue, no lock, no
-        // syscall. Anywhere else: the remote queue, which rings the eventfd.
-        let local = context::schedule_local(arc_self.runtime_id, arc_self.id);
-        let remote = if local && !arc_self.traced {
-            None
+        // syscall. The flag is set with a plain store, not a swap, saving a locked
+        // instruction (about a fifth of a wake's cost): only this thread ever clears it
+        // (`start_poll`), so it cannot change under us, except set by a wake racing in from
+        // another thread. Then both queue the task, and it is polled once for nothing.
+        let local = context::schedule_local(header.runtime_id, || {
+            header.scheduled.store(true, Ordering::Release);
+            header.id
+        });
+        // Anywhere else: the remote queue, which rings the eventfd. Here a swap decides
+        // which of several racing wakes queues the task.
+        let remote = if local {
+            if !header.traced {
+                return;
+            }
+            header.remote.upgrade()
+        } else if header.scheduled.swap(true, Ordering::AcqRel) {
+            return;
         } else {
-            arc_self.remote.upgrade()
+            let remote = header.remote.upgrade();
+            if let Some(remote) = &remote {
+                remote.push(header.id);
+            }
+            remote
         };
-        if let Some(remote) = remote {
-            if !local {
-                remote.push(arc_self.id);
-            }
-            if let Some(tracer) = remote.tracer() {
-                tracer.wake(&arc_self.label(), local);
-            }
+        if let Some(tracer) = remote.as_ref().and_then(|remote| remote.tracer()) {
+            tracer.wake(&header.label(), local);
         }
     }
 }
