@@ -159,6 +159,12 @@ impl Tracer {
         self.emit(Instant::now(), None, &format!("wake {task}"), &line, &args);
     }
 
+    /// An aborted task was dropped without being polled again.
+    pub(crate) fn cancel(&self, task: &str) {
+        let line = format!("cancel {task} (aborted: dropped, not polled)");
+        self.emit(Instant::now(), None, &format!("cancel {task}"), &line, "");
+    }
+
     /// A task was polled from `started` until now, and returned `Ready` or `Pending`.
     pub(crate) fn poll(&self, task: &str, started: Instant, ready: bool) {
         let outcome = if ready { "Ready" } else { "Pending" };

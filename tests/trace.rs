@@ -38,6 +38,14 @@ fn traced_workload() {
         let mut buf = [0; 4];
         client.read_exact(&mut buf).await?;
         server.await??;
+        // A task aborted while it waits is dropped, not polled: the trace says so. (It
+        // takes the finished server's slot, so it is task 0 too.)
+        let idle = Builder::new()
+            .name("idle")
+            .spawn(std::future::pending::<()>());
+        epoll_rt::yield_now().await;
+        idle.abort();
+        assert!(idle.await.unwrap_err().is_cancelled());
         Ok::<(), std::io::Error>(())
     })
     .unwrap();
@@ -98,6 +106,14 @@ fn trace_lines_on_stderr() {
         "no poll of the block_on future:\n{trace}"
     );
     assert!(has(" readable"), "no readiness line:\n{trace}");
+    assert!(
+        has("cancel task 0 \"idle\" (aborted: dropped, not polled)"),
+        "no cancel line for the aborted task:\n{trace}"
+    );
+    assert!(
+        !has("poll task 0 \"idle\" -> Ready"),
+        "the aborted task was polled again:\n{trace}"
+    );
 }
 
 #[test]

@@ -22,7 +22,7 @@
 //! one-shot registrations re-armed before each wait (smol's async-io), costs an `epoll_ctl`
 //! per wait and is what lets async-io share one reactor among threads.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
@@ -45,9 +45,9 @@ pub(crate) struct IoState {
     readiness: Cell<Readiness>,
     /// The tasks waiting to read. Usually one; several when tasks share the I/O object
     /// (two tasks accepting on one listener), and each of them must be woken.
-    readers: RefCell<Waiters>,
+    readers: Waiters,
     /// The tasks waiting to write.
-    writers: RefCell<Waiters>,
+    writers: Waiters,
 }
 
 impl IoState {
@@ -56,8 +56,8 @@ impl IoState {
         Self {
             fd,
             readiness: Cell::new(Readiness::OPTIMISTIC),
-            readers: RefCell::default(),
-            writers: RefCell::default(),
+            readers: Waiters::default(),
+            writers: Waiters::default(),
         }
     }
 
@@ -81,15 +81,15 @@ impl IoState {
         let closing =
             ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR);
         if closing || ready.intersects(Direction::Read.mask()) {
-            self.readers.borrow_mut().take_all(wake_list);
+            self.readers.take_all(wake_list);
         }
         if closing || ready.intersects(Direction::Write.mask()) {
-            self.writers.borrow_mut().take_all(wake_list);
+            self.writers.take_all(wake_list);
         }
     }
 
     /// The waiting tasks of one direction.
-    fn waiters(&self, dir: Direction) -> &RefCell<Waiters> {
+    fn waiters(&self, dir: Direction) -> &Waiters {
         match dir {
             Direction::Read => &self.readers,
             Direction::Write => &self.writers,
@@ -150,7 +150,7 @@ impl Registration {
         if self.state.readiness.get().intersects(dir.mask()) {
             return budget::poll_proceed(cx);
         }
-        self.state.waiters(dir).borrow_mut().register(cx.waker());
+        self.state.waiters(dir).register(cx.waker());
         Poll::Pending
     }
 

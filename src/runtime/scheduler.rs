@@ -72,17 +72,16 @@ impl Scheduler {
 
     /// A header for task `id` of this runtime.
     pub(crate) fn header(&self, id: TaskId, name: Option<Box<str>>) -> Arc<Header> {
-        let traced = self.tracer.is_some();
-        // Names serve only traces: without one, drop the name now rather than keep its
-        // allocation for the task's whole life (a connection's task can live for hours).
-        let name = name.filter(|_| traced);
-        Arc::new(Header::new(
-            id,
-            self.runtime_id,
-            self.remote.clone(),
-            name,
-            traced,
-        ))
+        // Names serve only traces: without one, the name is dropped now rather than kept
+        // for the task's whole life (a connection's task can live for hours).
+        let label = self.tracer.as_ref().map(|_| {
+            if id == TaskId::RESERVED {
+                "block_on".to_owned()
+            } else {
+                crate::trace::task_label(id.index(), name.as_deref())
+            }
+        });
+        Arc::new(Header::new(id, self.runtime_id, self.remote.clone(), label))
     }
 
     /// Adds a task running `future` and queues it for its first poll.
@@ -95,7 +94,7 @@ impl Scheduler {
         let mut handle = None;
         let id = self.tasks.borrow_mut().insert_with(|id| {
             let header = self.header(id, name);
-            let (future, join) = spawned(future, futures_task::waker(header.clone()));
+            let (future, join) = spawned(future, header.clone());
             handle = Some(join);
             Some(Task {
                 future: Box::pin(future),
@@ -132,7 +131,7 @@ impl Scheduler {
         let waker = waker_ref(header);
         let poll = future.poll(&mut Context::from_waker(&waker));
         if let (Some(tracer), Some(started)) = (&self.tracer, started) {
-            tracer.poll(&header.label(), started, poll.is_ready());
+            tracer.poll(header.label(), started, poll.is_ready());
         }
         poll
     }
@@ -173,7 +172,16 @@ impl Scheduler {
             return;
         };
 
-        let done = self.poll_as(&task.header, task.future.as_mut()).is_ready();
+        // An aborted task is not polled again: dropping it (below) delivers "cancelled" to
+        // its handle, through the `Completion` inside it.
+        let done = if task.header.is_aborted() {
+            if let Some(tracer) = &self.tracer {
+                tracer.cancel(task.header.label());
+            }
+            true
+        } else {
+            self.poll_as(&task.header, task.future.as_mut()).is_ready()
+        };
 
         if done {
             // Late wakes of a finished task must do nothing.

@@ -5,10 +5,12 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::Header;
 use super::join::{Completion, JoinError, JoinHandle, JoinState};
 
 pin_project! {
@@ -21,8 +23,11 @@ pin_project! {
 }
 
 /// Wraps `future` for the executor, and returns the handle that will receive its outcome.
-/// `task` is the waker of the task the wrapper will become (for `JoinHandle::abort`).
-pub(crate) fn spawned<F: Future>(future: F, task: Waker) -> (Spawned<F>, JoinHandle<F::Output>) {
+/// `task` is the header of the task the wrapper will become (for `JoinHandle::abort`).
+pub(crate) fn spawned<F: Future>(
+    future: F,
+    task: Arc<Header>,
+) -> (Spawned<F>, JoinHandle<F::Output>) {
     let state = Rc::new(JoinState::new());
     let handle = JoinHandle::new(state.clone(), task);
     let spawned = Spawned {
@@ -37,11 +42,6 @@ impl<F: Future> Future for Spawned<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        // An aborted task finishes without another poll; the executor then drops it.
-        if this.completion.is_aborted() {
-            this.completion.complete(Err(JoinError::cancelled()));
-            return Poll::Ready(());
-        }
         // A panic inside the task ends the task, not the runtime: catch it, report it
         // through the JoinHandle, and let the executor drop what is left.
         match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
