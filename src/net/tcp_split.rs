@@ -12,6 +12,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::rc::Rc;
@@ -195,8 +196,8 @@ impl ReadHalf<'_> {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read_shared(buf).await
+    pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        self.0.read_shared(buf)
     }
 
     /// Reads exactly `buf.len()` bytes; see [`AsyncTcpStream::read_exact`].
@@ -218,8 +219,8 @@ impl ReadHalf<'_> {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        self.0.read_exact_shared(buf).await
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+        self.0.read_exact_shared(buf)
     }
 
     /// The underlying stream, for its addresses and options.
@@ -261,8 +262,8 @@ impl WriteHalf<'_> {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write_shared(buf).await
+    pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        self.0.write_shared(buf)
     }
 
     /// Writes all of `buf`; see [`AsyncTcpStream::write_all`].
@@ -283,8 +284,8 @@ impl WriteHalf<'_> {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.write_all_shared(buf).await
+    pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        self.0.write_all_shared(buf)
     }
 
     /// Shuts down the writing direction: the peer reads end of file.
@@ -350,8 +351,8 @@ impl OwnedReadHalf {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read_shared(buf).await
+    pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        self.0.read_shared(buf)
     }
 
     /// Reads exactly `buf.len()` bytes; see [`AsyncTcpStream::read_exact`].
@@ -373,8 +374,8 @@ impl OwnedReadHalf {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        self.0.read_exact_shared(buf).await
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+        self.0.read_exact_shared(buf)
     }
 
     /// The underlying stream, for its addresses and options.
@@ -446,8 +447,8 @@ impl OwnedWriteHalf {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write_shared(buf).await
+    pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        self.stream.write_shared(buf)
     }
 
     /// Writes all of `buf`; see [`AsyncTcpStream::write_all`].
@@ -468,8 +469,8 @@ impl OwnedWriteHalf {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.stream.write_all_shared(buf).await
+    pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        self.stream.write_all_shared(buf)
     }
 
     /// Shuts down the writing direction: the peer reads end of file.

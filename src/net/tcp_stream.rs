@@ -188,8 +188,8 @@ impl AsyncTcpStream {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_shared(buf).await
+    pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        self.read_shared(buf)
     }
 
     /// Reads exactly `buf.len()` bytes. End of file first is an `UnexpectedEof` error.
@@ -215,8 +215,8 @@ impl AsyncTcpStream {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        self.read_exact_shared(buf).await
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+        self.read_exact_shared(buf)
     }
 
     /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
@@ -239,8 +239,8 @@ impl AsyncTcpStream {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_shared(buf).await
+    pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        self.write_shared(buf)
     }
 
     /// Writes all of `buf`, waiting for room in the socket's send buffer as needed (this is
@@ -267,8 +267,8 @@ impl AsyncTcpStream {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.write_all_shared(buf).await
+    pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        self.write_all_shared(buf)
     }
 
     // The `&self` forms below do the work. The public methods take `&mut self` so that one
@@ -276,23 +276,23 @@ impl AsyncTcpStream {
     // call these directly, one direction each.
 
     /// [`read`](Self::read) through a shared reference.
-    pub(crate) async fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    pub(crate) fn read_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        poll_fn(move |cx| self.poll_read_priv(cx, buf))
     }
 
     /// [`read_exact`](Self::read_exact) through a shared reference.
-    pub(crate) async fn read_exact_shared(&self, buf: &mut [u8]) -> io::Result<()> {
-        byte_stream::read_exact(buf, |cx, b| self.poll_read_priv(cx, b)).await
+    pub(crate) fn read_exact_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+        byte_stream::read_exact(buf, move |cx, b| self.poll_read_priv(cx, b))
     }
 
     /// [`write`](Self::write) through a shared reference.
-    pub(crate) async fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+    pub(crate) fn write_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        poll_fn(move |cx| self.poll_write_priv(cx, buf))
     }
 
     /// [`write_all`](Self::write_all) through a shared reference.
-    pub(crate) async fn write_all_shared(&self, buf: &[u8]) -> io::Result<()> {
-        byte_stream::write_all(buf, |cx, b| self.poll_write_priv(cx, b)).await
+    pub(crate) fn write_all_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        byte_stream::write_all(buf, move |cx, b| self.poll_write_priv(cx, b))
     }
 
     /// Does nothing: a TCP stream has no user-space buffer. Here for symmetry with

@@ -8,6 +8,7 @@
 //! which no readiness event announces the end of, so `connect` retries after a pause.
 
 use std::fmt;
+use std::future::Future;
 use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
@@ -179,8 +180,8 @@ impl AsyncUnixStream {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        poll_fn(move |cx| self.poll_read_priv(cx, buf))
     }
 
     /// Reads exactly `buf.len()` bytes. End of file first is an `UnexpectedEof` error.
@@ -201,8 +202,8 @@ impl AsyncUnixStream {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        byte_stream::read_exact(buf, |cx, b| self.poll_read_priv(cx, b)).await
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+        byte_stream::read_exact(buf, move |cx, b| self.poll_read_priv(cx, b))
     }
 
     /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
@@ -223,8 +224,8 @@ impl AsyncUnixStream {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+    pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        poll_fn(move |cx| self.poll_write_priv(cx, buf))
     }
 
     /// Writes all of `buf`, waiting for room in the socket's buffer as needed (this is
@@ -248,8 +249,8 @@ impl AsyncUnixStream {
     /// })?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        byte_stream::write_all(buf, |cx, b| self.poll_write_priv(cx, b)).await
+    pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        byte_stream::write_all(buf, move |cx, b| self.poll_write_priv(cx, b))
     }
 
     /// Shuts down the reading half, the writing half (the peer reads end of file), or

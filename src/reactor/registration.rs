@@ -39,7 +39,8 @@ use crate::slab::Key;
 /// Single-threaded by construction (`Cell`, `Rc`): the reactor and the I/O objects all live
 /// on the runtime's thread. Only the `Waker`s inside may travel.
 pub(crate) struct IoState {
-    /// The descriptor, for traces.
+    /// The descriptor: for `epoll_ctl(DEL)` when the registration is dropped, and for
+    /// traces.
     fd: RawFd,
     /// Readiness heard from epoll and not yet consumed by a `WouldBlock`.
     readiness: Cell<Readiness>,
@@ -117,8 +118,6 @@ pub(crate) struct Registration {
     state: Rc<IoState>,
     /// Our slot in the reactor, also the epoll token.
     key: Key,
-    /// The descriptor, for `epoll_ctl(DEL)` on drop.
-    fd: RawFd,
 }
 
 impl Registration {
@@ -136,7 +135,6 @@ impl Registration {
             reactor,
             state,
             key,
-            fd: fd.as_raw_fd(),
         })
     }
 
@@ -200,6 +198,6 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.reactor.remove_source(self.key, self.fd);
+        self.reactor.remove_source(self.key, self.state.fd);
     }
 }
