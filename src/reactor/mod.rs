@@ -9,14 +9,15 @@
 //!     │  timeout = min(timeout, nearest timer)
 //!     ▼
 //!   epoll_wait ──▶ for each event: token ──▶ slab slot ──▶ set readiness bits,
-//!     │                                                    take the waiting wakers
+//!     │                                                    wake the waiting tasks
 //!     ▼
-//!   fire due timers (take their wakers) ──▶ wake every taken waker
+//!   fire due timers (take their wakers) ──▶ wake them
 //! ```
 //!
 //! Dispatching never runs user code: waking a task only puts it on the executor's run
-//! queue. The wakers are collected first and woken after the reactor has released its own
-//! state, so even a foreign waker that re-enters the reactor finds it consistent.
+//! queue. No borrow of the reactor's tables is held while a waker runs (an event's state is
+//! an `Rc` cloned out of the slab first; due timers are taken out before they are woken),
+//! so even a foreign waker that re-enters the reactor finds it consistent.
 //!
 //! Unlike tokio's I/O driver, which is shared by the threads of a multi-threaded runtime
 //! and so stores readiness in atomics, this reactor belongs to one thread and uses `Cell`s.
@@ -71,7 +72,7 @@ pub(crate) struct Reactor {
     sources: RefCell<Slab<Rc<IoState>>>,
     /// Pending timers.
     timers: RefCell<TimerQueue>,
-    /// Wakers taken during a turn, woken at its end; kept to reuse its allocation.
+    /// Wakers of the timers due in a turn; kept to reuse its allocation.
     wake_list: Cell<Vec<Waker>>,
     /// The runtime's tracer, when tracing.
     tracer: Option<Arc<Tracer>>,
@@ -198,34 +199,40 @@ impl Reactor {
             tracer.epoll_wait(started, timeout, n);
         }
 
-        // 3. Record readiness and collect the wakers of the tasks it concerns.
-        let mut wake_list = self.wake_list.take();
+        // 3. Record readiness and wake the tasks it concerns. The state is cloned out of
+        // the slab (a non-atomic increment) so that the slab is not borrowed while wakers
+        // run. (Collecting the wakers in a list to wake after the loop, as this reactor once
+        // did, cost about 50 instructions more per request in the echo benchmark.)
         let mut notified = false;
-        {
-            let sources = self.sources.borrow();
-            for event in events.iter() {
-                if event.token() == NOTIFY_TOKEN {
-                    notified = true;
-                } else if let Some(state) = sources.get(Key::from_u64(event.token())) {
-                    let ready = Readiness::from_epoll(event.flags());
-                    if let Some(tracer) = &self.tracer {
-                        state.trace(tracer, ready);
-                    }
-                    state.on_event(ready, &mut wake_list);
+        for event in events.iter() {
+            if event.token() == NOTIFY_TOKEN {
+                notified = true;
+                continue;
+            }
+            let state = self
+                .sources
+                .borrow()
+                .get(Key::from_u64(event.token()))
+                .cloned();
+            // No slot: the descriptor was deregistered after the kernel queued the event.
+            if let Some(state) = state {
+                let ready = Readiness::from_epoll(event.flags());
+                if let Some(tracer) = &self.tracer {
+                    state.trace(tracer, ready);
                 }
-                // No slot: the descriptor was deregistered after the kernel queued the event.
+                state.on_event(ready);
             }
         }
         drop(events);
 
-        // 4. Fire the timers that are due.
+        // 4. Fire the timers that are due: take them out, then wake them, once the queue
+        // is no longer borrowed.
+        let mut wake_list = self.wake_list.take();
         let mut timers = self.timers.borrow_mut();
         if timers.len() > 0 {
             timers.fire_expired(Instant::now(), &mut wake_list);
         }
         drop(timers);
-
-        // 5. Wake, now that no borrow of the reactor is held.
         for waker in wake_list.drain(..) {
             waker.wake();
         }

@@ -26,7 +26,7 @@ use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::Reactor;
 use super::readiness::{Direction, Readiness};
@@ -72,9 +72,8 @@ impl IoState {
         );
     }
 
-    /// Records an event and moves the wakers it concerns into `wake_list`. Called by the
-    /// reactor, which wakes them only once it is done touching its own state.
-    pub(super) fn on_event(&self, ready: Readiness, wake_list: &mut Vec<Waker>) {
+    /// Records an event and wakes the tasks it concerns.
+    pub(super) fn on_event(&self, ready: Readiness) {
         self.readiness.set(self.readiness.get() | ready);
         // The peer closing (fully or only its writing half) or an error concerns both
         // directions: wake both tasks and let each re-check its own bits. A needless poll is
@@ -82,10 +81,10 @@ impl IoState {
         let closing =
             ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR);
         if closing || ready.intersects(Direction::Read.mask()) {
-            self.readers.take_all(wake_list);
+            self.readers.wake_all();
         }
         if closing || ready.intersects(Direction::Write.mask()) {
-            self.writers.take_all(wake_list);
+            self.writers.wake_all();
         }
     }
 
@@ -164,6 +163,7 @@ impl Registration {
     /// `WouldBlock`, waiting for readiness in `dir` between tries. See the module docs.
     ///
     /// `EINTR` is retried: a signal arriving mid-call is not the caller's concern.
+    #[inline]
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,

@@ -12,6 +12,7 @@
 //! wakes the writer's task, or that a hang-up wakes it, several tests first fill the send
 //! buffer, so the descriptor is not writable.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -247,6 +248,52 @@ fn every_waiting_task_is_woken() -> io::Result<()> {
         b.write_all(b"x")?;
         assert!(turn_until(reactor, || second.count() > 0 && first.count() > 0));
         assert_eq!((first.count(), second.count()), (1, 1));
+        Ok(())
+    })
+}
+
+thread_local! {
+    /// Registrations that a [`Reentrant`] waker drops when it is woken.
+    static STASH: RefCell<Vec<Registration>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A waker that, when woken, does what a foreign waker might: drops I/O objects (those in
+/// [`STASH`]) and creates one. Both reach into the reactor's slab, so they would panic if
+/// the reactor held it borrowed while waking.
+#[derive(Default)]
+struct Reentrant {
+    woken: AtomicUsize,
+}
+
+impl ArcWake for Reentrant {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        drop(STASH.take());
+        let (socket, _peer) = socket_pair().expect("a socket pair");
+        drop(Registration::new(socket.as_fd()).expect("register from inside a wake"));
+        arc_self.woken.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_waker_may_reenter_the_reactor() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, mut b) = socket_pair()?;
+        let registration = Registration::new(a.as_fd())?;
+        reactor.turn(Some(Duration::ZERO));
+        registration.clear_readiness(Direction::Read);
+        let reentrant = Arc::new(Reentrant::default());
+        let waker = futures_task::waker(reentrant.clone());
+        let poll = registration.poll_ready(&mut Context::from_waker(&waker), Direction::Read);
+        assert!(poll.is_pending());
+        // The waker will drop the very registration whose event wakes it.
+        STASH.with_borrow_mut(|stash| stash.push(registration));
+
+        b.write_all(b"x")?;
+        assert!(turn_until(reactor, || reentrant
+            .woken
+            .load(Ordering::SeqCst)
+            > 0));
+        assert_eq!(reactor.source_count(), 0, "the waker's drops took effect");
         Ok(())
     })
 }

@@ -32,6 +32,7 @@ impl Waiters {
     /// loop, or is polled again, must not be added twice: that also saves the clone, an
     /// atomic increment). A waker left behind by a cancelled wait stays until the next
     /// event, which wakes it for nothing.
+    #[inline]
     pub(crate) fn register(&self, waker: &Waker) {
         let first = match self.first.take() {
             None => waker.clone(),
@@ -45,7 +46,9 @@ impl Waiters {
         self.first.set(Some(first));
     }
 
-    /// Adds `waker` to the list of further waiters, unless it is in it already.
+    /// Adds `waker` to the list of further waiters, unless it is in it already. Out of
+    /// line and marked cold, so that the common path stays small enough to inline.
+    #[cold]
     fn add_more(&self, waker: &Waker) {
         let mut more = self.more.take().unwrap_or_default();
         if !more.iter().any(|w| w.will_wake(waker)) {
@@ -54,11 +57,22 @@ impl Waiters {
         self.more.set(Some(more));
     }
 
-    /// Moves every waker into `wake_list`.
-    pub(crate) fn take_all(&self, wake_list: &mut Vec<Waker>) {
-        wake_list.extend(self.first.take());
-        if let Some(more) = self.more.take() {
-            wake_list.extend(*more);
+    /// Wakes every waiting task, and forgets them: each must wait again to be woken again.
+    /// Each waker is taken out of its cell before it is woken, so nothing here is borrowed
+    /// while a waker runs.
+    #[inline]
+    pub(crate) fn wake_all(&self) {
+        if let Some(first) = self.first.take() {
+            first.wake();
         }
+        if let Some(more) = self.more.take() {
+            Self::wake_more(*more);
+        }
+    }
+
+    /// The rare part of [`wake_all`](Self::wake_all), out of line like `add_more`.
+    #[cold]
+    fn wake_more(more: Vec<Waker>) {
+        more.into_iter().for_each(Waker::wake);
     }
 }
