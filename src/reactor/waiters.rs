@@ -27,6 +27,10 @@ pub(crate) struct Waiters {
     more: Cell<Option<Box<Vec<Waker>>>>,
 }
 
+// `register` and `wake_all` run for every read that waits and every event, so they are
+// `#[inline]`, with the rare second-waiter paths moved out into `#[cold]` functions to
+// keep them small: together about 50 instructions fewer per request in the echo
+// benchmark (callgrind).
 impl Waiters {
     /// Adds the task `waker` wakes, unless it is already waiting (a task that waits in a
     /// loop, or is polled again, must not be added twice: that also saves the clone, an
