@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use crate::epoll::{Epoll, EventFlags, Events};
 use crate::runtime::RuntimeStats;
+use crate::runtime::budget::Budget;
 use crate::runtime::stats::Counter;
 use crate::slab::{Key, Slab};
 use crate::trace::Tracer;
@@ -76,6 +77,9 @@ pub(crate) struct Reactor {
     wake_list: Cell<Vec<Waker>>,
     /// The runtime's tracer, when tracing.
     tracer: Option<Arc<Tracer>>,
+    /// The cooperative budget of the task being polled, spent by registrations (shared
+    /// with the scheduler, which renews it).
+    budget: Rc<Budget>,
     /// `epoll_wait` calls.
     waits: Counter,
     /// Events they returned.
@@ -90,7 +94,7 @@ pub(crate) struct Reactor {
 
 impl Reactor {
     /// A reactor with a new epoll instance and nothing registered.
-    pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
+    pub(crate) fn new(tracer: Option<Arc<Tracer>>, budget: Rc<Budget>) -> io::Result<Self> {
         Ok(Self {
             epoll: Epoll::new()?,
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
@@ -98,12 +102,18 @@ impl Reactor {
             timers: RefCell::new(TimerQueue::default()),
             wake_list: Cell::new(Vec::new()),
             tracer,
+            budget,
             waits: Counter::default(),
             events_seen: Counter::default(),
             ctls: Counter::default(),
             io_calls: Default::default(),
             would_blocks: Counter::default(),
         })
+    }
+
+    /// The cooperative budget of the task being polled.
+    pub(crate) fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// Counts one I/O syscall in `dir`, and whether it would have blocked.

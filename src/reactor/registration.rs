@@ -31,7 +31,7 @@ use std::task::{Context, Poll};
 use super::Reactor;
 use super::readiness::{Direction, Readiness};
 use super::waiters::Waiters;
-use crate::runtime::{budget, context};
+use crate::runtime::context;
 use crate::slab::Key;
 
 /// What the reactor knows about one descriptor, and who is waiting on it.
@@ -145,7 +145,7 @@ impl Registration {
     #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
         if self.state.readiness.get().intersects(dir.mask()) {
-            return budget::poll_proceed(cx);
+            return self.reactor.budget().poll_proceed(cx);
         }
         self.state.waiters(dir).register(cx.waker());
         Poll::Pending

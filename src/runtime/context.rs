@@ -65,13 +65,15 @@ pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        super::budget::unlimited();
         if let Some(slack) = self.saved_slack {
             let _ = timer_slack::set(slack);
         }
         // Take the core out first and drop it after the borrow ends.
         CURRENT_ID.set(0);
         let core = CURRENT.with(|current| current.borrow_mut().take());
+        if let Some(core) = &core {
+            core.stop_polling();
+        }
         drop(core);
     }
 }

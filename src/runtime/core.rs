@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::budget::Budget;
 use super::scheduler::Scheduler;
 use super::{Remote, RuntimeStats};
 use crate::reactor::Reactor;
@@ -38,12 +39,15 @@ impl Core {
         // Decided once, here: with tracing off, every trace point tests a `None`.
         let tracer = Tracer::from_env();
         let remote = Arc::new(Remote::new(tracer.clone())?);
-        let reactor = Reactor::new(tracer.clone())?;
+        // The scheduler grants the cooperative budget before each poll; the reactor's
+        // registrations spend it.
+        let budget = Rc::new(Budget::new());
+        let reactor = Reactor::new(tracer.clone(), budget.clone())?;
         reactor.add_notifier(remote.as_fd())?;
         Ok(Self {
             id,
             reactor: Rc::new(reactor),
-            scheduler: Scheduler::new(id, Arc::downgrade(&remote), tracer),
+            scheduler: Scheduler::new(id, Arc::downgrade(&remote), tracer, budget),
             remote,
         })
     }
@@ -103,6 +107,12 @@ impl Core {
         if self.reactor.turn(timeout) {
             self.drain_remote();
         }
+    }
+
+    /// Marks the end of a `block_on`: no task of this runtime is being polled, so its I/O
+    /// objects, if used elsewhere, are not limited by a budget left over from a poll.
+    pub(crate) fn stop_polling(&self) {
+        self.scheduler.stop_polling();
     }
 
     /// Drops every task. Called when the `Runtime` is dropped.

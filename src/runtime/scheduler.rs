@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::{Arc, Weak};
 use std::task::Context;
 
@@ -18,6 +19,7 @@ use futures_task::waker_ref;
 use std::time::Instant;
 
 use super::Remote;
+use super::budget::Budget;
 use super::stats::{Counter, RuntimeStats};
 use crate::slab::Slab;
 use crate::task::{Header, JoinHandle, TaskId, spawned};
@@ -47,6 +49,8 @@ pub(crate) struct Scheduler {
     polls: Counter,
     /// Wakes on this thread.
     local_wakes: Counter,
+    /// The cooperative budget, renewed before each poll (shared with the reactor).
+    budget: Rc<Budget>,
     /// Every live task. A slot holds `None` while its task is being polled: the future is
     /// taken out so that the task can spawn (which inserts into this slab) mid-poll.
     tasks: RefCell<Slab<Option<Task>>>,
@@ -56,7 +60,12 @@ pub(crate) struct Scheduler {
 
 impl Scheduler {
     /// A scheduler with no task, for runtime `runtime_id`.
-    pub(crate) fn new(runtime_id: u64, remote: Weak<Remote>, tracer: Option<Arc<Tracer>>) -> Self {
+    pub(crate) fn new(
+        runtime_id: u64,
+        remote: Weak<Remote>,
+        tracer: Option<Arc<Tracer>>,
+        budget: Rc<Budget>,
+    ) -> Self {
         Self {
             runtime_id,
             remote,
@@ -65,6 +74,7 @@ impl Scheduler {
             finished: Counter::default(),
             polls: Counter::default(),
             local_wakes: Counter::default(),
+            budget,
             tasks: RefCell::default(),
             run_queue: RefCell::default(),
         }
@@ -125,15 +135,25 @@ impl Scheduler {
     ) -> std::task::Poll<F::Output> {
         // Clear `scheduled` before polling: a wake during the poll must queue the task again.
         header.start_poll();
-        super::budget::reset();
+        self.budget.reset();
         self.polls.bump();
-        let started = self.tracer.as_ref().map(|_| Instant::now());
         let waker = waker_ref(header);
-        let poll = future.poll(&mut Context::from_waker(&waker));
-        if let (Some(tracer), Some(started)) = (&self.tracer, started) {
-            tracer.poll(header.label(), started, poll.is_ready());
+        let mut cx = Context::from_waker(&waker);
+        match &self.tracer {
+            // Not tracing: nothing to time, nothing to report.
+            None => future.poll(&mut cx),
+            Some(tracer) => {
+                let started = Instant::now();
+                let poll = future.poll(&mut cx);
+                tracer.poll(header.label(), started, poll.is_ready());
+                poll
+            }
         }
-        poll
+    }
+
+    /// Lifts the budget: no task is being polled until the next `block_on`.
+    pub(crate) fn stop_polling(&self) {
+        self.budget.unlimited();
     }
 
     /// Adds this scheduler's counts to `stats`.
