@@ -7,24 +7,13 @@
 //! the test is exact and instant. The runtime's per-task and per-descriptor allocations
 //! are pinned by unit tests next to their types (`src/task/join.rs`, `src/reactor/tests.rs`).
 
+mod server;
+
 use std::io;
 
-use epoll_rt::AsyncTcpStream;
 use epoll_rt::net::AsyncUnixStream;
 
-/// The handler of `examples/echo_server.rs`, reduced to its I/O.
-async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        stream.write_all(&buf[..n]).await?;
-    }
-}
-
-/// The same over a Unix stream, with `read_exact` as well.
+/// An echo handler over a Unix stream, with `read_exact` as well.
 async fn echo_unix(mut stream: AsyncUnixStream) -> io::Result<()> {
     let mut buf = vec![0u8; 4096];
     loop {
@@ -44,7 +33,7 @@ fn future_size<A, F: Future>(_: fn(A) -> F) -> usize {
 fn echo_handler_future_stays_small() {
     // 32 (stream) + 24 (buffer) + the largest I/O future in progress (24-40) + state. The
     // same handler built on nested `async fn`s took 256 bytes.
-    let tcp = future_size(echo);
+    let tcp = future_size(server::echo); // the handler of `examples/echo_server.rs`
     assert!(tcp <= 128, "echo handler future: {tcp} bytes");
     let unix = future_size(echo_unix);
     assert!(unix <= 128, "Unix echo handler future: {unix} bytes");
