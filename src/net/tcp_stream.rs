@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
@@ -424,7 +424,10 @@ impl AsyncTcpStream {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        let n = match self.inner.poll_read_with(cx, |mut s| s.read(buf)) {
+        let n = match self
+            .inner
+            .poll_read_with(cx, |s| socket::recv(s.as_fd(), buf))
+        {
             Poll::Ready(Ok(n)) => n,
             other => return other,
         };
@@ -443,7 +446,8 @@ impl AsyncTcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.inner.poll_write_stream(cx, buf, |mut s, b| s.write(b))
+        self.inner
+            .poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
     }
 }
 

@@ -14,6 +14,7 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::Path;
 
 use crate::AsyncFd;
+use crate::sys::socket;
 use crate::sys::unix_socket::{self, UnixAddr};
 
 /// A Unix-domain datagram socket.
@@ -279,7 +280,7 @@ impl AsyncUnixDatagram {
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| {
             self.inner
-                .poll_write_with(cx, |s| unix_socket::send(s.as_fd(), buf))
+                .poll_write_with(cx, |s| socket::send(s.as_fd(), buf))
         })
         .await
     }

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use super::byte_stream;
 use crate::AsyncFd;
+use crate::sys::socket;
 use crate::sys::unix_socket::{self, UnixAddr};
 use crate::time::sleep;
 
@@ -343,7 +344,7 @@ impl AsyncUnixStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.inner
-            .poll_write_stream(cx, buf, |s, b| unix_socket::send(s.as_fd(), b))
+            .poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
     }
 }
 
@@ -401,7 +402,7 @@ mod tests {
                 // A byte carrying a descriptor, then plain data queued behind it, then no
                 // more writes: nothing will bring a new edge.
                 send_byte_with_fd(a.as_fd(), b'a');
-                unix_socket::send(a.as_fd(), b"bcd")?;
+                socket::send(a.as_fd(), b"bcd")?;
                 // Let the loop take the sends' epoll edges now, so none is left to rescue
                 // a read that wrongly waits.
                 crate::time::sleep(Duration::from_millis(1)).await;

@@ -146,20 +146,7 @@ pub(crate) fn accept(listener: BorrowedFd<'_>) -> io::Result<UnixStream> {
     Ok(UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
-/// Sends `buf` on the connected socket `fd`, with `MSG_NOSIGNAL`: a peer that has gone
-/// is an `EPIPE` (`BrokenPipe`) error, never a `SIGPIPE`.
-pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the whole call.
-    let n = syscall!(send(
-        fd.as_raw_fd(),
-        buf.as_ptr().cast(),
-        buf.len(),
-        libc::MSG_NOSIGNAL,
-    ))?;
-    Ok(n as usize)
-}
-
-/// Sends the datagram `buf` to `addr`, with `MSG_NOSIGNAL` (see [`send`]).
+/// Sends the datagram `buf` to `addr`, with `MSG_NOSIGNAL` (see `socket::send`).
 pub(crate) fn send_to(fd: BorrowedFd<'_>, buf: &[u8], addr: &UnixAddr) -> io::Result<usize> {
     let (ptr, len) = addr.as_raw();
     // SAFETY: `buf` is valid for reads of `buf.len()` bytes and `ptr` points to a valid
@@ -271,7 +258,7 @@ mod tests {
     fn send_reports_a_closed_peer_as_broken_pipe() {
         let (a, b) = pair(libc::SOCK_STREAM).expect("socketpair");
         drop(b);
-        let err = send(a.as_fd(), b"x").expect_err("send to a closed peer");
+        let err = crate::sys::socket::send(a.as_fd(), b"x").expect_err("send to a closed peer");
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 
