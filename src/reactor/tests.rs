@@ -262,6 +262,7 @@ thread_local! {
 /// the reactor held it borrowed while waking.
 #[derive(Default)]
 struct Reentrant {
+    /// How often it was woken.
     woken: AtomicUsize,
 }
 
