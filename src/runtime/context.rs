@@ -17,9 +17,9 @@ thread_local! {
     /// The runtime whose `block_on` is running on this thread, if any.
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
 
-    /// The id of that runtime, 0 if none. Wakers check it on every wake; a `Cell<u64>` has
-    /// no destructor, so reading it is one load, where `CURRENT` costs a lazy-init check
-    /// and a `RefCell` borrow.
+    /// The id of that runtime, 0 if none. Wakers check it on every wake: a `Cell<u64>` has
+    /// no destructor, so reading it needs neither `CURRENT`'s check that its destructor is
+    /// registered nor a `RefCell` borrow.
     static CURRENT_ID: Cell<u64> = const { Cell::new(0) };
 }
 

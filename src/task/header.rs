@@ -21,7 +21,8 @@ pub(crate) struct Header {
     /// The task's key in the scheduler's slab.
     id: TaskId,
     /// Set while the task sits in a run queue, and forever once it has finished. A wake
-    /// that finds it set does nothing: this is what keeps a task from being queued twice.
+    /// that finds it set does nothing: this is what keeps a task from being queued twice
+    /// (but for one rare race, harmless, described in `wake_by_ref`).
     scheduled: AtomicBool,
     /// Set by `JoinHandle::abort`. The scheduler checks it before each poll and drops an
     /// aborted task instead of polling it. It lives here, in the padding after
