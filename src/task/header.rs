@@ -91,6 +91,9 @@ impl Header {
 }
 
 impl ArcWake for Header {
+    // Inlined into the waker's `wake` (futures-task's vtable function), which otherwise
+    // makes one more call per wake: about 7 instructions (callgrind).
+    #[inline]
     fn wake_by_ref(arc_self: &Arc<Self>) {
         let header = &**arc_self;
         // Already queued (or finished): nothing to do. A plain load settles the repeated
