@@ -11,7 +11,8 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use crate::reactor::{Direction, Registration};
+use crate::driver::{Direction, Registration};
+use crate::runtime::context;
 use crate::sys::fd::is_nonblocking;
 
 /// A file descriptor registered with the current runtime, with async read and write
@@ -85,7 +86,7 @@ impl<T: AsFd> AsyncFd<T> {
     /// [`new`](Self::new) for a descriptor known to be non-blocking, skipping the check
     /// (one `fcntl` saved per accepted connection).
     pub(crate) fn new_nonblocking(inner: T) -> io::Result<Self> {
-        let registration = Registration::new(inner.as_fd())?;
+        let registration = Registration::new(context::current_reactor()?, inner.as_fd())?;
         Ok(Self {
             registration,
             inner,
@@ -530,5 +531,79 @@ impl<T: AsFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
         f.debug_struct("AsyncFd")
             .field("inner", &self.inner)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Write};
+    use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+    use std::os::unix::net::UnixStream;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::AsyncFd;
+
+    /// A connected pair of non-blocking Unix stream sockets.
+    fn socket_pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = UnixStream::pair()?;
+        a.set_nonblocking(true)?;
+        b.set_nonblocking(true)?;
+        Ok((a, b))
+    }
+
+    /// The descriptors an epoll instance watches, from its `/proc/self/fdinfo` `tfd:` lines.
+    fn watched(epfd: RawFd) -> io::Result<Vec<RawFd>> {
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{epfd}"))?;
+        Ok(info
+            .lines()
+            .filter_map(|line| line.strip_prefix("tfd:"))
+            .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+            .collect())
+    }
+
+    /// What descriptor number `fd` names now (`socket:[inode]` for a socket), if anything.
+    fn fd_target(fd: RawFd) -> Option<PathBuf> {
+        std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()
+    }
+
+    /// Drops an `AsyncFd` of `make(a)` while a duplicate of `a` keeps the socket open, and
+    /// checks that the reactor's epoll no longer watches the descriptor and that the number no
+    /// longer names the socket.
+    ///
+    /// Had the descriptor been closed before the `epoll_ctl(DEL)`, the DEL would have failed
+    /// and, since the duplicate keeps the open file alive, the kernel would still watch it.
+    fn check_async_fd_drop<T: AsFd>(make: impl FnOnce(UnixStream) -> T) -> io::Result<()> {
+        crate::Runtime::new()?.block_on(async {
+            let reactor = crate::runtime::context::current_reactor()?;
+            let epfd = reactor.epoll_fd();
+            let (a, mut b) = socket_pair()?;
+            let duplicate = a.try_clone()?;
+            let async_fd = AsyncFd::new(make(a))?;
+            let fd = async_fd.as_raw_fd();
+            let socket = fd_target(fd).expect("the descriptor is open");
+            assert!(watched(epfd)?.contains(&fd));
+            assert_eq!(reactor.source_count(), 1);
+
+            drop(async_fd);
+            assert_eq!(reactor.source_count(), 0);
+            assert!(
+                !watched(epfd)?.contains(&fd),
+                "the descriptor was closed before it was deregistered"
+            );
+            assert_ne!(fd_target(fd), Some(socket), "the descriptor was not closed");
+
+            // The socket lives on through the duplicate; its events reach nobody, harmlessly.
+            b.write_all(b"x")?;
+            crate::time::sleep(Duration::from_millis(10)).await;
+            drop(duplicate);
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn dropping_an_async_fd_deregisters_then_closes() -> io::Result<()> {
+        check_async_fd_drop(|socket| socket)?;
+        check_async_fd_drop(OwnedFd::from)
     }
 }

@@ -52,44 +52,71 @@
 //!       └──────────── tasks re-queued ◀──────────┘ (from another thread: + eventfd)
 //! ```
 //!
+//! # Layers
+//!
+//! The crate is built in floors, each using only the floors below it (`tests/layers.rs`
+//! checks every `use crate::` line against this order):
+//!
+//! ```text
+//!  resources   AsyncFd, net, time, signal, task    what programs use; each looks the
+//!     │                                            runtime up once and keeps its handle
+//!  runtime     Runtime, block_on, context, threads  ties a scheduler to a driver for a thread
+//!     │
+//!  scheduler   tasks, run queue, remote queue      polls futures; knows nothing of epoll
+//!     │
+//!  driver      Reactor: epoll, registrations,      waits for the kernel and wakes wakers;
+//!     │        waiters, timers                     knows nothing of tasks
+//!  util        slab, counters, budget, trace       leaf pieces every floor may use
+//!     │
+//!  sys         epoll, eventfd, sockets, signalfd   every `unsafe` line of the crate
+//! ```
+//!
 //! # Reading order
 //!
-//! New to event loops? Start with the guide, `docs/guide/README.md`; then the code, in order:
+//! New to event loops? Start with the guide, `docs/guide/README.md`; then the code, floor
+//! by floor from the bottom:
 //! 1. [`epoll`]: the kernel interface, safe and usable on its own (`src/sys/epoll.rs`).
 //!    `examples/seed_server.rs` uses it to port the Python tutorial line for line.
-//! 2. The reactor (`src/reactor/`): registrations, readiness, wakers, timers.
-//! 3. The executor (`src/runtime/`): [`block_on`], the run queue, cross-thread wakes.
-//! 4. Tasks (`src/task/`): [`spawn`], [`JoinHandle`], wakers built on `ArcWake`.
+//! 2. The driver (`src/driver/`): the reactor, its registrations, readiness, waiters and
+//!    timers.
+//! 3. The scheduler (`src/scheduler/`): the task slab, the run queue, wakers built on
+//!    `ArcWake`, cross-thread wakes, [`JoinHandle`].
+//! 4. The runtime (`src/runtime/`): [`block_on`], [`spawn`], the thread's context.
 //! 5. [`AsyncFd`] and [`net`]: I/O objects as thin users of the reactor.
 //! 6. [`time`]: sleeping, timeouts and intervals on the reactor's timers.
-//! 7. [`signal`], and the trace mode (`src/trace.rs`) that shows every step of the loop.
+//! 7. [`signal`], and the trace mode (`src/util/trace.rs`) that shows every step of the loop.
 //!
 //! # Layout
 //!
-//! | concept | file |
-//! |---|---|
-//! | epoll binding ([`epoll::Epoll`], [`epoll::EventFlags`]) | `src/sys/epoll.rs` |
-//! | everything `unsafe` (syscalls) | `src/sys/` |
-//! | reactor: epoll + registrations + timers | `src/reactor/mod.rs` |
-//! | readiness of one descriptor, per direction | `src/reactor/readiness.rs` |
-//! | registration protocol (wait, try, clear on `WouldBlock`) | `src/reactor/registration.rs` |
-//! | the tasks waiting on one direction of a descriptor | `src/reactor/waiters.rs` |
-//! | timers: a slab plus a min-heap with lazy deletion | `src/reactor/timers.rs` |
-//! | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |
-//! | run queue and task slab | `src/runtime/scheduler.rs` |
-//! | cross-thread wakes (eventfd) | `src/runtime/remote.rs` |
-//! | the cooperative budget (128 I/O operations per poll) | `src/runtime/budget.rs` |
-//! | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
-//! | task wakers | `src/task/header.rs` |
-//! | [`JoinHandle`], [`JoinError`] | `src/task/join.rs` |
-//! | [`AsyncFd`] | `src/async_fd.rs` |
-//! | [`AsyncTcpListener`], [`AsyncTcpStream`], split halves | `src/net/tcp_*.rs` |
-//! | `read_exact` / `write_all` for every byte stream | `src/net/byte_stream.rs` |
-//! | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`], [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
-//! | [`time::sleep`], [`time::timeout`], [`time::interval`] | `src/time/` |
-//! | trace mode (`EPOLL_RT_TRACE`), [`task::Builder`] names | `src/trace.rs`, `src/task/builder.rs` |
-//! | [`Runtime::stats`] counters | `src/runtime/stats.rs` |
-//! | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
+//! | floor | concept | file |
+//! |---|---|---|
+//! | sys | epoll binding ([`epoll::Epoll`], [`epoll::EventFlags`]) | `src/sys/epoll.rs` |
+//! | sys | everything `unsafe` (syscalls) | `src/sys/` |
+//! | util | generational slab (tasks, registrations, timers) | `src/util/slab.rs` |
+//! | util | the cooperative budget (128 I/O operations per poll) | `src/util/budget.rs` |
+//! | util | [`Runtime::stats`] counters | `src/util/stats.rs` |
+//! | util | trace mode (`EPOLL_RT_TRACE`) | `src/util/trace.rs` |
+//! | driver | reactor: epoll + registrations + timers | `src/driver/mod.rs` |
+//! | driver | readiness of one descriptor, per direction | `src/driver/readiness.rs` |
+//! | driver | registration protocol (wait, try, clear on `WouldBlock`) | `src/driver/registration.rs` |
+//! | driver | the tasks waiting on one direction of a descriptor | `src/driver/waiters.rs` |
+//! | driver | timers: a slab plus a min-heap with lazy deletion | `src/driver/timers.rs` |
+//! | scheduler | task slab, polling a task | `src/scheduler/mod.rs` |
+//! | scheduler | run queue of task ids | `src/scheduler/run_queue.rs` |
+//! | scheduler | the run queue local wakes go to on this thread | `src/scheduler/current.rs` |
+//! | scheduler | task wakers | `src/scheduler/header.rs` |
+//! | scheduler | cross-thread wakes (eventfd) | `src/scheduler/remote.rs` |
+//! | scheduler | [`JoinHandle`], [`JoinError`] | `src/scheduler/join.rs` |
+//! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |
+//! | runtime | the current runtime of a thread | `src/runtime/context.rs` |
+//! | runtime | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
+//! | resources | [`AsyncFd`] | `src/async_fd.rs` |
+//! | resources | [`AsyncTcpListener`], [`AsyncTcpStream`], split halves | `src/net/tcp_*.rs` |
+//! | resources | `read_exact` / `write_all` for every byte stream | `src/net/byte_stream.rs` |
+//! | resources | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`], [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
+//! | resources | [`time::sleep`], [`time::timeout`], [`time::interval`] | `src/time/` |
+//! | resources | [`task::Builder`] names, [`yield_now`] | `src/task/` |
+//! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
 //!
 //! # Glossary
 //!
@@ -105,21 +132,30 @@
 //! - **Executor**: the part that polls tasks.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+// Unsafe code is refused everywhere but in the OS layer.
+#![deny(unsafe_code)]
 
+// The floors, bottom up (see "Layers" above). The OS layer is the one place where unsafe
+// code is allowed.
 #[macro_use]
+#[allow(unsafe_code)]
 mod sys;
+
+mod util;
+
+mod driver;
+
+mod scheduler;
+
+mod runtime;
 
 mod async_fd;
 #[cfg(feature = "futures-io")]
 mod io_traits;
 pub mod net;
-mod reactor;
-mod runtime;
 pub mod signal;
-mod slab;
 pub mod task;
 pub mod time;
-mod trace;
 
 pub use async_fd::{AsyncFd, ReadyGuard, WouldBlock};
 pub use net::{AsyncTcpListener, AsyncTcpStream};

@@ -4,23 +4,18 @@
 //! `block_on` *enters* its runtime for as long as it runs. Entering twice on one thread is
 //! refused: a nested `block_on` would block the outer runtime's tasks while it runs.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
 
 use super::core::Core;
-use crate::reactor::Reactor;
+use crate::driver::Reactor;
+use crate::scheduler;
 use crate::sys::timer_slack;
-use crate::task::TaskId;
 
 thread_local! {
     /// The runtime whose `block_on` is running on this thread, if any.
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
-
-    /// The id of that runtime, 0 if none. Wakers check it on every wake: a `Cell<u64>` has
-    /// no destructor, so reading it needs neither `CURRENT`'s check that its destructor is
-    /// registered nor a `RefCell` borrow.
-    static CURRENT_ID: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Timer slack while a runtime runs on the thread: 1 µs instead of Linux's default 50 µs,
@@ -51,7 +46,8 @@ pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
                  `.await` the future, or `epoll_rt::spawn` it, instead."
             );
         }
-        CURRENT_ID.set(core.id());
+        // Wakes on this thread go straight to this runtime's run queue from now on.
+        scheduler::current::set(core.id(), core.scheduler().run_queue().clone());
         *current = Some(core);
     });
     // Failing to adjust the slack only costs precision, so errors are ignored.
@@ -69,7 +65,7 @@ impl Drop for EnterGuard {
             let _ = timer_slack::set(slack);
         }
         // Take the core out first and drop it after the borrow ends.
-        CURRENT_ID.set(0);
+        scheduler::current::clear();
         let core = CURRENT.with(|current| current.borrow_mut().take());
         if let Some(core) = &core {
             core.stop_polling();
@@ -94,25 +90,4 @@ pub(crate) fn current_reactor() -> io::Result<Rc<Reactor>> {
              epoll_rt::block_on (or a task it runs)",
         )
     })
-}
-
-/// If runtime `runtime_id` is running on this thread, pushes the task `claim` names on its
-/// run queue and returns `true`. Returns `false` otherwise, without calling `claim`, and
-/// the caller takes the remote path.
-#[inline]
-pub(crate) fn schedule_local(runtime_id: u64, claim: impl FnOnce() -> TaskId) -> bool {
-    // The common answer, "yes, this thread", and the remote one both come from the id
-    // alone; `CURRENT` is borrowed only to reach the run queue.
-    if CURRENT_ID.try_with(Cell::get) != Ok(runtime_id) {
-        return false;
-    }
-    CURRENT
-        .try_with(|current| match &*current.borrow() {
-            Some(core) => {
-                core.scheduler().wake(claim());
-                true
-            }
-            None => false,
-        })
-        .unwrap_or(false)
 }

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::budget::Budget;
-use super::scheduler::Scheduler;
-use super::{Remote, RuntimeStats};
-use crate::reactor::Reactor;
-use crate::task::{Header, JoinHandle, TaskId};
-use crate::trace::Tracer;
+use crate::driver::Reactor;
+use crate::scheduler::{Header, JoinHandle, Remote, Scheduler, TaskId};
+use crate::util::budget::Budget;
+use crate::util::stats::RuntimeStats;
+use crate::util::trace::Tracer;
 
 /// Source of runtime ids, which let a waker tell its own runtime's thread from another.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -93,7 +92,7 @@ impl Core {
 
     /// Moves tasks woken from other threads onto the run queue.
     pub(crate) fn drain_remote(&self) {
-        self.remote.drain_into(&mut self.scheduler.run_queue());
+        self.remote.drain_into(self.scheduler.run_queue());
     }
 
     /// One trip to the kernel: a quick look for events while tasks are ready, otherwise

@@ -13,19 +13,14 @@
 //! always ready (it yields, or wakes itself) cannot keep the reactor from running. tokio's
 //! `current_thread` scheduler has the same rule (its `event_interval`, 61 polls). And a
 //! task that never returns `Pending` on its own, because its socket is always ready, is
-//! made to by the cooperative budget (`budget.rs`).
+//! made to by the cooperative budget (`util/budget.rs`).
 
-pub(crate) mod budget;
 pub(crate) mod context;
 mod core;
-mod remote;
-mod scheduler;
-pub(crate) mod stats;
 mod threads;
 
 pub(crate) use self::core::Core;
-pub(crate) use remote::Remote;
-pub use stats::RuntimeStats;
+pub use crate::util::stats::RuntimeStats;
 pub use threads::block_on_threads;
 
 use std::fmt;
@@ -35,7 +30,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
 
-use crate::task::{JoinHandle, TaskId};
+use crate::scheduler::{JoinHandle, TaskId};
 
 /// Most task polls between two looks at the reactor.
 const POLLS_PER_TURN: usize = 64;

@@ -1,24 +1,8 @@
 //! Tasks: futures the executor owns and polls, each with a waker and a join handle.
 //!
-//! A spawned future is split in two, because a waker must be `Send + Sync` (any thread may
-//! wake any task) while the future itself need not be `Send` (this runtime never moves it
-//! off its thread):
-//!
-//! ```text
-//!   executor's slab (this thread only)           anywhere
-//!   ┌────────────────────────────────┐        ┌──────────────────────┐
-//!   │ Spawned<F>: the future, plus   │        │ Header (Arc):        │
-//!   │ the Rc<JoinState> it completes │        │  id, scheduled flag, │◀── Waker
-//!   │ Arc<Header> ───────────────────┼───────▶│  runtime id, remote  │
-//!   └────────────────────────────────┘        └──────────────────────┘
-//!                 │ Rc
-//!                 ▼
-//!   JoinState: output slot + joiner's waker ◀── JoinHandle
-//! ```
-//!
-//! Waking sets the header's `scheduled` flag and, only if it was clear, pushes the task's
-//! id on a run queue: a task is never queued twice. The executor clears the flag just
-//! before polling, so a wake that arrives during the poll queues the task again.
+//! What a task is made of (a header its wakers share, the future in the scheduler's slab,
+//! the join state) is the scheduler's business: see `src/scheduler/`. This module is the
+//! public face: [`JoinHandle`], [`JoinError`], [`Builder`] and [`yield_now`].
 //!
 //! ```
 //! use std::cell::RefCell;
@@ -36,13 +20,8 @@
 //! ```
 
 mod builder;
-mod header;
-mod join;
-mod spawned;
 mod yield_now;
 
+pub use crate::scheduler::{JoinError, JoinHandle};
 pub use builder::Builder;
-pub(crate) use header::{Header, TaskId};
-pub use join::{JoinError, JoinHandle};
-pub(crate) use spawned::spawned;
 pub use yield_now::yield_now;

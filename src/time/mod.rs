@@ -1,6 +1,6 @@
 //! Time: sleeping, deadlines for other futures, and periodic ticks.
 //!
-//! Timers live in the reactor (see `reactor/timers.rs`): the nearest deadline bounds each
+//! Timers live in the reactor (see `driver/timers.rs`): the nearest deadline bounds each
 //! `epoll_wait`, and a timer that comes due wakes its task like an I/O event does.
 //!
 //! ```

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::reactor::{Reactor, TimerKey};
+use crate::driver::{Reactor, TimerKey};
 use crate::runtime::context;
 
 /// Waits until `duration` has passed.

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_task::ArcWake;
 
-use crate::runtime::{Remote, context};
-use crate::slab::Key;
+use super::Remote;
+use super::current;
+use crate::util::slab::Key;
 
 /// A task's key in its runtime's slab.
 pub(crate) type TaskId = Key;
@@ -106,7 +107,7 @@ impl ArcWake for Header {
         // instruction (about a fifth of a wake's cost): only this thread ever clears it
         // (`start_poll`), so it cannot change under us, except set by a wake racing in from
         // another thread. Then both queue the task, and it is polled once for nothing.
-        let local = context::schedule_local(header.runtime_id, || {
+        let local = current::schedule_local(header.runtime_id, || {
             header.scheduled.store(true, Ordering::Release);
             header.id
         });

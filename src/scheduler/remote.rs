@@ -1,6 +1,6 @@
 //! The remote queue: how a waker on another thread schedules a task.
 //!
-//! The run queue proper is a plain `VecDeque` that only the runtime's thread touches. A
+//! The run queue proper (`run_queue.rs`) is a plain `VecDeque` that only the runtime's thread touches. A
 //! wake from any other thread (or from this thread while the runtime is not running) goes
 //! through here instead: the task id is pushed under a mutex, and the runtime's eventfd is
 //! rung so that an `epoll_wait` in progress returns.
@@ -9,16 +9,16 @@
 //! wakes arrive: the first wake after the runtime drained the queue rings, later ones see
 //! the flag and only push.
 
-use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use super::TaskId;
+use super::run_queue::RunQueue;
 use crate::sys::eventfd::EventFd;
-use crate::task::TaskId;
-use crate::trace::Tracer;
+use crate::util::trace::Tracer;
 
 /// Cross-thread scheduling for one runtime. Shared by `Arc` with its tasks' wakers.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ impl Remote {
     }
 
     /// Moves every remotely woken task onto `run_queue`. Runtime thread only.
-    pub(crate) fn drain_into(&self, run_queue: &mut VecDeque<TaskId>) {
+    pub(crate) fn drain_into(&self, run_queue: &RunQueue) {
         // Order matters: reset the eventfd, then clear the flag, then take the queue. A
         // push that finds the flag clear rings *after* the reset, so the ring survives to
         // the next turn; one that finds it set pushed before the take. (Clearing the flag

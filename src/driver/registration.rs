@@ -31,8 +31,7 @@ use std::task::{Context, Poll};
 use super::Reactor;
 use super::readiness::{Direction, Readiness};
 use super::waiters::Waiters;
-use crate::runtime::context;
-use crate::slab::Key;
+use crate::util::slab::Key;
 
 /// What the reactor knows about one descriptor, and who is waiting on it.
 ///
@@ -63,7 +62,7 @@ impl IoState {
     }
 
     /// Reports an event to the trace.
-    pub(super) fn trace(&self, tracer: &crate::trace::Tracer, ready: Readiness) {
+    pub(super) fn trace(&self, tracer: &crate::util::trace::Tracer, ready: Readiness) {
         tracer.ready(
             self.fd,
             ready.intersects(Readiness::READABLE),
@@ -105,7 +104,7 @@ impl std::fmt::Debug for IoState {
     }
 }
 
-/// A descriptor registered with the current runtime's reactor; deregisters on drop.
+/// A descriptor registered with a reactor; deregisters on drop.
 ///
 /// The owner must drop the `Registration` *before* closing the descriptor (declare it as
 /// the first field), so the `epoll_ctl(DEL)` names the right file.
@@ -120,14 +119,13 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Registers `fd` with the reactor of the runtime running on this thread.
+    /// Registers `fd` with `reactor`.
     ///
     /// The new registration assumes the descriptor is ready in both directions. The first
     /// operation therefore just tries the call, which either succeeds (an accepted client
     /// has often already sent its request) or returns `WouldBlock` and clears the bit: one
     /// syscall, instead of a trip through `epoll_wait` to learn what a try would tell.
-    pub(crate) fn new(fd: BorrowedFd<'_>) -> io::Result<Self> {
-        let reactor = context::current_reactor()?;
+    pub(crate) fn new(reactor: Rc<Reactor>, fd: BorrowedFd<'_>) -> io::Result<Self> {
         let state = Rc::new(IoState::new_ready(fd.as_raw_fd()));
         let key = reactor.add_source(fd, state.clone())?;
         Ok(Self {
@@ -141,7 +139,7 @@ impl Registration {
     /// waker so the reactor can wake it, and returns `Pending`.
     ///
     /// A ready answer spends one unit of the task's cooperative budget; with the budget
-    /// spent, the answer is `Pending` and the task is re-queued (see `runtime/budget.rs`).
+    /// spent, the answer is `Pending` and the task is re-queued (see `util/budget.rs`).
     #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
         if self.state.readiness.get().intersects(dir.mask()) {

@@ -1,12 +1,47 @@
 //! The scheduler: every spawned task of one runtime, and the queue of those ready to run.
 //!
-//! Tasks live in a slab keyed by [`TaskId`]; the run queue holds ids, not tasks (as in
-//! blog_os's executor). A woken task's id is pushed at the back; the executor pops from the
-//! front and polls. An id whose task has finished since it was queued finds an empty slot
-//! (the slab's generation check) and is skipped.
+//! Tasks live in a slab keyed by [`TaskId`]; the run queue (`run_queue.rs`) holds ids, not
+//! tasks (as in blog_os's executor). A woken task's id is pushed at the back; the executor
+//! pops from the front and polls. An id whose task has finished since it was queued finds
+//! an empty slot (the slab's generation check) and is skipped.
+//!
+//! A spawned future is split in two, because a waker must be `Send + Sync` (any thread may
+//! wake any task) while the future itself need not be `Send` (this runtime never moves it
+//! off its thread):
+//!
+//! ```text
+//!   scheduler's slab (this thread only)          anywhere
+//!   ┌────────────────────────────────┐        ┌──────────────────────┐
+//!   │ Spawned<F>: the future, plus   │        │ Header (Arc):        │
+//!   │ the Rc<JoinState> it completes │        │  id, scheduled flag, │◀── Waker
+//!   │ Arc<Header> ───────────────────┼───────▶│  runtime id, remote  │
+//!   └────────────────────────────────┘        └──────────────────────┘
+//!                 │ Rc
+//!                 ▼
+//!   JoinState: output slot + joiner's waker ◀── JoinHandle
+//! ```
+//!
+//! Waking sets the header's `scheduled` flag and, only if it was clear, pushes the task's
+//! id on a run queue. The executor clears the flag just before polling, so a wake that
+//! arrives during the poll queues the task again.
+//!
+//! This layer knows nothing of epoll or timers: it is woken through wakers, like any
+//! executor, and the runtime above ties it to the driver.
+
+pub(crate) mod current;
+mod header;
+mod join;
+mod remote;
+mod run_queue;
+mod spawned;
+
+pub(crate) use header::{Header, TaskId};
+pub use join::{JoinError, JoinHandle};
+pub(crate) use remote::Remote;
+pub(crate) use run_queue::RunQueue;
+use spawned::spawned;
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -18,12 +53,10 @@ use futures_task::waker_ref;
 
 use std::time::Instant;
 
-use super::Remote;
-use super::budget::Budget;
-use super::stats::{Counter, RuntimeStats};
-use crate::slab::Slab;
-use crate::task::{Header, JoinHandle, TaskId, spawned};
-use crate::trace::Tracer;
+use crate::util::budget::Budget;
+use crate::util::slab::Slab;
+use crate::util::stats::{Counter, RuntimeStats};
+use crate::util::trace::Tracer;
 
 /// A spawned task as the scheduler stores it.
 struct Task {
@@ -47,15 +80,14 @@ pub(crate) struct Scheduler {
     finished: Counter,
     /// Polls, the future of `block_on` included.
     polls: Counter,
-    /// Wakes on this thread.
-    local_wakes: Counter,
     /// The cooperative budget, renewed before each poll (shared with the reactor).
     budget: Rc<Budget>,
     /// Every live task. A slot holds `None` while its task is being polled: the future is
     /// taken out so that the task can spawn (which inserts into this slab) mid-poll.
     tasks: RefCell<Slab<Option<Task>>>,
-    /// Ids of tasks to poll, in wake order.
-    run_queue: RefCell<VecDeque<TaskId>>,
+    /// Ids of tasks to poll, in wake order; shared with this thread's wakers while the
+    /// runtime runs (`current.rs`).
+    run_queue: Rc<RunQueue>,
 }
 
 impl Scheduler {
@@ -73,10 +105,9 @@ impl Scheduler {
             spawned: Counter::default(),
             finished: Counter::default(),
             polls: Counter::default(),
-            local_wakes: Counter::default(),
             budget,
             tasks: RefCell::default(),
-            run_queue: RefCell::default(),
+            run_queue: Rc::default(),
         }
     }
 
@@ -88,7 +119,7 @@ impl Scheduler {
             if id == TaskId::RESERVED {
                 "block_on".to_owned()
             } else {
-                crate::trace::task_label(id.index(), name.as_deref())
+                crate::util::trace::task_label(id.index(), name.as_deref())
             }
         });
         Arc::new(Header::new(id, self.runtime_id, self.remote.clone(), label))
@@ -117,13 +148,7 @@ impl Scheduler {
 
     /// Queues task `id`.
     pub(crate) fn push(&self, id: TaskId) {
-        self.run_queue.borrow_mut().push_back(id);
-    }
-
-    /// Queues task `id`, woken on the runtime's thread.
-    pub(crate) fn wake(&self, id: TaskId) {
-        self.local_wakes.bump();
-        self.push(id);
+        self.run_queue.push(id);
     }
 
     /// Polls `future` as task `header`, counting and tracing the poll. Returns whether
@@ -161,26 +186,24 @@ impl Scheduler {
         stats.tasks_spawned = self.spawned.get();
         stats.tasks_finished = self.finished.get();
         stats.polls = self.polls.get();
-        stats.local_wakes = self.local_wakes.get();
+        stats.local_wakes = self.run_queue.local_wakes();
     }
 
     /// The next task to poll, if any.
-    ///
-    /// Inlined into the executor's loop: once per poll, and the call cost about 11 of a
-    /// wake's 300 instructions (callgrind, `cargo bench --bench wake`).
     #[inline]
     pub(crate) fn pop(&self) -> Option<TaskId> {
-        self.run_queue.borrow_mut().pop_front()
+        self.run_queue.pop()
     }
 
     /// Whether some task waits to be polled.
     pub(crate) fn has_ready(&self) -> bool {
-        !self.run_queue.borrow().is_empty()
+        !self.run_queue.is_empty()
     }
 
-    /// The run queue, to append remotely woken tasks.
-    pub(crate) fn run_queue(&self) -> std::cell::RefMut<'_, VecDeque<TaskId>> {
-        self.run_queue.borrow_mut()
+    /// The run queue: remotely woken tasks are appended to it, and this thread's wakers
+    /// push on it while the runtime runs.
+    pub(crate) fn run_queue(&self) -> &Rc<RunQueue> {
+        &self.run_queue
     }
 
     /// Number of live tasks.
@@ -231,7 +254,7 @@ impl Scheduler {
                 drop_quietly(task);
             }
         }
-        self.run_queue.borrow_mut().clear();
+        self.run_queue.clear();
     }
 }
 

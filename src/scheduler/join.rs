@@ -330,7 +330,7 @@ mod tests {
     use std::mem::size_of;
 
     use super::JoinState;
-    use crate::task::Header;
+    use crate::scheduler::Header;
 
     /// Every task costs one `Arc<Header>` and one `Rc<JoinState>` (a connection's task
     /// lives as long as the connection). With the 16 bytes of reference counts, each must

@@ -2,10 +2,9 @@
 //! registration or timer may still wake (nothing), and the order of deregistration and
 //! close.
 //!
-//! Each test runs inside a runtime (a `Registration` finds its reactor through the
-//! thread-local context), stores counting wakers with `poll_ready` as a task would, and
-//! then calls [`Reactor::turn`] itself, always with a finite timeout so that a lost wake-up
-//! ends the test instead of hanging it.
+//! Each test makes a reactor of its own, with no runtime around it, stores counting wakers
+//! with `poll_ready` as a task would, and then calls [`Reactor::turn`] itself, always with
+//! a finite timeout so that a lost wake-up ends the test instead of hanging it.
 //!
 //! Real sockets deliver more than one condition per event: a socket with room in its send
 //! buffer reports `OUT` along with whatever else happened. To see that *only* readable data
@@ -15,9 +14,8 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,7 +25,7 @@ use std::time::{Duration, Instant};
 use futures_task::ArcWake;
 
 use super::{Direction, Reactor, Registration};
-use crate::runtime::context;
+use crate::util::budget::Budget;
 
 /// Most turns a test waits through for something to happen (each at most [`TURN`]).
 const MAX_TURNS: usize = 50;
@@ -72,13 +70,26 @@ impl ArcWake for Recorder {
     }
 }
 
-/// Runs `test` inside a fresh runtime and hands it that runtime's reactor.
+thread_local! {
+    /// The reactor of the test running on this thread, for wakers that register.
+    static REACTOR: RefCell<Option<Rc<Reactor>>> = const { RefCell::new(None) };
+}
+
+/// Runs `test` with a new reactor (also in [`REACTOR`] while it runs).
 fn with_reactor<T>(test: impl FnOnce(&Rc<Reactor>) -> T) -> T {
-    let runtime = crate::Runtime::new().expect("create a runtime");
-    runtime.block_on(async {
-        let reactor = context::current_reactor().expect("inside block_on");
-        test(&reactor)
-    })
+    let reactor = Rc::new(Reactor::new(None, Rc::new(Budget::new())).expect("a reactor"));
+    REACTOR.set(Some(reactor.clone()));
+    let result = test(&reactor);
+    REACTOR.set(None);
+    result
+}
+
+/// Registers `fd` with the reactor of the test running on this thread.
+fn register(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Registration> {
+    let reactor = REACTOR
+        .with_borrow(|r| r.clone())
+        .expect("inside with_reactor");
+    Registration::new(reactor, fd)
 }
 
 /// Polls `registration` for `dir` as a task whose waker is `counter`'s would.
@@ -139,7 +150,7 @@ fn waiting_registration(
     reactor: &Reactor,
     socket: &UnixStream,
 ) -> io::Result<(Registration, Arc<Counter>, Arc<Counter>)> {
-    let registration = Registration::new(socket.as_fd())?;
+    let registration = register(socket.as_fd())?;
     // Take any event the registration itself queued (a writable socket is reported at
     // once), then forget the optimistic readiness, as a `WouldBlock` in each direction would.
     reactor.turn(Some(Duration::ZERO));
@@ -149,21 +160,6 @@ fn waiting_registration(
     assert!(wait_on(&registration, Direction::Read, &reader).is_pending());
     assert!(wait_on(&registration, Direction::Write, &writer).is_pending());
     Ok((registration, reader, writer))
-}
-
-/// The descriptors an epoll instance watches, from its `/proc/self/fdinfo` `tfd:` lines.
-fn watched(epfd: RawFd) -> io::Result<Vec<RawFd>> {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{epfd}"))?;
-    Ok(info
-        .lines()
-        .filter_map(|line| line.strip_prefix("tfd:"))
-        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
-        .collect())
-}
-
-/// What descriptor number `fd` names now (`socket:[inode]` for a socket), if anything.
-fn fd_target(fd: RawFd) -> Option<PathBuf> {
-    std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()
 }
 
 #[test]
@@ -270,7 +266,7 @@ impl ArcWake for Reentrant {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         drop(STASH.take());
         let (socket, _peer) = socket_pair().expect("a socket pair");
-        drop(Registration::new(socket.as_fd()).expect("register from inside a wake"));
+        drop(register(socket.as_fd()).expect("register from inside a wake"));
         arc_self.woken.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -279,7 +275,7 @@ impl ArcWake for Reentrant {
 fn a_waker_may_reenter_the_reactor() -> io::Result<()> {
     with_reactor(|reactor| {
         let (a, mut b) = socket_pair()?;
-        let registration = Registration::new(a.as_fd())?;
+        let registration = register(a.as_fd())?;
         reactor.turn(Some(Duration::ZERO));
         registration.clear_readiness(Direction::Read);
         let reentrant = Arc::new(Reentrant::default());
@@ -336,45 +332,6 @@ fn no_wake_after_deregistration() -> io::Result<()> {
         }
         Ok(())
     })
-}
-
-/// Drops an `AsyncFd` of `make(a)` while a duplicate of `a` keeps the socket open, and
-/// checks that the reactor's epoll no longer watches the descriptor and that the number no
-/// longer names the socket.
-///
-/// Had the descriptor been closed before the `epoll_ctl(DEL)`, the DEL would have failed
-/// and, since the duplicate keeps the open file alive, the kernel would still watch it.
-fn check_async_fd_drop<T: AsFd>(make: impl FnOnce(UnixStream) -> T) -> io::Result<()> {
-    with_reactor(|reactor| {
-        let epfd = reactor.epoll.as_raw_fd();
-        let (a, mut b) = socket_pair()?;
-        let duplicate = a.try_clone()?;
-        let async_fd = crate::AsyncFd::new(make(a))?;
-        let fd = async_fd.as_raw_fd();
-        let socket = fd_target(fd).expect("the descriptor is open");
-        assert!(watched(epfd)?.contains(&fd));
-        assert_eq!(reactor.source_count(), 1);
-
-        drop(async_fd);
-        assert_eq!(reactor.source_count(), 0);
-        assert!(
-            !watched(epfd)?.contains(&fd),
-            "the descriptor was closed before it was deregistered"
-        );
-        assert_ne!(fd_target(fd), Some(socket), "the descriptor was not closed");
-
-        // The socket lives on through the duplicate; its events reach nobody, harmlessly.
-        b.write_all(b"x")?;
-        reactor.turn(Some(Duration::from_millis(10)));
-        drop(duplicate);
-        Ok(())
-    })
-}
-
-#[test]
-fn dropping_an_async_fd_deregisters_then_closes() -> io::Result<()> {
-    check_async_fd_drop(|socket| socket)?;
-    check_async_fd_drop(OwnedFd::from)
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The reactor: the part of the runtime that waits for the outside world.
+//! The driver: the layer that waits for the outside world. Its one type, the
+//! [`Reactor`], is what the executor calls when no task is ready.
 //!
 //! It owns the epoll instance and, for every registered descriptor, an [`IoState`] with the
 //! descriptor's readiness and the wakers of the tasks waiting on it; it also keeps the
@@ -40,12 +41,11 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::epoll::{Epoll, EventFlags, Events};
-use crate::runtime::RuntimeStats;
-use crate::runtime::budget::Budget;
-use crate::runtime::stats::Counter;
-use crate::slab::{Key, Slab};
-use crate::trace::Tracer;
+use crate::sys::epoll::{Epoll, EventFlags, Events};
+use crate::util::budget::Budget;
+use crate::util::slab::{Key, Slab};
+use crate::util::stats::{Counter, RuntimeStats};
+use crate::util::trace::Tracer;
 use readiness::Readiness;
 use registration::IoState;
 use timers::TimerQueue;
@@ -158,6 +158,13 @@ impl Reactor {
         self.ctls.bump();
         let _ = self.epoll.unregister_raw(fd);
         self.sources.borrow_mut().remove(key);
+    }
+
+    /// The epoll instance's descriptor, for tests that read what it watches in `/proc`.
+    #[cfg(test)]
+    pub(crate) fn epoll_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.epoll.as_raw_fd()
     }
 
     /// Number of registered descriptors (the eventfd excluded).

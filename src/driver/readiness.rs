@@ -4,7 +4,7 @@
 //! write) make progress now?". [`Readiness`] is the translation, kept per registration and
 //! cleared by the I/O object when an operation returns `WouldBlock`.
 
-use crate::epoll::EventFlags;
+use crate::sys::epoll::EventFlags;
 
 /// A set of readiness bits for one registered descriptor.
 #[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]

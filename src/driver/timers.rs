@@ -25,7 +25,7 @@ use std::collections::BinaryHeap;
 use std::task::Waker;
 use std::time::Instant;
 
-use crate::slab::{Key, Slab};
+use crate::util::slab::{Key, Slab};
 
 /// Identifies one pending timer.
 pub(crate) type TimerKey = Key;

@@ -2,12 +2,12 @@
 //!
 //! Each part of the runtime counts its own work in plain `Cell`s (the runtime is
 //! single-threaded; only wakes from other threads need an atomic), and
-//! [`Runtime::stats`](super::Runtime::stats) gathers a snapshot. The counts are always on:
+//! [`Runtime::stats`](crate::Runtime::stats) gathers a snapshot. The counts are always on:
 //! an increment of a non-atomic integer is cheaper than the branch that could skip it.
 
 use std::cell::Cell;
 
-/// A snapshot of a runtime's counters, from [`Runtime::stats`](super::Runtime::stats).
+/// A snapshot of a runtime's counters, from [`Runtime::stats`](crate::Runtime::stats).
 ///
 /// ```
 /// use epoll_rt::Runtime;

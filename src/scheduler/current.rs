@@ -1,0 +1,57 @@
+//! The run queue of the runtime running on this thread, if any: what lets a waker tell a
+//! wake on its own runtime's thread (push on the run queue: no lock, no syscall) from a
+//! wake anywhere else (the remote queue).
+//!
+//! The runtime sets it for as long as its `block_on` runs (`runtime/context.rs`). It is
+//! the scheduler's own thread-local, so that a task's waker, which lives in this layer,
+//! never has to reach up into the runtime to find its queue.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::TaskId;
+use super::run_queue::RunQueue;
+
+thread_local! {
+    /// The id of the runtime running on this thread, 0 if none. Wakers check it on every
+    /// wake: a `Cell<u64>` has no destructor, so reading it needs neither `QUEUE`'s check
+    /// that its destructor is registered nor a `RefCell` borrow.
+    static ID: Cell<u64> = const { Cell::new(0) };
+
+    /// That runtime's run queue.
+    static QUEUE: RefCell<Option<Rc<RunQueue>>> = const { RefCell::new(None) };
+}
+
+/// Makes `queue`, of runtime `id`, the one local wakes go to on this thread.
+pub(crate) fn set(id: u64, queue: Rc<RunQueue>) {
+    ID.set(id);
+    QUEUE.with(|current| *current.borrow_mut() = Some(queue));
+}
+
+/// Ends what [`set`] started: wakes on this thread take the remote path again.
+pub(crate) fn clear() {
+    ID.set(0);
+    let queue = QUEUE.with(|current| current.borrow_mut().take());
+    drop(queue);
+}
+
+/// If runtime `runtime_id` is running on this thread, pushes the task `claim` names on its
+/// run queue and returns `true`. Returns `false` otherwise, without calling `claim`, and
+/// the caller takes the remote path.
+#[inline]
+pub(crate) fn schedule_local(runtime_id: u64, claim: impl FnOnce() -> TaskId) -> bool {
+    // The common answer, "yes, this thread", and the remote one both come from the id
+    // alone; `QUEUE` is borrowed only to reach the run queue.
+    if ID.try_with(Cell::get) != Ok(runtime_id) {
+        return false;
+    }
+    QUEUE
+        .try_with(|current| match &*current.borrow() {
+            Some(queue) => {
+                queue.wake(claim());
+                true
+            }
+            None => false,
+        })
+        .unwrap_or(false)
+}

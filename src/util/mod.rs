@@ -1,0 +1,13 @@
+//! Leaf utilities: small pieces that every layer above may use and that use nothing of
+//! the runtime themselves.
+//!
+//! - [`slab`]: generational keys into a vector of slots (registrations, tasks, timers);
+//! - [`stats`]: the counters each part of the runtime keeps, and their public snapshot;
+//! - [`budget`]: the cooperative budget, how many I/O operations a task may complete in
+//!   one poll;
+//! - [`trace`]: the trace mode (`EPOLL_RT_TRACE`), which every layer reports to.
+
+pub(crate) mod budget;
+pub(crate) mod slab;
+pub(crate) mod stats;
+pub(crate) mod trace;
