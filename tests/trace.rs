@@ -6,6 +6,7 @@
 
 mod util;
 
+use std::future::Future;
 use std::process::Command;
 use std::time::Duration;
 
@@ -51,18 +52,48 @@ fn traced_workload() {
     .unwrap();
 }
 
+/// A workload whose I/O object and timer outlive the runtime: once the runtime is
+/// dropped, the trace file is complete JSON although they still hold the tracer.
+#[test]
+fn traced_workload_outliving_its_runtime() {
+    if std::env::var_os(CHILD).is_none() {
+        return; // only meaningful in the child process
+    }
+    let path = std::env::var("EPOLL_RT_TRACE").expect("a trace file");
+    let rt = Runtime::new().unwrap();
+    let kept = rt.block_on(async {
+        let listener = AsyncTcpListener::bind("127.0.0.1:0").unwrap();
+        let mut nap = Box::pin(epoll_rt::time::sleep(Duration::from_secs(60)));
+        // Polled once, so the timer is registered with the runtime's reactor.
+        std::future::poll_fn(|cx| {
+            assert!(nap.as_mut().poll(cx).is_pending());
+            std::task::Poll::Ready(())
+        })
+        .await;
+        (listener, nap)
+    });
+    drop(rt);
+    let text = std::fs::read_to_string(&path).expect("trace file written");
+    assert!(
+        matches!(json::parse(&text), Ok(json::Value::Array(_))),
+        "not a JSON array while the listener and the timer live:\n{text}"
+    );
+    drop(kept);
+}
+
 /// Runs `traced_workload` in a child process with `EPOLL_RT_TRACE=value`; returns stderr.
 fn run_child(value: &str) -> String {
+    run_child_test("traced_workload", value)
+}
+
+/// Runs the test `name` of this file in a child process with `EPOLL_RT_TRACE=value`;
+/// returns stderr.
+fn run_child_test(name: &'static str, value: &str) -> String {
     let output = util::watchdog(util::LIMIT, {
         let value = value.to_owned();
         move || {
             Command::new(std::env::current_exe().expect("test binary path"))
-                .args([
-                    "--exact",
-                    "traced_workload",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
+                .args(["--exact", name, "--nocapture", "--test-threads=1"])
                 .env(CHILD, "1")
                 .env("EPOLL_RT_TRACE", value)
                 .output()
@@ -159,6 +190,19 @@ fn trace_file_is_chrome_json() {
             );
         }
     }
+}
+
+#[test]
+fn trace_file_is_complete_when_the_runtime_drops() {
+    let path = std::env::temp_dir().join(format!(
+        "epoll-rt-trace-outliving-{}.json",
+        std::process::id()
+    ));
+    run_child_test(
+        "traced_workload_outliving_its_runtime",
+        path.to_str().expect("utf-8 temp path"),
+    );
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

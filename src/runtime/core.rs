@@ -29,6 +29,9 @@ pub(crate) struct Core {
     /// Wakes from other threads. The only strong reference: wakers hold `Weak`s, so the
     /// eventfd closes with the runtime.
     remote: Arc<Remote>,
+    /// The runtime's tracer, when tracing: closed at shutdown, even if an I/O object that
+    /// outlives the runtime still holds it.
+    tracer: Option<Arc<Tracer>>,
 }
 
 impl Core {
@@ -46,8 +49,9 @@ impl Core {
         Ok(Self {
             id,
             reactor: Rc::new(reactor),
-            scheduler: Scheduler::new(id, Arc::downgrade(&remote), tracer, budget),
+            scheduler: Scheduler::new(id, Arc::downgrade(&remote), tracer.clone(), budget),
             remote,
+            tracer,
         })
     }
 
@@ -117,5 +121,8 @@ impl Core {
     /// Drops every task. Called when the `Runtime` is dropped.
     pub(crate) fn shutdown(&self) {
         self.scheduler.shutdown();
+        if let Some(tracer) = &self.tracer {
+            tracer.close();
+        }
     }
 }

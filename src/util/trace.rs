@@ -34,6 +34,9 @@ enum Sink {
         /// Whether no event has been written yet (no comma before the next one).
         first: bool,
     },
+    /// The runtime was dropped and the trace closed: later events (a waker or I/O object
+    /// that outlived its runtime) are not written.
+    Closed,
 }
 
 /// The trace of one runtime. Shared (`Arc`) by the parts that report to it, including
@@ -108,7 +111,19 @@ impl Tracer {
                 out.write_all(sep.as_bytes())
                     .and_then(|()| out.write_all(event.as_bytes()))
             }
+            Sink::Closed => Ok(()),
         };
+    }
+
+    /// Ends the trace, when its runtime is dropped: a Chrome trace's array is closed, so the
+    /// file is valid JSON from then on, whatever still holds the tracer.
+    pub(crate) fn close(&self) {
+        let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Sink::Chrome { out, .. } = &mut *sink {
+            // Write errors are ignored, as for every event.
+            let _ = out.write_all(b"\n]\n").and_then(|()| out.flush());
+        }
+        *sink = Sink::Closed;
     }
 
     /// One `epoll_wait`: it began at `started`, with `timeout`, and returned `events`.
@@ -183,11 +198,7 @@ impl std::fmt::Debug for Tracer {
 
 impl Drop for Tracer {
     fn drop(&mut self) {
-        let sink = self.sink.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Sink::Chrome { out, .. } = sink {
-            // Close the array: the file is now valid JSON.
-            let _ = out.write_all(b"\n]\n").and_then(|()| out.flush());
-        }
+        self.close();
     }
 }
 
