@@ -434,6 +434,10 @@ fn thread_exiting() -> io::Error {
 ///
 /// A `Mutex`, though only the runtime's thread touches it, because a [`Waker`] built on
 /// [`ArcWake`] must be `Send` and `Sync`. It is never contended.
+///
+/// No waker is dropped or woken with the lock held: each is taken out of the list first.
+/// The last clone of a waker can own a task, and the task a listener of this same hub,
+/// whose drop locks the list: under the lock, that would deadlock.
 #[derive(Default)]
 struct Waiting {
     /// One waker per waiting listener.
@@ -450,22 +454,37 @@ impl Waiting {
     /// Records that listener `id` waits, to be woken by `waker`.
     fn insert(&self, id: u64, waker: &Waker) {
         let mut wakers = self.lock();
-        match wakers.iter_mut().find(|(key, _)| *key == id) {
-            Some((_, old)) => old.clone_from(waker),
-            None => wakers.push((id, waker.clone())),
-        }
+        let replaced = match wakers.iter_mut().find(|(key, _)| *key == id) {
+            Some((_, old)) if old.will_wake(waker) => None,
+            Some((_, old)) => Some(mem::replace(old, waker.clone())),
+            None => {
+                wakers.push((id, waker.clone()));
+                None
+            }
+        };
+        // Unlock, then drop the listener's previous waker.
+        drop(wakers);
+        drop(replaced);
     }
 
     /// Forgets listener `id`.
     fn remove(&self, id: u64) {
-        self.lock().retain(|(key, _)| *key != id);
+        let mut wakers = self.lock();
+        let removed = wakers
+            .iter()
+            .position(|(key, _)| *key == id)
+            .map(|at| wakers.swap_remove(at));
+        // Unlock, then drop its waker.
+        drop(wakers);
+        drop(removed);
     }
 }
 
 impl ArcWake for Waiting {
     /// Wakes every waiting listener; each waits again, if it still wants to, when polled.
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        // Wake outside the lock: a waker may run arbitrary code.
+        // Take them all out, and wake (which consumes each) once unlocked: a waker may run
+        // arbitrary code, and its drop too.
         let wakers = mem::take(&mut *arc_self.lock());
         for (_, waker) in wakers {
             waker.wake();

@@ -155,11 +155,22 @@ impl<T> Future for JoinHandle<T> {
             Stage::Finished(outcome) => Poll::Ready(outcome),
             Stage::Running => {
                 self.state.stage.set(Stage::Running);
+                // The waker replaced is dropped with nothing borrowed (a `Cell`), and the
+                // stage consistent again: its drop may run any code.
                 self.state.joiner.set(Some(cx.waker().clone()));
                 Poll::Pending
             }
             Stage::Taken => panic!("JoinHandle polled again after it returned Ready"),
         }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // Detached: no task awaits this one any more. Its waker goes now, rather than be
+        // woken for nothing when the task ends (and keep what it owns alive until then).
+        // A `Cell` holds it, so nothing is borrowed while it drops.
+        drop(self.state.joiner.take());
     }
 }
 
