@@ -4,13 +4,14 @@
 //! The task and its handle share a [`JoinState`] (`Rc`: both live on the runtime's
 //! thread). The task writes its outcome there exactly once, through its [`Completion`];
 //! the handle takes it. Dropping the handle detaches the task, which then runs to
-//! completion on its own and its output is dropped.
+//! completion on its own and its output is dropped, a panic from its destructor contained.
 
 use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -90,7 +91,10 @@ impl<T> Drop for Completion<T> {
 /// An owned permission to await a spawned task's output.
 ///
 /// Awaiting it yields `Ok(output)`, or a [`JoinError`] if the task panicked or was
-/// cancelled. Dropping it *detaches* the task: it keeps running, and its output is dropped.
+/// cancelled. Dropping it *detaches* the task: it keeps running, and its output is dropped
+/// (by the handle if the task has finished, by the runtime otherwise). Either way a panic
+/// from the output's destructor is caught, like a panic of the task itself, and goes no
+/// further.
 ///
 /// ```
 /// epoll_rt::block_on(async {
@@ -171,6 +175,18 @@ impl<T> Drop for JoinHandle<T> {
         // woken for nothing when the task ends (and keep what it owns alive until then).
         // A `Cell` holds it, so nothing is borrowed while it drops.
         drop(self.state.joiner.take());
+
+        // A finished task's outcome that was never taken is dropped here, in the code that
+        // drops the handle. A panic from its destructor is the task's failure, not that
+        // code's: contain it, as the scheduler does for the task's own destructors (and as
+        // tokio does). A task still running drops its output itself, in the scheduler.
+        match self.state.stage.replace(Stage::Taken) {
+            Stage::Running => self.state.stage.set(Stage::Running),
+            Stage::Finished(outcome) => {
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(outcome)));
+            }
+            Stage::Taken => {}
+        }
     }
 }
 
