@@ -498,6 +498,19 @@ fn a_panic_from_dropping_a_task_output_is_contained() {
     });
 }
 
+#[test]
+fn join_error_is_send_and_sync_and_boxes_with_question_mark() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<epoll_rt::JoinError>();
+
+    async fn join() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        spawn(async { panic!("boom") }).await?;
+        Ok(())
+    }
+    let err = util::run(|| async { join().await.map_err(|e| e.to_string()) });
+    assert_eq!(err.unwrap_err(), "task panicked: boom");
+}
+
 // ---------------------------------------------------------------------------------------
 // Abort
 // ---------------------------------------------------------------------------------------
