@@ -79,6 +79,9 @@
 //!   (`SIGINT`, `SIGTERM`, ...), so a burst can be received as one. Realtime signals
 //!   (`SIGRTMIN()` to `SIGRTMAX()`) queue, one [`Signal::recv`] each. A listener that is
 //!   not waiting when several are read for it receives them as one.
+//! - **Receiving counts against the task's budget.** Each signal received spends a unit of
+//!   the task's cooperative budget, as an I/O operation does (`src/util/budget.rs`): a
+//!   task that has spent its budget in the current poll receives the signal at its next.
 //! - **Several runtimes, several threads.** Each runtime has its own signalfd. A
 //!   process-directed signal is read by one of them, whichever gets to it first; to stop a
 //!   runtime per thread, listen in one thread and tell the others.
@@ -97,12 +100,13 @@ use std::io;
 use std::mem;
 use std::rc::{Rc, Weak};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use futures_task::ArcWake;
 use libc::c_int;
 
 use crate::AsyncFd;
+use crate::driver::Reactor;
 use crate::runtime::context;
 use crate::sys::signalfd::{self, SignalFd};
 
@@ -300,18 +304,27 @@ impl Signal {
     /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let hub = &*self.hub;
+        let budget = hub.reactor.budget();
         loop {
             // 1. Another listener may already have read a signal this one has not seen.
+            //    Receiving it spends a unit of the task's cooperative budget, with the
+            //    task's own context: with the budget spent, this task is re-queued, and the
+            //    signal, counted, waits for its next poll.
             let received = hub.received.get();
             if received != self.seen {
+                ready!(budget.poll_proceed(cx));
                 self.seen = received;
                 return Poll::Ready(Ok(()));
             }
             // 2. Otherwise read one from the signalfd. The reactor is handed the hub's
             //    fan-out waker, not this task's, so that whichever listeners are waiting
             //    when the signal arrives are woken, even if this one is gone by then.
+            //    The read itself is exempt from the budget: refused, it would wake the
+            //    fan-out waker instead of this task, and leave the fan-out unarmed, so
+            //    that the signal reached no one. Step 1 charges the task instead.
             let mut fan_out = Context::from_waker(&hub.fan_out);
-            match hub.fd.poll_read_with(&mut fan_out, SignalFd::read) {
+            let read = budget.unconstrained(|| hub.fd.poll_read_with(&mut fan_out, SignalFd::read));
+            match read {
                 Poll::Ready(Ok(_signum)) => {
                     // Count it for every listener; step 1 then returns it to this one.
                     // The others need no wake-up from here: a listener waits only after
@@ -367,8 +380,9 @@ thread_local! {
 
 /// The listeners of one signal on one runtime, and the signalfd they share.
 struct Hub {
-    /// The runtime whose reactor `fd` is registered with.
-    runtime_id: u64,
+    /// The reactor of the runtime the hub belongs to: `fd` is registered with it, and
+    /// `recv` spends the cooperative budget it holds.
+    reactor: Rc<Reactor>,
     /// The signal received.
     signum: c_int,
     /// The signalfd, registered with that runtime's reactor.
@@ -389,7 +403,7 @@ impl Hub {
     fn get_or_create(signum: c_int) -> io::Result<Rc<Self>> {
         // Refuse a bad number first, so that the error says so even outside a runtime.
         signalfd::check(signum)?;
-        let runtime_id = context::with_current(|core| core.id()).ok_or_else(|| {
+        let reactor = context::with_current(|core| core.reactor().clone()).ok_or_else(|| {
             io::Error::other(
                 "no epoll-rt runtime is running on this thread: listen for signals inside \
                  epoll_rt::block_on (or a task it runs)",
@@ -400,7 +414,7 @@ impl Hub {
             hubs.retain(|hub| hub.strong_count() > 0);
             hubs.iter()
                 .filter_map(Weak::upgrade)
-                .find(|hub| hub.runtime_id == runtime_id && hub.signum == signum)
+                .find(|hub| Rc::ptr_eq(&hub.reactor, &reactor) && hub.signum == signum)
         });
         let found = found.map_err(|_| thread_exiting())?;
         if let Some(hub) = found {
@@ -411,7 +425,7 @@ impl Hub {
         // runtime's own state.
         let waiting = Arc::new(Waiting::default());
         let hub = Rc::new(Self {
-            runtime_id,
+            reactor,
             signum,
             fd: AsyncFd::new_nonblocking(SignalFd::new(&[signum])?)?,
             received: Cell::new(0),
@@ -434,6 +448,10 @@ fn thread_exiting() -> io::Error {
 ///
 /// A `Mutex`, though only the runtime's thread touches it, because a [`Waker`] built on
 /// [`ArcWake`] must be `Send` and `Sync`. It is never contended.
+///
+/// No waker is dropped or woken with the lock held: each is taken out of the list first.
+/// The last clone of a waker can own a task, and the task a listener of this same hub,
+/// whose drop locks the list: under the lock, that would deadlock.
 #[derive(Default)]
 struct Waiting {
     /// One waker per waiting listener.
@@ -450,22 +468,37 @@ impl Waiting {
     /// Records that listener `id` waits, to be woken by `waker`.
     fn insert(&self, id: u64, waker: &Waker) {
         let mut wakers = self.lock();
-        match wakers.iter_mut().find(|(key, _)| *key == id) {
-            Some((_, old)) => old.clone_from(waker),
-            None => wakers.push((id, waker.clone())),
-        }
+        let replaced = match wakers.iter_mut().find(|(key, _)| *key == id) {
+            Some((_, old)) if old.will_wake(waker) => None,
+            Some((_, old)) => Some(mem::replace(old, waker.clone())),
+            None => {
+                wakers.push((id, waker.clone()));
+                None
+            }
+        };
+        // Unlock, then drop the listener's previous waker.
+        drop(wakers);
+        drop(replaced);
     }
 
     /// Forgets listener `id`.
     fn remove(&self, id: u64) {
-        self.lock().retain(|(key, _)| *key != id);
+        let mut wakers = self.lock();
+        let removed = wakers
+            .iter()
+            .position(|(key, _)| *key == id)
+            .map(|at| wakers.swap_remove(at));
+        // Unlock, then drop its waker.
+        drop(wakers);
+        drop(removed);
     }
 }
 
 impl ArcWake for Waiting {
     /// Wakes every waiting listener; each waits again, if it still wants to, when polled.
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        // Wake outside the lock: a waker may run arbitrary code.
+        // Take them all out, and wake (which consumes each) once unlocked: a waker may run
+        // arbitrary code, and its drop too.
         let wakers = mem::take(&mut *arc_self.lock());
         for (_, waker) in wakers {
             waker.wake();

@@ -459,6 +459,58 @@ async fn spawn_panicking() -> Result<(), epoll_rt::JoinError> {
     spawn(async { panic!("task panics") }).await
 }
 
+/// A task output whose destructor sets a flag, then panics.
+struct PanicsOnDrop(Rc<Cell<bool>>);
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        self.0.set(true);
+        panic!("the output panics on drop");
+    }
+}
+
+#[test]
+fn a_panic_from_dropping_a_task_output_is_contained() {
+    util::run(|| async {
+        // The task finishes first: dropping its handle drops the output, and must not
+        // unwind into the code that drops the handle.
+        let dropped = Rc::new(Cell::new(false));
+        let flag = dropped.clone();
+        let handle = spawn(async move { PanicsOnDrop(flag) });
+        assert!(yield_until(100, || handle.is_finished()).await);
+        let drop_handle = catch_unwind(AssertUnwindSafe(|| drop(handle)));
+        assert!(drop_handle.is_ok(), "dropping the JoinHandle unwound");
+        assert!(dropped.get(), "the handle dropped the output");
+
+        // The handle is dropped first: the runtime drops the output when the task ends,
+        // and carries on.
+        let dropped = Rc::new(Cell::new(false));
+        let flag = dropped.clone();
+        drop(spawn(async move {
+            yield_now().await;
+            PanicsOnDrop(flag)
+        }));
+        assert!(
+            yield_until(100, || dropped.get()).await,
+            "the output was dropped"
+        );
+        assert_eq!(spawn(async { 7 }).await.unwrap(), 7);
+    });
+}
+
+#[test]
+fn join_error_is_send_and_sync_and_boxes_with_question_mark() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<epoll_rt::JoinError>();
+
+    async fn join() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        spawn(async { panic!("boom") }).await?;
+        Ok(())
+    }
+    let err = util::run(|| async { join().await.map_err(|e| e.to_string()) });
+    assert_eq!(err.unwrap_err(), "task panicked: boom");
+}
+
 // ---------------------------------------------------------------------------------------
 // Abort
 // ---------------------------------------------------------------------------------------

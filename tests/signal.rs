@@ -12,8 +12,9 @@ mod util;
 
 use std::cell::Cell;
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, Read, Write};
 use std::mem;
+use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::task::Poll;
@@ -21,7 +22,7 @@ use std::thread;
 use std::time::Duration;
 
 use epoll_rt::signal::{self, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, Signal};
-use epoll_rt::{Runtime, spawn, yield_now};
+use epoll_rt::{AsyncFd, Runtime, spawn, yield_now};
 use libc::c_int;
 
 /// Whether `signum` is blocked in the calling thread.
@@ -196,6 +197,89 @@ fn a_listener_that_stops_waiting_does_not_take_the_wake_up_with_it() {
         io::Result::Ok(())
     })
     .expect("no lost wake-up");
+}
+
+/// Reads one byte of `fd`, spending one unit of the task's cooperative budget.
+fn read_byte(fd: &AsyncFd<UnixStream>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<usize>> {
+    fd.poll_read_with(cx, |mut s| s.read(&mut [0]))
+}
+
+/// How many reads of `fd` (which must hold data enough) the cooperative budget allows in
+/// one poll: reads until one is refused though data is there. The refusal re-queues the
+/// task, which gets the count at its next poll, with a fresh budget.
+async fn reads_per_poll(fd: &AsyncFd<UnixStream>) -> usize {
+    let mut counted = None;
+    poll_fn(|cx| {
+        if let Some(reads) = counted {
+            return Poll::Ready(reads);
+        }
+        let mut reads = 0;
+        while reads < 10_000 && read_byte(fd, cx).is_ready() {
+            reads += 1;
+        }
+        counted = Some(reads);
+        Poll::Pending
+    })
+    .await
+}
+
+/// Receives one signal on `listener`, whose first poll comes after the task has spent its
+/// whole cooperative budget on reads of `fd` in the same poll; `then` runs just before it.
+async fn recv_with_budget_spent(
+    listener: &mut Signal,
+    fd: &AsyncFd<UnixStream>,
+    then: impl FnOnce(),
+) -> io::Result<()> {
+    let budget = reads_per_poll(fd).await;
+    let mut then = Some(then);
+    poll_fn(|cx| {
+        if let Some(then) = then.take() {
+            for _ in 0..budget {
+                assert!(
+                    read_byte(fd, cx).is_ready(),
+                    "the budget allows {budget} reads"
+                );
+            }
+            then();
+        }
+        listener.poll_recv(cx)
+    })
+    .await
+}
+
+/// A socket pair whose registered end has plenty to read.
+fn readable_pair() -> io::Result<(AsyncFd<UnixStream>, UnixStream)> {
+    let (ours, mut theirs) = UnixStream::pair()?;
+    ours.set_nonblocking(true)?;
+    theirs.write_all(&[0; 4096])?;
+    Ok((AsyncFd::new(ours)?, theirs))
+}
+
+/// A signal that is pending when a task with no budget left polls its listener: the
+/// listener reads it, and the task (not the hub's fan-out waker) is re-queued to return it.
+#[test]
+fn a_pending_signal_reaches_a_task_that_spent_its_budget() {
+    util::run(|| async {
+        let mut usr1 = signal::signal(SIGUSR1)?;
+        let (fd, _peer) = readable_pair()?;
+        recv_with_budget_spent(&mut usr1, &fd, || raise_here(SIGUSR1)).await
+    })
+    .expect("the signal is received");
+}
+
+/// A signal that arrives after a task with no budget left polled its listener: the
+/// listener waits with the fan-out waker armed, so the signal wakes the task.
+#[test]
+fn a_later_signal_reaches_a_task_that_spent_its_budget() {
+    util::run(|| async {
+        let sender = Sender::new();
+        let mut usr1 = signal::signal(SIGUSR1)?;
+        let (fd, _peer) = readable_pair()?;
+        recv_with_budget_spent(&mut usr1, &fd, || sender.send(SIGUSR1)).await?;
+        sender.join();
+        io::Result::Ok(())
+    })
+    .expect("the signal is received");
 }
 
 #[test]

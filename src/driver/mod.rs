@@ -18,7 +18,9 @@
 //! Dispatching never runs user code: waking a task only puts it on the executor's run
 //! queue. No borrow of the reactor's tables is held while a waker runs (an event's state is
 //! an `Rc` cloned out of the slab first; due timers are taken out before they are woken),
-//! so even a foreign waker that re-enters the reactor finds it consistent.
+//! or while a waker is dropped (a timer's replaced or cancelled waker is dropped after the
+//! timer queue is released), so even a foreign waker that re-enters the reactor finds it
+//! consistent.
 //!
 //! Unlike tokio's I/O driver, which is shared by the threads of a multi-threaded runtime
 //! and so stores readiness in atomics, this reactor belongs to one thread and uses `Cell`s.
@@ -179,12 +181,17 @@ impl Reactor {
 
     /// Updates the waker of a pending timer; `false` if it already fired.
     pub(crate) fn update_timer(&self, key: TimerKey, waker: &Waker) -> bool {
-        self.timers.borrow_mut().update_waker(key, waker)
+        // Bound to a local, so that the queue's borrow ends with this statement and the
+        // replaced waker is dropped after it: its drop may cancel another timer.
+        let replaced = self.timers.borrow_mut().update_waker(key, waker);
+        replaced.is_ok()
     }
 
     /// Removes a timer, fired or not.
     pub(crate) fn remove_timer(&self, key: TimerKey) {
-        self.timers.borrow_mut().remove(key);
+        // As in `update_timer`: the waker is dropped once the queue is released.
+        let waker = self.timers.borrow_mut().remove(key);
+        drop(waker);
     }
 
     /// Number of pending timers.

@@ -15,6 +15,11 @@
 //! of O(log n) with a search. The sequence number breaks ties between equal deadlines in
 //! insertion order.
 //!
+//! A waker leaves the queue only by being handed back to the caller (replaced, cancelled,
+//! or fired into the wake list), never dropped or woken in here: the reactor drops or wakes
+//! it once the queue is no longer borrowed. The last clone of a waker can own a task, and
+//! the task a `Sleep`, whose drop cancels its own timer in this very queue.
+//!
 //! tokio uses a hierarchical timing wheel with 1 ms slots: O(1) per operation, at the cost
 //! of rounding every deadline to the millisecond. A heap keeps each deadline exact, which
 //! is what lets a `sleep` wake within microseconds of its deadline; `benches/timers.rs`
@@ -22,6 +27,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::mem;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -35,6 +41,10 @@ type Entry = Reverse<(Instant, u64, u64)>;
 
 /// Stale entries tolerated before a sweep, whatever the number of live timers.
 const MIN_SWEEP: usize = 1024;
+
+/// The answer of [`TimerQueue::update_waker`] for a timer that has already fired.
+#[derive(Debug)]
+pub(crate) struct Fired;
 
 /// All pending timers of one reactor.
 #[derive(Default)]
@@ -59,33 +69,37 @@ impl TimerQueue {
         key
     }
 
-    /// Replaces the waker of a pending timer, unless it would wake the same task anyway.
-    /// Returns `false` if the timer has already fired.
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
-        match self.live.get_mut(key) {
-            Some(stored) => {
-                if !stored.will_wake(waker) {
-                    stored.clone_from(waker);
-                }
-                true
-            }
-            None => false,
+    /// Replaces the waker of a pending timer, unless it would wake the same task anyway,
+    /// and returns the waker replaced, if any, for the caller to drop once the queue is
+    /// released (see the module docs). `Err` if the timer has already fired.
+    #[must_use = "drop the replaced waker only once the queue is released"]
+    pub(crate) fn update_waker(
+        &mut self,
+        key: TimerKey,
+        waker: &Waker,
+    ) -> Result<Option<Waker>, Fired> {
+        let stored = self.live.get_mut(key).ok_or(Fired)?;
+        if stored.will_wake(waker) {
+            return Ok(None);
         }
+        Ok(Some(mem::replace(stored, waker.clone())))
     }
 
-    /// Cancels a timer, fired or not.
-    pub(crate) fn remove(&mut self, key: TimerKey) {
-        if self.live.remove(key).is_some() {
-            self.stale += 1;
-            // Sweep once stale entries outnumber live timers: amortised O(1) per cancel,
-            // and the heap stays within about twice the live count.
-            if self.stale > MIN_SWEEP && self.stale > self.live.len() {
-                let live = &self.live;
-                self.heap
-                    .retain(|Reverse((_, _, key))| live.get(Key::from_u64(*key)).is_some());
-                self.stale = 0;
-            }
+    /// Cancels a timer, fired or not, and returns its waker if it had not fired, for the
+    /// caller to drop once the queue is released (see the module docs).
+    #[must_use = "drop the waker only once the queue is released"]
+    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
+        let waker = self.live.remove(key)?;
+        self.stale += 1;
+        // Sweep once stale entries outnumber live timers: amortised O(1) per cancel, and
+        // the heap stays within about twice the live count.
+        if self.stale > MIN_SWEEP && self.stale > self.live.len() {
+            let live = &self.live;
+            self.heap
+                .retain(|Reverse((_, _, key))| live.get(Key::from_u64(*key)).is_some());
+            self.stale = 0;
         }
+        Some(waker)
     }
 
     /// The nearest deadline, if any timer is pending.
@@ -150,7 +164,7 @@ mod tests {
             .collect();
         let kept = queue.insert(now, futures_task::noop_waker());
         for key in keys {
-            queue.remove(key);
+            assert!(queue.remove(key).is_some());
         }
         // The sweep kept the heap near the live count (1 live timer here).
         assert!(
@@ -164,7 +178,9 @@ mod tests {
         queue.fire_expired(far, &mut woken);
         assert_eq!(woken.len(), 1, "only the kept timer fires");
         assert!(
-            !queue.update_waker(kept, &futures_task::noop_waker()),
+            queue
+                .update_waker(kept, &futures_task::noop_waker())
+                .is_err(),
             "it fired"
         );
         assert_eq!(queue.next_deadline(), None);

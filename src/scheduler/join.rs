@@ -4,16 +4,17 @@
 //! The task and its handle share a [`JoinState`] (`Rc`: both live on the runtime's
 //! thread). The task writes its outcome there exactly once, through its [`Completion`];
 //! the handle takes it. Dropping the handle detaches the task, which then runs to
-//! completion on its own and its output is dropped.
+//! completion on its own and its output is dropped, a panic from its destructor contained.
 
 use std::any::Any;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use futures_task::ArcWake;
@@ -90,7 +91,10 @@ impl<T> Drop for Completion<T> {
 /// An owned permission to await a spawned task's output.
 ///
 /// Awaiting it yields `Ok(output)`, or a [`JoinError`] if the task panicked or was
-/// cancelled. Dropping it *detaches* the task: it keeps running, and its output is dropped.
+/// cancelled. Dropping it *detaches* the task: it keeps running, and its output is dropped
+/// (by the handle if the task has finished, by the runtime otherwise). Either way a panic
+/// from the output's destructor is caught, like a panic of the task itself, and goes no
+/// further.
 ///
 /// ```
 /// epoll_rt::block_on(async {
@@ -155,10 +159,33 @@ impl<T> Future for JoinHandle<T> {
             Stage::Finished(outcome) => Poll::Ready(outcome),
             Stage::Running => {
                 self.state.stage.set(Stage::Running);
+                // The waker replaced is dropped with nothing borrowed (a `Cell`), and the
+                // stage consistent again: its drop may run any code.
                 self.state.joiner.set(Some(cx.waker().clone()));
                 Poll::Pending
             }
             Stage::Taken => panic!("JoinHandle polled again after it returned Ready"),
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // Detached: no task awaits this one any more. Its waker goes now, rather than be
+        // woken for nothing when the task ends (and keep what it owns alive until then).
+        // A `Cell` holds it, so nothing is borrowed while it drops.
+        drop(self.state.joiner.take());
+
+        // A finished task's outcome that was never taken is dropped here, in the code that
+        // drops the handle. A panic from its destructor is the task's failure, not that
+        // code's: contain it, as the scheduler does for the task's own destructors (and as
+        // tokio does). A task still running drops its output itself, in the scheduler.
+        match self.state.stage.replace(Stage::Taken) {
+            Stage::Running => self.state.stage.set(Stage::Running),
+            Stage::Finished(outcome) => {
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(outcome)));
+            }
+            Stage::Taken => {}
         }
     }
 }
@@ -189,6 +216,28 @@ impl<T> fmt::Debug for JoinHandle<T> {
 ///     assert_eq!(std::io::Error::from(err).kind(), std::io::ErrorKind::Other);
 /// });
 /// ```
+///
+/// It is `Send + Sync`, like most error types, so `?` also boxes it into the usual
+/// `Box<dyn Error + Send + Sync>`:
+///
+/// ```
+/// use std::error::Error;
+///
+/// async fn sum_of_tasks() -> Result<u32, Box<dyn Error + Send + Sync>> {
+///     let forty = epoll_rt::spawn(async { 40 }).await?;
+///     let two = epoll_rt::spawn(async { 2 }).await?;
+///     Ok(forty + two)
+/// }
+///
+/// async fn failing_task() -> Result<(), Box<dyn Error + Send + Sync>> {
+///     epoll_rt::spawn(async { panic!("boom") }).await?;
+///     Ok(())
+/// }
+///
+/// assert_eq!(epoll_rt::block_on(sum_of_tasks()).unwrap(), 42);
+/// let err = epoll_rt::block_on(failing_task()).unwrap_err();
+/// assert_eq!(err.to_string(), "task panicked: boom");
+/// ```
 pub struct JoinError {
     /// What happened.
     repr: Repr,
@@ -199,8 +248,17 @@ enum Repr {
     /// [`JoinHandle::abort`] was called, or the runtime shut down first.
     Cancelled,
     /// The task panicked; the payload given to `panic!`.
-    Panic(Box<dyn Any + Send + 'static>),
+    ///
+    /// A payload is `Send` but need not be `Sync`. Behind a `Mutex` it is both, which
+    /// makes `JoinError` `Sync` (tokio wraps it in a `SyncWrapper` for the same reason,
+    /// with unsafe code). Boxed, so that `JoinError` is one pointer wide (a bare `Mutex`
+    /// would make it three), which keeps every task's join state small: a panic is rare,
+    /// and pays for the second allocation.
+    Panic(Box<Mutex<Payload>>),
 }
+
+/// What a panic carries: the value given to `panic!`.
+type Payload = Box<dyn Any + Send + 'static>;
 
 impl JoinError {
     /// The error of a cancelled task.
@@ -213,7 +271,7 @@ impl JoinError {
     /// The error of a task that panicked with `payload`.
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> Self {
         Self {
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
         }
     }
 
@@ -277,29 +335,36 @@ impl JoinError {
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload),
+            Repr::Panic(payload) => {
+                Ok(payload.into_inner().unwrap_or_else(PoisonError::into_inner))
+            }
             Repr::Cancelled => Err(self),
-        }
-    }
-
-    /// The panic message, when the payload is a string (as `panic!` makes it).
-    fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
-            Repr::Panic(p) => p
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
-            Repr::Cancelled => None,
         }
     }
 }
 
+/// A panic payload, locked to be looked at. The lock is poisoned only if a formatter
+/// panicked while writing its message, which leaves the payload intact: used as is.
+fn lock(payload: &Mutex<Payload>) -> MutexGuard<'_, Payload> {
+    payload.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The panic message, when the payload is a string (as `panic!` makes it).
+fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.repr, self.panic_message()) {
-            (Repr::Cancelled, _) => f.write_str("task was cancelled"),
-            (Repr::Panic(_), Some(msg)) => write!(f, "task panicked: {msg}"),
-            (Repr::Panic(_), None) => f.write_str("task panicked"),
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic(payload) => match panic_message(&**lock(payload)) {
+                Some(msg) => write!(f, "task panicked: {msg}"),
+                None => f.write_str("task panicked"),
+            },
         }
     }
 }
@@ -308,11 +373,11 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
-            Repr::Panic(_) => write!(
-                f,
-                "JoinError::Panic({:?})",
-                self.panic_message().unwrap_or("..")
-            ),
+            Repr::Panic(payload) => {
+                let payload = lock(payload);
+                let msg = panic_message(&**payload).unwrap_or("..");
+                write!(f, "JoinError::Panic({msg:?})")
+            }
         }
     }
 }

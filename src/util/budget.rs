@@ -47,6 +47,20 @@ impl Budget {
         self.left.set(u32::MAX);
     }
 
+    /// Runs `f` with the limit lifted, then puts back what was left.
+    ///
+    /// For an operation done with a context that is not the polled task's, such as a
+    /// signal hub reading its signalfd with a waker that fans out to every listener: a
+    /// refusal there would wake that waker instead of the task, and re-queue no one. The
+    /// caller spends the task's budget itself, with the task's own context. (If `f`
+    /// panics, the limit stays lifted until the next poll's [`reset`](Self::reset).)
+    pub(crate) fn unconstrained<R>(&self, f: impl FnOnce() -> R) -> R {
+        let left = self.left.replace(u32::MAX);
+        let result = f();
+        self.left.set(left);
+        result
+    }
+
     /// Spends one unit: `Ready` if the operation may proceed, or `Pending` (with the task
     /// already woken to run again later) if the budget is spent.
     pub(crate) fn poll_proceed(&self, cx: &mut Context<'_>) -> Poll<()> {
