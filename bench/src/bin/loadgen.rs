@@ -57,7 +57,8 @@ struct Options {
     warmup: f64,
     /// Client threads.
     threads: usize,
-    /// Stop after this many round trips in all (counted mode, no warm-up).
+    /// Make exactly this many round trips in all, however long they take (counted mode:
+    /// no warm-up, `secs` ignored).
     count: Option<u64>,
     /// Speak HTTP/1.1 instead of echo.
     http: bool,
@@ -256,7 +257,8 @@ impl Conn {
 enum Plan {
     /// Count round trips completed in `[from, until)`, stop at `until`.
     Timed { from: Instant, until: Instant },
-    /// Stop after this many round trips, all counted.
+    /// Send exactly this many requests, count every round trip, stop when all are
+    /// answered. No time limit.
     Counted(u64),
 }
 
@@ -269,12 +271,11 @@ impl Plan {
         }
     }
 
-    /// Whether a thread that has completed `done` round trips (counted) should stop
-    /// sending at `now`.
-    fn is_over(self, done: u64, now: Instant) -> bool {
+    /// Whether a thread that has sent `sent` requests may send another at `now`.
+    fn may_send(self, sent: u64, now: Instant) -> bool {
         match self {
-            Plan::Timed { until, .. } => now >= until,
-            Plan::Counted(total) => done >= total,
+            Plan::Timed { until, .. } => now < until,
+            Plan::Counted(total) => sent < total,
         }
     }
 }
@@ -308,7 +309,7 @@ fn drive(mut conns: Vec<Conn>, proto: Protocol, plan: Plan) -> io::Result<Tally>
             conn.round_trip(proto)?;
             let now = Instant::now();
             tally.record(plan, conn, now);
-            if plan.is_over(tally.done, now) {
+            if !plan.may_send(conn.seq, now) {
                 return Ok(tally);
             }
         }
@@ -319,12 +320,19 @@ fn drive(mut conns: Vec<Conn>, proto: Protocol, plan: Plan) -> io::Result<Tally>
         epoll.register_with_token(conn.stream.as_fd(), EventFlags::IN, token as u64)?;
     }
     let mut events = Events::with_capacity(conns.len().min(1024));
+    // Requests sent, and connections still waiting for a reply; the loop ends when none
+    // is. In counted mode a request is sent only while the count allows, so exactly that
+    // many are made, even with more connections than requests.
+    let mut sent = 0;
+    let mut in_flight = 0;
     for conn in &mut conns {
+        if !plan.may_send(sent, Instant::now()) {
+            break;
+        }
         conn.send(proto)?;
+        sent += 1;
+        in_flight += 1;
     }
-    // Connections still waiting for a reply; the loop ends when none is.
-    let mut in_flight = conns.len();
-    let mut stopping = false;
     while in_flight > 0 {
         epoll.poll(&mut events, Some(Duration::from_secs(10)))?;
         if events.is_empty() {
@@ -340,11 +348,11 @@ fn drive(mut conns: Vec<Conn>, proto: Protocol, plan: Plan) -> io::Result<Tally>
                 continue;
             }
             tally.record(plan, conn, now);
-            stopping = stopping || plan.is_over(tally.done, now);
-            if stopping {
-                in_flight -= 1;
-            } else {
+            if plan.may_send(sent, now) {
                 conn.send(proto)?;
+                sent += 1;
+            } else {
+                in_flight -= 1;
             }
         }
     }

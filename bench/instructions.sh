@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# bench/instructions.sh: user-space instructions per echo request, server only, counted by
+# valgrind's callgrind, for epoll-rt, tokio current_thread and the C epoll loop.
+#
+#   bench/instructions.sh                       # all servers at 1, 50 and 500 connections
+#   REV=817e8e7 bench/instructions.sh           # also epoll-rt at 817e8e7, as epoll-rt@817e8e7
+#   CONNS=50 SERVERS=epoll-rt bench/instructions.sh
+#
+# For each server and each connection count, the server runs under
+# `valgrind --tool=callgrind` twice: once while loadgen makes N1 round trips of a 64-byte
+# echo, once while it makes N2; then it is stopped, and callgrind's total of instructions
+# executed (Ir) is read from its output file. Only the server runs under valgrind; loadgen
+# runs natively. The two runs start, connect and shut down alike, so those costs cancel in
+#
+#     instructions per request = (I(N2) - I(N1)) / (N2 - N1)
+#
+# Instructions are counted in user space only: the kernel's work inside system calls is
+# not in them. Unlike run.sh's timings they barely change from one run to the next, so a
+# change of a few instructions per request shows.
+#
+# Settings (environment variables, defaults in brackets):
+#   CONNS ["1 50 500"]      connection counts, one table row each
+#   N1 [5000], N2 [45000]   round trips (all connections together) of the two runs
+#   SERVERS ["C epoll-rt tokio"]
+#   REV [""]                git revisions of epoll-rt to measure besides the working tree,
+#                           each built from a temporary git worktree (removed on exit) into
+#                           its own target dir and reported as the column epoll-rt@REV
+#   SERVER_CPU [0], CLIENT_CPU [1]
+#
+# The table is printed and appended, with each raw I(N1) and I(N2), to
+# bench/results/instructions-<date>.md. Everything runs on 127.0.0.1 only, and every
+# server started is stopped on exit.
+
+set -uo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
+CONNS=${CONNS:-"1 50 500"}
+N1=${N1:-5000}
+N2=${N2:-45000}
+SERVERS=${SERVERS:-"C epoll-rt tokio"}
+REV=${REV:-}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+
+# Bounds on every wait, in seconds. Valgrind starts a program in about a second and runs
+# its user-space code many times slower than natively; these leave a wide margin.
+START_SECS=60 # for the server's `listening on` line
+LOAD_SECS=900 # for one loadgen run
+STOP_SECS=30  # for the server to exit after its stop signal
+
+BEGIN=$(date +%s)
+TMP=$(mktemp -d /tmp/epoll-rt-instructions.XXXXXX)
+SERVER_PID=""
+WORKTREES=()
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+# Kills the server if one is running, removes the revisions' worktrees and the scratch folder.
+cleanup() {
+    if [[ -n $SERVER_PID ]]; then
+        kill -KILL "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    local wt
+    for wt in "${WORKTREES[@]}"; do
+        git -C "$ROOT" worktree remove --force "$wt" 2>/dev/null
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+((N2 > N1 && N1 > 0)) || die "need 0 < N1 < N2 (N1=$N1, N2=$N2)"
+
+# ---------------------------------------------------------------------------------------
+# Tools and builds
+# ---------------------------------------------------------------------------------------
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need valgrind || ! need gcc; then
+    log "installing valgrind and gcc"
+    (apt-get update -qq && apt-get install -y -qq valgrind gcc) >/dev/null ||
+        die "cannot install valgrind/gcc (apt-get update && apt-get install -y valgrind gcc)"
+fi
+for tool in cargo gcc git taskset timeout valgrind; do
+    need "$tool" || die "$tool not found"
+done
+
+# Enough descriptors for the largest connection count on each side.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+BIN=$TMP/bin
+mkdir -p "$BIN"
+MAIN_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+log "building examples/echo_server.rs (target dir $MAIN_TARGET)"
+(cd "$ROOT" && cargo build --release --quiet --example echo_server) || die "cannot build echo_server"
+log "building the bench crate's loadgen and tokio_echo"
+(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet --bin loadgen --bin tokio_echo) ||
+    die "cannot build the bench crate"
+log "compiling the C echo server"
+mkdir -p "$BENCH/target/c"
+gcc -O2 -Wall -o "$BENCH/target/c/echo_epoll" "$BENCH/c/echo_epoll.c" || die "gcc echo_epoll.c"
+
+# Everything measured is copied aside, so that a rebuild during the run cannot change it.
+cp "$MAIN_TARGET/release/examples/echo_server" "$BIN/epoll-rt" || die "no echo_server example"
+cp "$BENCH/target/release/tokio_echo" "$BIN/tokio" || die "no tokio_echo"
+cp "$BENCH/target/c/echo_epoll" "$BIN/C" || die "no echo_epoll"
+cp "$BENCH/target/release/loadgen" "$BIN/loadgen" || die "no loadgen"
+LOADGEN=$BIN/loadgen
+
+# Each server: its binary, and the signal that stops it. epoll-rt's echo server blocks
+# SIGINT and reads it from a signalfd (so it stops even though a background job of a
+# script starts with SIGINT ignored), then shuts down gracefully and exits with status 0.
+# tokio_echo and echo_epoll handle no signal: SIGTERM's default action ends them, and
+# callgrind still writes its output file when the program dies of a signal.
+declare -A SERVER_BIN=([C]=$BIN/C [epoll-rt]=$BIN/epoll-rt [tokio]=$BIN/tokio)
+declare -A STOP_SIGNAL=([C]=TERM [epoll-rt]=INT [tokio]=TERM)
+declare -A REV_COMMIT=()
+REV_NAMES=()
+
+# Each revision: a worktree of its own, built into a target dir of its own.
+i=0
+for rev in $REV; do
+    i=$((i + 1))
+    commit=$(git -C "$ROOT" rev-parse --verify --quiet "$rev^{commit}") || die "no such revision: $rev"
+    name="epoll-rt@$rev"
+    wt=$TMP/rev$i
+    log "building examples/echo_server.rs at $rev (${commit:0:7}) in a worktree"
+    git -C "$ROOT" worktree add --quiet --detach "$wt" "$commit" || die "cannot add a worktree at $rev"
+    WORKTREES+=("$wt")
+    (cd "$wt" && CARGO_TARGET_DIR="$TMP/target-rev$i" cargo build --release --quiet --example echo_server) ||
+        die "cannot build echo_server at $rev"
+    cp "$TMP/target-rev$i/release/examples/echo_server" "$BIN/rev$i" || die "no echo_server at $rev"
+    SERVER_BIN[$name]=$BIN/rev$i
+    STOP_SIGNAL[$name]=INT
+    REV_COMMIT[$name]=${commit:0:7}
+    REV_NAMES+=("$name")
+done
+
+MEASURED=()
+for s in $SERVERS; do
+    [[ -n ${SERVER_BIN[$s]:-} ]] || die "unknown server '$s' (known: C epoll-rt tokio)"
+    MEASURED+=("$s")
+done
+MEASURED+=("${REV_NAMES[@]}")
+
+# ---------------------------------------------------------------------------------------
+# One measurement
+# ---------------------------------------------------------------------------------------
+
+# stop_server SIGNAL: sends SIGNAL to the server and waits for it to exit. If it has not
+# after STOP_SECS, SIGTERM (whose default action ends it, with callgrind's output written);
+# if not even then, SIGKILL, and the measurement fails.
+stop_server() {
+    local sig=$1 _
+    kill -"$sig" "$SERVER_PID" 2>/dev/null
+    for _ in $(seq $((STOP_SECS * 10))); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        log "the server did not exit ${STOP_SECS}s after SIG$sig: sending SIGTERM"
+        kill -TERM "$SERVER_PID" 2>/dev/null
+        for _ in $(seq 100); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+    fi
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -KILL "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+        SERVER_PID=""
+        die "the server did not exit after SIGTERM either; killed it"
+    fi
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+}
+
+declare -A IR # "server|conns|count" -> instructions executed
+
+# instructions SERVER CONNS COUNT: runs SERVER under callgrind while loadgen makes COUNT
+# round trips over CONNS connections, stops it, and stores the instructions it executed in
+# IR. (Not printed for a `$(...)`: that subshell would hide SERVER_PID from cleanup.)
+instructions() {
+    local s=$1 conns=$2 count=$3 addr="" line msgs total _
+    local out=$TMP/callgrind.out.$conns.$count.${SERVER_BIN[$s]##*/}
+    : >"$TMP/server.out"
+    rm -f "$out"
+    taskset -c "$SERVER_CPU" valgrind --tool=callgrind --callgrind-out-file="$out" \
+        "${SERVER_BIN[$s]}" 127.0.0.1:0 >"$TMP/server.out" 2>"$TMP/server.err" &
+    SERVER_PID=$!
+    for _ in $(seq $((START_SECS * 10))); do
+        addr=$(sed -n 's/^listening on //p' "$TMP/server.out")
+        [[ -n $addr ]] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -n $addr ]] || die "$s did not start under valgrind: $(tail -n3 "$TMP/server.err")"
+    # Only ever load loopback.
+    [[ $addr == 127.0.0.1:* ]] || die "$s listens on $addr, not 127.0.0.1"
+
+    line=$(timeout "$LOAD_SECS" taskset -c "$CLIENT_CPU" "$LOADGEN" --addr "$addr" \
+        --conns "$conns" --size 64 --count "$count" 2>"$TMP/loadgen.err")
+    msgs=$(sed -n 's/.* msgs=\([0-9]*\) .*/\1/p' <<<"$line")
+    [[ $msgs == "$count" ]] ||
+        die "loadgen against $s at $conns connections made ${msgs:-no} round trips, not $count ($(cat "$TMP/loadgen.err"))"
+
+    stop_server "${STOP_SIGNAL[$s]}"
+    total=$(sed -n 's/^summary: *//p' "$out" 2>/dev/null)
+    [[ $total =~ ^[0-9]+$ ]] || die "no callgrind summary for $s in $out: $(tail -n3 "$TMP/server.err")"
+    IR["$s|$conns|$count"]=$total
+}
+
+# ---------------------------------------------------------------------------------------
+# The runs
+# ---------------------------------------------------------------------------------------
+
+START=$(date +%s)
+log "servers: ${MEASURED[*]}; connections: $CONNS; N1=$N1 N2=$N2"
+for conns in $CONNS; do
+    for s in "${MEASURED[@]}"; do
+        for count in "$N1" "$N2"; do
+            log "$s, $conns connections, $count round trips"
+            instructions "$s" "$conns" "$count"
+        done
+    done
+done
+MEASURING=$(($(date +%s) - START))
+ELAPSED=$(($(date +%s) - BEGIN))
+
+# ---------------------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------------------
+
+# per_request SERVER CONNS: (I(N2) - I(N1)) / (N2 - N1), or NA if not measured.
+per_request() {
+    local a=${IR["$1|$2|$N1"]:-} b=${IR["$1|$2|$N2"]:-}
+    [[ -n $a && -n $b ]] || {
+        echo NA
+        return
+    }
+    awk -v a="$a" -v b="$b" -v n1="$N1" -v n2="$N2" 'BEGIN {printf "%.1f", (b - a) / (n2 - n1)}'
+}
+
+# ratio A B: A / B to two decimals, or – when either is missing.
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "NA" || b == "NA" || b + 0 == 0) print "–"
+        else printf "%.2f", a / b }'
+}
+
+# show V: the figure, or – if not measured.
+show() { if [[ $1 == NA ]]; then echo "–"; else echo "$1"; fi; }
+
+table() {
+    local header="| connections | C loop | epoll-rt | tokio current_thread |"
+    local rule="|---:|---:|---:|---:|"
+    local name conns c e t row
+    for name in "${REV_NAMES[@]}"; do
+        header+=" $name |"
+        rule+="---:|"
+    done
+    header+=" epoll-rt/C | epoll-rt/tokio |"
+    rule+="---:|---:|"
+    for name in "${REV_NAMES[@]}"; do
+        header+=" epoll-rt/$name |"
+        rule+="---:|"
+    done
+    echo "$header"
+    echo "$rule"
+    for conns in $CONNS; do
+        c=$(per_request C "$conns")
+        e=$(per_request epoll-rt "$conns")
+        t=$(per_request tokio "$conns")
+        row="| $conns | $(show "$c") | $(show "$e") | $(show "$t") |"
+        for name in "${REV_NAMES[@]}"; do
+            row+=" $(show "$(per_request "$name" "$conns")") |"
+        done
+        row+=" $(ratio "$e" "$c") | $(ratio "$e" "$t") |"
+        for name in "${REV_NAMES[@]}"; do
+            row+=" $(ratio "$e" "$(per_request "$name" "$conns")") |"
+        done
+        echo "$row"
+    done
+}
+
+raw_table() {
+    echo "| server | connections | I(N1 = $N1) | I(N2 = $N2) |"
+    echo "|---|---:|---:|---:|"
+    local s conns
+    for conns in $CONNS; do
+        for s in "${MEASURED[@]}"; do
+            echo "| $s | $conns | ${IR["$s|$conns|$N1"]} | ${IR["$s|$conns|$N2"]} |"
+        done
+    done
+}
+
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null) ]] && COMMIT+=" (with uncommitted changes)"
+{
+    echo
+    echo "## $(date '+%F %T'), commit $COMMIT"
+    echo
+    echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r);" \
+        "$(valgrind --version), $(rustc --version 2>/dev/null | cut -d' ' -f1-2), glibc $(ldd --version 2>/dev/null | awk 'NR == 1 {print $NF}')."
+    echo "Settings: CONNS=\"$CONNS\" N1=$N1 N2=$N2 SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU; took ${ELAPSED}s, builds included (${MEASURING}s measuring)."
+    for name in "${REV_NAMES[@]}"; do
+        echo "$name is commit ${REV_COMMIT[$name]}."
+    done
+    echo "User-space instructions per 64-byte echo request, server only: (I(N2) - I(N1)) / (N2 - N1)."
+    echo
+    table
+    echo
+    echo "Instructions of each whole run (callgrind's Ir):"
+    echo
+    raw_table
+} >"$TMP/report.md"
+
+mkdir -p "$BENCH/results"
+RESULTS=$BENCH/results/instructions-$(date +%F).md
+[[ -e $RESULTS ]] || echo "# Instructions per echo request, $(date +%F)" >"$RESULTS"
+cat "$TMP/report.md" >>"$RESULTS"
+cat "$TMP/report.md"
+log "appended to $RESULTS"
