@@ -4,6 +4,7 @@
 #   bench/run.sh                       # about 5 minutes on a 2-core machine
 #   RUNS=5 SECS=5 bench/run.sh         # longer, steadier
 #   SERVERS="epoll-rt tokio" bench/run.sh
+#   BASELINE=main bench/run.sh         # on a branch: also epoll-rt at main, as epoll-rt@main
 #
 # It builds everything in release mode (the crate's examples, the bench crate's tokio
 # servers and load generator, the C epoll loops), then measures each server (epoll-rt,
@@ -18,6 +19,12 @@
 #   IDLE_CONNS [5000]   idle connections for the memory figure
 #   LOADGEN_THREADS [1] client threads of loadgen (it runs on CPU 1 alone)
 #   SERVERS ["epoll-rt tokio C"]
+#   BASELINE [""]       a git revision of epoll-rt to measure as one more server,
+#                       epoll-rt@BASELINE: its examples (and, with MICRO, its
+#                       micro-benchmarks) are built from a temporary git worktree (removed on
+#                       exit) into a target dir of their own, and measured in every run,
+#                       in turn with the others (right after epoll-rt); the table gets its
+#                       column and a ratio epoll-rt/epoll-rt@BASELINE
 #   MICRO [1]           0 skips the spawn/wake/timer micro-benchmarks
 #   HTTP [auto]         0 skips HTTP; by default on if examples/http_hello.rs exists
 #   SERVER_CPU [0], CLIENT_CPU [1]
@@ -38,6 +45,7 @@ STRACE_COUNT=${STRACE_COUNT:-20000}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 LOADGEN_THREADS=${LOADGEN_THREADS:-1}
 SERVERS=${SERVERS:-"epoll-rt tokio C"}
+BASELINE=${BASELINE:-}
 MICRO=${MICRO:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -50,6 +58,7 @@ fi
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d /tmp/epoll-rt-bench.XXXXXX)
 SERVER_PID=""
+BASE_WORKTREE=""
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() {
@@ -57,9 +66,13 @@ die() {
     exit 1
 }
 
-# Stops the server (and, under strace, the traced server) and removes the scratch folder.
+# Stops the server (and, under strace, the traced server), removes the baseline's worktree
+# and the scratch folder.
 cleanup() {
     stop_server
+    if [[ -n $BASE_WORKTREE ]]; then
+        git -C "$ROOT" worktree remove --force "$BASE_WORKTREE" 2>/dev/null
+    fi
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -78,6 +91,7 @@ fi
 for tool in cargo gcc taskset strace wrk; do
     need "$tool" || die "$tool not found"
 done
+[[ -z $BASELINE ]] || need git || die "git not found (needed for BASELINE)"
 
 # Enough descriptors for IDLE_CONNS connections on each side.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -95,11 +109,35 @@ fi
 log "building the bench crate (tokio servers, loadgen, tokio_micro)"
 (cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet) ||
     die "cannot build the bench crate"
+MICRO_BENCHES=(--bench spawn --bench wake --bench timers --bench timer_precision)
 if ((MICRO)); then
     log "building the micro-benchmarks"
     # cargo names each bench executable on a line "Executable benches/NAME.rs (PATH)".
-    micro_build=$(cd "$ROOT" && cargo bench --no-run --bench spawn --bench wake --bench timers --bench timer_precision 2>&1) ||
+    micro_build=$(cd "$ROOT" && cargo bench --no-run "${MICRO_BENCHES[@]}" 2>&1) ||
         die "cannot build the micro-benchmarks: $micro_build"
+fi
+
+# The baseline: the same examples and micro-benchmarks at BASELINE, built from a worktree of
+# their own into a target dir of their own.
+BASE=""
+if [[ -n $BASELINE ]]; then
+    BASE="epoll-rt@$BASELINE"
+    base_commit=$(git -C "$ROOT" rev-parse --verify --quiet "$BASELINE^{commit}") ||
+        die "BASELINE: no such revision: $BASELINE"
+    BASE_TARGET=$TMP/target-baseline
+    log "building epoll-rt examples at $BASELINE (${base_commit:0:7}) in a worktree (target dir $BASE_TARGET)"
+    git -C "$ROOT" worktree add --quiet --detach "$TMP/baseline" "$base_commit" ||
+        die "cannot add a worktree at $BASELINE"
+    BASE_WORKTREE=$TMP/baseline
+    examples=(--example echo_server)
+    ((HTTP)) && examples+=(--example http_hello)
+    (cd "$BASE_WORKTREE" && CARGO_TARGET_DIR=$BASE_TARGET cargo build --release --quiet "${examples[@]}") ||
+        die "cannot build ${examples[*]} at $BASELINE (HTTP=0 skips http_hello)"
+    if ((MICRO)); then
+        log "building the micro-benchmarks at $BASELINE"
+        base_micro_build=$(cd "$BASE_WORKTREE" && CARGO_TARGET_DIR=$BASE_TARGET cargo bench --no-run "${MICRO_BENCHES[@]}" 2>&1) ||
+            die "cannot build the micro-benchmarks at $BASELINE (MICRO=0 skips them): $base_micro_build"
+    fi
 fi
 log "compiling the C servers"
 mkdir -p "$BENCH/target/c"
@@ -116,17 +154,40 @@ for b in tokio_echo tokio_http loadgen tokio_micro; do
     cp "$BENCH/target/release/$b" "$BIN/$b" || die "no $b"
 done
 cp "$BENCH/target/c/echo_epoll" "$BENCH/target/c/http_epoll" "$BIN/"
-if ((MICRO)); then
+
+# copy_micro BUILD_DIR BUILD_OUTPUT PREFIX: copies the bench executables that `cargo bench
+# --no-run` named in BUILD_OUTPUT (run in BUILD_DIR) to $BIN/PREFIX-NAME.
+copy_micro() {
+    local dir=$1 build=$2 prefix=$3 b exe
     for b in spawn wake timers timer_precision; do
-        exe=$(sed -n "s|^ *Executable benches/$b\.rs (\(.*\))\$|\1|p" <<<"$micro_build")
-        [[ -x $exe ]] || die "cannot find the $b bench executable in: $micro_build"
-        cp "$exe" "$BIN/micro-$b"
+        exe=$(sed -n "s|^ *Executable benches/$b\.rs (\(.*\))\$|\1|p" <<<"$build")
+        [[ -n $exe && $exe != /* ]] && exe=$dir/$exe
+        [[ -x $exe ]] || die "cannot find the $b bench executable in: $build"
+        cp "$exe" "$BIN/$prefix-$b"
     done
+}
+((MICRO)) && copy_micro "$ROOT" "$micro_build" micro
+if [[ -n $BASE ]]; then
+    cp "$BASE_TARGET/release/examples/echo_server" "$BIN/base-echo" || die "no echo_server at $BASELINE"
+    ((HTTP)) && { cp "$BASE_TARGET/release/examples/http_hello" "$BIN/base-http" || die "no http_hello at $BASELINE"; }
+    ((MICRO)) && copy_micro "$BASE_WORKTREE" "$base_micro_build" base-micro
 fi
 
 LOADGEN=$BIN/loadgen
 declare -A ECHO_BIN=([epoll-rt]=$BIN/epoll-rt-echo [tokio]=$BIN/tokio_echo [C]=$BIN/echo_epoll)
 declare -A HTTP_BIN=([epoll-rt]=$BIN/epoll-rt-http [tokio]=$BIN/tokio_http [C]=$BIN/http_epoll)
+if [[ -n $BASE ]]; then
+    ECHO_BIN[$BASE]=$BIN/base-echo
+    HTTP_BIN[$BASE]=$BIN/base-http
+    # The baseline takes its turn right after epoll-rt, so the two see the machine alike.
+    servers=""
+    for s in $SERVERS; do
+        servers+="$s "
+        [[ $s == epoll-rt ]] && servers+="$BASE "
+    done
+    [[ " $servers" == *" $BASE "* ]] || servers+="$BASE "
+    SERVERS=${servers% }
+fi
 for s in $SERVERS; do
     [[ -x ${ECHO_BIN[$s]:-} ]] || die "no echo server for '$s' (${ECHO_BIN[$s]:-unknown name})"
     if ((HTTP)); then [[ -x ${HTTP_BIN[$s]} ]] || die "no HTTP server for '$s'"; fi
@@ -220,16 +281,16 @@ measure_echo() {
     stop_server
 }
 
-# One runtime per core: epoll-rt's echo server with 1 and with 2 threads (SO_REUSEPORT),
-# nothing pinned, 200 connections from a 2-thread loadgen. On a 2-CPU machine the load
-# generator competes with the server for the same CPUs, so this shows whether a second
-# runtime helps at all here, not how far it scales.
+# One runtime per core: epoll-rt's echo server (or the baseline's) with 1 and with 2
+# threads (SO_REUSEPORT), nothing pinned, 200 connections from a 2-thread loadgen. On a
+# 2-CPU machine the load generator competes with the server for the same CPUs, so this
+# shows whether a second runtime helps at all here, not how far it scales.
 measure_scaling() {
-    local threads line
+    local s=$1 threads line
     for threads in 1 2; do
-        PIN_CPUS=0,1 start_server "${ECHO_BIN[epoll-rt]}" --threads "$threads"
+        PIN_CPUS=0,1 start_server "${ECHO_BIN[$s]}" --threads "$threads"
         line=$(loadgen 0,1 --conns 200 --threads 2 --secs "$SECS" --warmup "$WARMUP")
-        put "scale${threads}_rate" epoll-rt "$(kv msg_per_s "$line")"
+        put "scale${threads}_rate" "$s" "$(kv msg_per_s "$line")"
         stop_server
     done
 }
@@ -265,7 +326,8 @@ measure_http() {
 # kept for the report.
 measure_syscalls() {
     local s=$1 kind=$2 bin total
-    local file="$TMP/strace.$kind.$s"
+    # A baseline's name may hold a '/' (BASELINE=origin/main): not in a file name.
+    local file="$TMP/strace.$kind.${s//\//_}"
     if [[ $kind == http ]]; then bin=${HTTP_BIN[$s]}; else bin=${ECHO_BIN[$s]}; fi
     start_server strace -f -c -o "$file" "$bin"
     local args=(--conns 1 --count "$STRACE_COUNT")
@@ -278,7 +340,7 @@ measure_syscalls() {
     awk -v n="$STRACE_COUNT" 'NR > 2 && $1 ~ /^[0-9.]+$/ && $NF != "total" {
             r = $4 / n   # calls is the 4th column whether or not "errors" is empty
             if (r >= 0.01) { printf "%s%s %.2f", sep, $NF, r; sep = ", " } }' "$file" \
-        >"$BENCH_BREAKDOWN_DIR/$kind.$s"
+        >"$BENCH_BREAKDOWN_DIR/$kind.${s//\//_}"
 }
 
 # Memory per idle connection: a fresh server, IDLE_CONNS connections that each make one
@@ -291,13 +353,17 @@ measure_memory() {
     stop_server
 }
 
-# Micro-benchmarks: the top-level crate's benches/ (epoll-rt), tokio_micro (tokio).
+# Micro-benchmarks: the top-level crate's benches/ (epoll-rt, and the baseline's),
+# tokio_micro (tokio).
 MICRO_NAMES="spawn_join wake timer_insert timer_cancel sleep_1ms timer_insert_ordered timer_cancel_ordered late_100us_p50 late_100us_p99 late_1ms_p50 late_1ms_p99"
 measure_micro() {
-    local out name
-    out=$(for b in spawn wake timers timer_precision; do on_cpu "$SERVER_CPU" "$BIN/micro-$b"; done)
-    for name in $MICRO_NAMES; do
-        put "$name" epoll-rt "$(awk -v k="$name:" '$1 == k {print $2}' <<<"$out")"
+    local out name s prefix
+    for s in epoll-rt $BASE; do
+        if [[ $s == epoll-rt ]]; then prefix=micro; else prefix=base-micro; fi
+        out=$(for b in spawn wake timers timer_precision; do on_cpu "$SERVER_CPU" "$BIN/$prefix-$b"; done)
+        for name in $MICRO_NAMES; do
+            put "$name" "$s" "$(awk -v k="$name:" '$1 == k {print $2}' <<<"$out")"
+        done
     done
     out=$(on_cpu "$SERVER_CPU" "$BIN/tokio_micro")
     for name in $MICRO_NAMES; do
@@ -324,10 +390,12 @@ for run in $(seq "$RUNS"); do
         ((HTTP)) && measure_syscalls "$s" http
         measure_memory "$s"
     done
-    if [[ " $SERVERS " == *" epoll-rt "* ]]; then
-        log "run $run/$RUNS: epoll-rt with 1 and 2 threads"
-        measure_scaling
-    fi
+    for s in epoll-rt $BASE; do
+        if [[ " $SERVERS " == *" $s "* ]]; then
+            log "run $run/$RUNS: $s with 1 and 2 threads"
+            measure_scaling "$s"
+        fi
+    done
     if ((MICRO)); then
         log "run $run/$RUNS: micro-benchmarks"
         measure_micro
@@ -409,10 +477,16 @@ if ((MICRO)); then
     )
 fi
 
+# The baseline, if any, has a column after epoll-rt's and a last column epoll-rt/baseline.
 table() {
-    echo "| measure | epoll-rt | tokio | C | ratio epoll-rt/tokio | ratio epoll-rt/C |"
-    echo "|---|---:|---:|---:|---:|---:|"
-    local row key label e t c
+    if [[ -n $BASE ]]; then
+        echo "| measure | epoll-rt | $BASE | tokio | C | ratio epoll-rt/tokio | ratio epoll-rt/C | ratio epoll-rt/$BASE |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    else
+        echo "| measure | epoll-rt | tokio | C | ratio epoll-rt/tokio | ratio epoll-rt/C |"
+        echo "|---|---:|---:|---:|---:|---:|"
+    fi
+    local row key label e b t c
     for row in "${ROWS[@]}"; do
         key=${row%%|*}
         label=${row#*|}
@@ -422,7 +496,14 @@ table() {
         t=$(median ${VALUES["$key|tokio"]:-})
         # shellcheck disable=SC2086
         c=$(median ${VALUES["$key|C"]:-})
-        echo "| $label | $(fmt "$e") | $(fmt "$t") | $(fmt "$c") | $(ratio "$e" "$t") | $(ratio "$e" "$c") |"
+        if [[ -n $BASE ]]; then
+            # shellcheck disable=SC2086
+            b=$(median ${VALUES["$key|$BASE"]:-})
+            echo "| $label | $(fmt "$e") | $(fmt "$b") | $(fmt "$t") | $(fmt "$c") |" \
+                "$(ratio "$e" "$t") | $(ratio "$e" "$c") | $(ratio "$e" "$b") |"
+        else
+            echo "| $label | $(fmt "$e") | $(fmt "$t") | $(fmt "$c") | $(ratio "$e" "$t") | $(ratio "$e" "$c") |"
+        fi
     done
 }
 
@@ -439,6 +520,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "Settings: RUNS=$RUNS SECS=$SECS WARMUP=$WARMUP STRACE_COUNT=$STRACE_COUNT" \
         "IDLE_CONNS=$IDLE_CONNS LOADGEN_THREADS=$LOADGEN_THREADS NICE=$NICE; took ${ELAPSED}s;" \
         "load average before $LOAD_BEFORE, after $LOAD_AFTER."
+    [[ -n $BASE ]] && echo "Baseline: $BASE is commit ${base_commit:0:7}, measured in every run in turn with the others."
     echo "Each figure is the median of $RUNS runs; ↑ higher is better, ↓ lower is better."
     if awk -v a="${LOAD_BEFORE%% *}" -v b="${LOAD_AFTER%% *}" 'BEGIN {exit !(a > 1 || b > 3)}'; then
         echo
@@ -450,10 +532,11 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo
     echo "Syscalls per request by name (strace -c, last run):"
     echo
-    for f in "$BENCH_BREAKDOWN_DIR"/*; do
-        [[ -e $f ]] || continue
-        name=$(basename "$f")
-        echo "- ${name#*.} ${name%%.*}: $(cat "$f")"
+    for kind in echo http; do
+        for s in $SERVERS; do
+            f=$BENCH_BREAKDOWN_DIR/$kind.${s//\//_}
+            [[ -e $f ]] && echo "- $s $kind: $(cat "$f")"
+        done
     done
     echo
     echo "Every run's figures (measure|server: run 1, run 2, ...):"
