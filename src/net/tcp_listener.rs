@@ -138,7 +138,11 @@ impl AsyncTcpListener {
     /// queue, so the listener stays readable: a loop that retried at once would spin the
     /// CPU, and a loop that stopped on the error would take the server down. `accept`
     /// instead waits 20 ms and tries again, as often as needed, and never returns these
-    /// errors. Connections that fail before being accepted (`ECONNABORTED`) are skipped.
+    /// errors. Errors that concern only the connection being accepted, not the listener
+    /// (`ECONNABORTED`: the client gave up while queued; and the network errors that
+    /// accept(2) says to retry on: `EPROTO`, `ENETDOWN`, `ENOPROTOOPT`, `EHOSTDOWN`,
+    /// `ENONET`, `EHOSTUNREACH`, `EOPNOTSUPP`, `ENETUNREACH`) are skipped: `accept` tries
+    /// again at once.
     ///
     /// ```
     /// use std::time::Duration;

@@ -117,8 +117,8 @@ impl AsyncUnixListener {
     ///
     /// As [`AsyncTcpListener::accept`](crate::AsyncTcpListener::accept): when the process
     /// or system is out of descriptors or memory, `accept` waits 20 ms and tries again
-    /// instead of returning the error, and connections aborted before they were accepted
-    /// are skipped.
+    /// instead of returning the error, and errors that concern only the connection being
+    /// accepted (it was aborted while queued) are skipped.
     ///
     /// ```
     /// use epoll_rt::net::{AsyncUnixListener, AsyncUnixStream};
