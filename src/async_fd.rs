@@ -435,6 +435,10 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     /// Declares the descriptor drained in this direction: the next wait sleeps until the
     /// reactor reports new readiness. Call it after an operation returned `WouldBlock`.
     ///
+    /// It also forgets an error the reactor reported (`EPOLLERR`): an operation that
+    /// returns `WouldBlock` shows that no error is pending any more (the kernel would have
+    /// returned it instead).
+    ///
     /// ```
     /// use std::os::unix::net::UnixStream;
     /// use std::time::Duration;
@@ -453,7 +457,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn clear_ready(&mut self) {
-        self.fd.registration.clear_readiness(self.dir);
+        self.fd.registration.clear_would_block(self.dir);
     }
 
     /// Runs the non-blocking operation `f`. If it returns `WouldBlock`, clears readiness

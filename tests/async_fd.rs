@@ -5,6 +5,7 @@ mod util;
 
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
+use std::net::UdpSocket;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -170,6 +171,55 @@ fn ready_guard_clears_readiness_on_would_block() {
                 .expect("room to write")?,
             4
         );
+        Ok::<(), io::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_reported_error_does_not_make_the_readable_loop_spin() {
+    util::run(|| async {
+        // A connected UDP socket aimed at a port nobody listens on: the kernel's ICMP
+        // answer makes the next receive fail with ECONNREFUSED, and epoll report EPOLLERR.
+        let closed = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        socket.connect(closed)?;
+        socket.set_nonblocking(true)?;
+        let socket = AsyncFd::new(socket)?;
+        socket.get_ref().send(b"anyone?")?;
+        // Let the loop hear the EPOLLERR before the receive consumes the error, as when
+        // the answer comes from afar (on loopback it is there at once).
+        epoll_rt::time::sleep(Duration::from_millis(10)).await;
+
+        // The loop of the `readable` docs reports the error, once.
+        let mut buf = [0u8; 16];
+        let err = timeout(Duration::from_secs(5), async {
+            loop {
+                let mut guard = socket.readable().await;
+                if let Ok(result) = guard.try_io(|s| s.recv(&mut buf)) {
+                    return result;
+                }
+            }
+        })
+        .await?
+        .expect_err("the refusal is reported");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+
+        // The error is consumed: the same loop now waits for a datagram that never comes,
+        // instead of finding the error bit still set and going round without end.
+        let mut rounds = 0u32;
+        let waited = timeout(Duration::from_millis(200), async {
+            loop {
+                rounds += 1;
+                let mut guard = socket.readable().await;
+                if let Ok(result) = guard.try_io(|s| s.recv(&mut buf)) {
+                    return result;
+                }
+            }
+        })
+        .await;
+        assert!(waited.is_err(), "a receive with nothing queued completed");
+        assert!(rounds <= 3, "the readable loop went round {rounds} times: it spins");
         Ok::<(), io::Error>(())
     })
     .unwrap();

@@ -149,12 +149,26 @@ impl Registration {
         Poll::Pending
     }
 
-    /// Forgets that `dir` is ready, after an operation found the descriptor drained.
+    /// Forgets that `dir` is ready: the caller knows the descriptor is drained in that
+    /// direction (a short read or write), though no operation returned `WouldBlock`. A
+    /// pending error stays recorded: the next operation must try, to report it.
     pub(crate) fn clear_readiness(&self, dir: Direction) {
         let state = &self.state;
         state
             .readiness
             .set(state.readiness.get().without(dir.clearable()));
+    }
+
+    /// Forgets that `dir` is ready, after an operation in `dir` returned `WouldBlock`.
+    ///
+    /// A pending error would have been returned instead of `WouldBlock`, so the error bit
+    /// is stale too (a UDP socket's ICMP error is reported once, then the socket works
+    /// on): it is forgotten as well, or every later wait would find it set and retry in a
+    /// busy loop.
+    pub(crate) fn clear_would_block(&self, dir: Direction) {
+        let state = &self.state;
+        let cleared = dir.clearable() | Readiness::ERROR;
+        state.readiness.set(state.readiness.get().without(cleared));
     }
 
     /// Runs `op` (a non-blocking read, write, accept...) until it does something other than
@@ -179,17 +193,7 @@ impl Registration {
             let would_block = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
             self.reactor.count_io(dir, would_block);
             match result {
-                Err(_) if would_block => {
-                    // Drained. A pending error would have been returned instead of
-                    // `WouldBlock`, so the error bit is stale too (a UDP socket's ICMP
-                    // error is reported once, then the socket works on): forget it, or
-                    // every later wait would find it set and retry in a busy loop.
-                    self.clear_readiness(dir);
-                    let state = &self.state;
-                    state
-                        .readiness
-                        .set(state.readiness.get().without(Readiness::ERROR));
-                }
+                Err(_) if would_block => self.clear_would_block(dir),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 res => return Poll::Ready(res),
             }
