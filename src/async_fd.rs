@@ -9,11 +9,13 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::task::{Context, Poll};
+use std::rc::Rc;
+use std::task::{Context, Poll, ready};
 
 use crate::driver::{Direction, Registration};
 use crate::runtime::context;
 use crate::sys::fd::is_nonblocking;
+use crate::util::budget::Budget;
 
 /// A file descriptor registered with the current runtime, with async read and write
 /// helpers.
@@ -43,6 +45,9 @@ pub struct AsyncFd<T: AsFd> {
     /// Declared first so it is dropped first: the descriptor is deregistered while it is
     /// still open, before `inner` closes it.
     registration: Registration,
+    /// The cooperative budget of the runtime's task being polled: each operation allowed
+    /// to proceed spends one unit (see `util/budget.rs`).
+    budget: Rc<Budget>,
     /// The I/O object that owns the descriptor.
     inner: T,
 }
@@ -86,9 +91,11 @@ impl<T: AsFd> AsyncFd<T> {
     /// [`new`](Self::new) for a descriptor known to be non-blocking, skipping the check
     /// (one `fcntl` saved per accepted connection).
     pub(crate) fn new_nonblocking(inner: T) -> io::Result<Self> {
-        let registration = Registration::new(context::current_reactor()?, inner.as_fd())?;
+        let (reactor, budget) = context::current_io()?;
+        let registration = Registration::new(reactor, inner.as_fd())?;
         Ok(Self {
             registration,
+            budget,
             inner,
         })
     }
@@ -156,6 +163,7 @@ impl<T: AsFd> AsyncFd<T> {
         let Self {
             registration,
             inner,
+            ..
         } = self;
         drop(registration);
         inner
@@ -241,10 +249,9 @@ impl<T: AsFd> AsyncFd<T> {
     pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
-        mut f: impl FnMut(&T) -> io::Result<R>,
+        f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.registration
-            .poll_io(cx, Direction::Read, || f(&self.inner))
+        self.poll_io(cx, Direction::Read, f)
     }
 
     /// Poll form of [`write_with`](Self::write_with).
@@ -268,10 +275,32 @@ impl<T: AsFd> AsyncFd<T> {
     pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Write, f)
+    }
+
+    /// Runs `f` until it does something other than `WouldBlock`, waiting for readiness in
+    /// `dir` between tries (see `Registration::poll_io`), and spends one unit of the
+    /// task's budget for the operation, if it may proceed.
+    #[inline]
+    fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
         mut f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.registration
-            .poll_io(cx, Direction::Write, || f(&self.inner))
+        if self.registration.is_ready(dir) {
+            ready!(self.budget.poll_proceed(cx));
+        }
+        self.registration.poll_io(cx, dir, || f(&self.inner))
+    }
+
+    /// `Ready` once the reactor reports the descriptor ready in `dir`, spending one unit
+    /// of the task's budget.
+    fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
+        ready!(self.registration.poll_ready(cx, dir));
+        self.budget.poll_proceed(cx)
     }
 
     /// Waits until the reactor reports the descriptor readable, and returns a guard for
@@ -307,7 +336,7 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn readable(&self) -> ReadyGuard<'_, T> {
-        poll_fn(|cx| self.registration.poll_ready(cx, Direction::Read)).await;
+        poll_fn(|cx| self.poll_ready(cx, Direction::Read)).await;
         ReadyGuard {
             fd: self,
             dir: Direction::Read,
@@ -334,7 +363,7 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn writable(&self) -> ReadyGuard<'_, T> {
-        poll_fn(|cx| self.registration.poll_ready(cx, Direction::Write)).await;
+        poll_fn(|cx| self.poll_ready(cx, Direction::Write)).await;
         ReadyGuard {
             fd: self,
             dir: Direction::Write,
@@ -343,7 +372,7 @@ impl<T: AsFd> AsyncFd<T> {
 
     /// Waits until the descriptor is writable, without writing. Used by `connect`.
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.registration.poll_ready(cx, Direction::Write)
+        self.poll_ready(cx, Direction::Write)
     }
 
     /// A write for stream sockets: writes `buf` with `f`, and treats a short write as

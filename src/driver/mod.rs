@@ -42,7 +42,6 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::sys::epoll::{Epoll, EventFlags, Events};
-use crate::util::budget::Budget;
 use crate::util::slab::{Key, Slab};
 use crate::util::stats::{Counter, RuntimeStats};
 use crate::util::trace::Tracer;
@@ -77,9 +76,6 @@ pub(crate) struct Reactor {
     wake_list: Cell<Vec<Waker>>,
     /// The runtime's tracer, when tracing.
     tracer: Option<Arc<Tracer>>,
-    /// The cooperative budget of the task being polled, spent by registrations (shared
-    /// with the scheduler, which renews it).
-    budget: Rc<Budget>,
     /// `epoll_wait` calls.
     waits: Counter,
     /// Events they returned.
@@ -94,7 +90,7 @@ pub(crate) struct Reactor {
 
 impl Reactor {
     /// A reactor with a new epoll instance and nothing registered.
-    pub(crate) fn new(tracer: Option<Arc<Tracer>>, budget: Rc<Budget>) -> io::Result<Self> {
+    pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
         Ok(Self {
             epoll: Epoll::new()?,
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
@@ -102,18 +98,12 @@ impl Reactor {
             timers: RefCell::new(TimerQueue::default()),
             wake_list: Cell::new(Vec::new()),
             tracer,
-            budget,
             waits: Counter::default(),
             events_seen: Counter::default(),
             ctls: Counter::default(),
             io_calls: Default::default(),
             would_blocks: Counter::default(),
         })
-    }
-
-    /// The cooperative budget of the task being polled.
-    pub(crate) fn budget(&self) -> &Budget {
-        &self.budget
     }
 
     /// Counts one I/O syscall in `dir`, and whether it would have blocked.

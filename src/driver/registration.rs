@@ -135,15 +135,18 @@ impl Registration {
         })
     }
 
+    /// Whether an operation in `dir` may make progress (or fail fast) without waiting.
+    #[inline]
+    pub(crate) fn is_ready(&self, dir: Direction) -> bool {
+        self.state.readiness.get().intersects(dir.mask())
+    }
+
     /// `Ready` if an operation in `dir` may make progress; otherwise stores the task's
     /// waker so the reactor can wake it, and returns `Pending`.
-    ///
-    /// A ready answer spends one unit of the task's cooperative budget; with the budget
-    /// spent, the answer is `Pending` and the task is re-queued (see `util/budget.rs`).
     #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        if self.state.readiness.get().intersects(dir.mask()) {
-            return self.reactor.budget().poll_proceed(cx);
+        if self.is_ready(dir) {
+            return Poll::Ready(());
         }
         self.state.waiters(dir).register(cx.waker());
         Poll::Pending

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 use futures_task::ArcWake;
 
 use super::{Direction, Reactor, Registration};
-use crate::util::budget::Budget;
 
 /// Most turns a test waits through for something to happen (each at most [`TURN`]).
 const MAX_TURNS: usize = 50;
@@ -77,7 +76,7 @@ thread_local! {
 
 /// Runs `test` with a new reactor (also in [`REACTOR`] while it runs).
 fn with_reactor<T>(test: impl FnOnce(&Rc<Reactor>) -> T) -> T {
-    let reactor = Rc::new(Reactor::new(None, Rc::new(Budget::new())).expect("a reactor"));
+    let reactor = Rc::new(Reactor::new(None).expect("a reactor"));
     REACTOR.set(Some(reactor.clone()));
     let result = test(&reactor);
     REACTOR.set(None);

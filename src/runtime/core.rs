@@ -29,6 +29,9 @@ pub(crate) struct Core {
     /// Wakes from other threads. The only strong reference: wakers hold `Weak`s, so the
     /// eventfd closes with the runtime.
     remote: Arc<Remote>,
+    /// The cooperative budget of the task being polled: the scheduler renews it before
+    /// each poll, the runtime's I/O objects spend it.
+    budget: Rc<Budget>,
 }
 
 impl Core {
@@ -38,16 +41,17 @@ impl Core {
         // Decided once, here: with tracing off, every trace point tests a `None`.
         let tracer = Tracer::from_env();
         let remote = Arc::new(Remote::new(tracer.clone())?);
-        // The scheduler grants the cooperative budget before each poll; the reactor's
-        // registrations spend it.
+        // The scheduler grants the cooperative budget before each poll; the I/O objects
+        // created on this runtime spend it.
         let budget = Rc::new(Budget::new());
-        let reactor = Reactor::new(tracer.clone(), budget.clone())?;
+        let reactor = Reactor::new(tracer.clone())?;
         reactor.add_notifier(remote.as_fd())?;
         Ok(Self {
             id,
             reactor: Rc::new(reactor),
-            scheduler: Scheduler::new(id, Arc::downgrade(&remote), tracer, budget),
+            scheduler: Scheduler::new(id, Arc::downgrade(&remote), tracer, budget.clone()),
             remote,
+            budget,
         })
     }
 
@@ -68,6 +72,11 @@ impl Core {
     /// This runtime's reactor.
     pub(crate) fn reactor(&self) -> &Rc<Reactor> {
         &self.reactor
+    }
+
+    /// This runtime's cooperative budget, for the I/O objects created on it.
+    pub(crate) fn budget(&self) -> &Rc<Budget> {
+        &self.budget
     }
 
     /// This runtime's scheduler.
