@@ -42,14 +42,16 @@ use crate::util::budget::Budget;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct AsyncFd<T: AsFd> {
-    /// Declared first so it is dropped first: the descriptor is deregistered while it is
-    /// still open, before `inner` closes it.
+    /// The descriptor's place in the reactor.
     registration: Registration,
     /// The cooperative budget of the runtime's task being polled: each operation allowed
     /// to proceed spends one unit (see `util/budget.rs`).
     budget: Rc<Budget>,
-    /// The I/O object that owns the descriptor.
-    inner: T,
+    /// The I/O object that owns the descriptor. `None` only once [`into_inner`] has taken
+    /// it, on the way out: every other method sees `Some`.
+    ///
+    /// [`into_inner`]: AsyncFd::into_inner
+    inner: Option<T>,
 }
 
 impl<T: AsFd> AsyncFd<T> {
@@ -96,7 +98,7 @@ impl<T: AsFd> AsyncFd<T> {
         Ok(Self {
             registration,
             budget,
-            inner,
+            inner: Some(inner),
         })
     }
 
@@ -116,10 +118,23 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn get_ref(&self) -> &T {
-        &self.inner
+        self.inner
+            .as_ref()
+            .expect("the inner object is taken only by into_inner, which consumes the AsyncFd")
     }
 
     /// The inner I/O object, mutably.
+    ///
+    /// # Replacing the inner object
+    ///
+    /// The reactor watches the descriptor the inner object owned when this `AsyncFd` was
+    /// made. Replacing the object through this reference (`*fd.get_mut() = other`) is safe
+    /// but not useful: the replaced descriptor, once closed, leaves the epoll set by
+    /// itself, and the `AsyncFd`, when dropped, deregisters whatever descriptor its inner
+    /// object owns then, never a number another object may have been given since; but the
+    /// new descriptor is not registered, so an operation that waits on it waits for events
+    /// that never come. To switch to another object, take the old one out with
+    /// [`into_inner`](Self::into_inner) and wrap the new one with [`new`](Self::new).
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -139,7 +154,9 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        &mut self.inner
+        self.inner
+            .as_mut()
+            .expect("the inner object is taken only by into_inner, which consumes the AsyncFd")
     }
 
     /// Deregisters the descriptor and returns the inner I/O object.
@@ -159,13 +176,12 @@ impl<T: AsFd> AsyncFd<T> {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn into_inner(self) -> T {
-        let Self {
-            registration,
-            inner,
-            ..
-        } = self;
-        drop(registration);
+    pub fn into_inner(mut self) -> T {
+        let inner = self
+            .inner
+            .take()
+            .expect("the inner object is taken only here, and this consumes the AsyncFd");
+        self.registration.deregister(inner.as_fd());
         inner
     }
 
@@ -293,7 +309,8 @@ impl<T: AsFd> AsyncFd<T> {
         if self.registration.is_ready(dir) {
             ready!(self.budget.poll_proceed(cx));
         }
-        self.registration.poll_io(cx, dir, || f(&self.inner))
+        let inner = self.get_ref();
+        self.registration.poll_io(cx, dir, || f(inner))
     }
 
     /// `Ready` once the reactor reports the descriptor ready in `dir`, spending one unit
@@ -458,7 +475,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn get_ref(&self) -> &T {
-        &self.fd.inner
+        self.fd.get_ref()
     }
 
     /// Declares the descriptor drained in this direction: the next wait sleeps until the
@@ -516,7 +533,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
         &mut self,
         f: impl FnOnce(&T) -> io::Result<R>,
     ) -> Result<io::Result<R>, WouldBlock> {
-        match f(&self.fd.inner) {
+        match f(self.fd.get_ref()) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.clear_ready();
                 Err(WouldBlock(()))
@@ -547,22 +564,35 @@ impl<T: AsFd> ReadyGuard<'_, T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WouldBlock(());
 
+impl<T: AsFd> Drop for AsyncFd<T> {
+    /// Deregisters the descriptor the inner object owns now, while it is still open: the
+    /// inner object closes it right after, when the fields are dropped. Deregistering the
+    /// number registered at the start instead would, if the inner object was replaced
+    /// (see [`get_mut`](Self::get_mut)) and the number reused since, remove another
+    /// object's registration.
+    fn drop(&mut self) {
+        if let Some(inner) = &self.inner {
+            self.registration.deregister(inner.as_fd());
+        }
+    }
+}
+
 impl<T: AsFd> AsFd for AsyncFd<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
+        self.get_ref().as_fd()
     }
 }
 
 impl<T: AsFd> AsRawFd for AsyncFd<T> {
     fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_fd().as_raw_fd()
+        self.get_ref().as_fd().as_raw_fd()
     }
 }
 
 impl<T: AsFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFd")
-            .field("inner", &self.inner)
+            .field("inner", self.get_ref())
             .finish()
     }
 }

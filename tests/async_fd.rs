@@ -4,8 +4,8 @@
 mod util;
 
 use std::io::{self, Read, Write};
-use std::os::fd::OwnedFd;
 use std::net::UdpSocket;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -25,7 +25,6 @@ fn pipe() -> io::Result<(std::fs::File, std::fs::File)> {
 /// Sets `O_NONBLOCK` on `fd`. std offers `set_nonblocking` on sockets but not on pipes or
 /// files, so this goes through `fcntl`: the only unsafe code of this file.
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     // SAFETY: F_GETFL/F_SETFL on a descriptor we own, with integer arguments only.
     let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
     if flags < 0 {
@@ -219,7 +218,10 @@ fn a_reported_error_does_not_make_the_readable_loop_spin() {
         })
         .await;
         assert!(waited.is_err(), "a receive with nothing queued completed");
-        assert!(rounds <= 3, "the readable loop went round {rounds} times: it spins");
+        assert!(
+            rounds <= 3,
+            "the readable loop went round {rounds} times: it spins"
+        );
         Ok::<(), io::Error>(())
     })
     .unwrap();
@@ -239,6 +241,58 @@ fn into_inner_deregisters_and_the_descriptor_can_be_registered_again() {
         let mut buf = [0u8; 5];
         second.read_with(|mut s| s.read_exact(&mut buf)).await?;
         assert_eq!(&buf, b"again");
+        Ok::<(), io::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn replacing_the_inner_object_leaves_a_reused_descriptor_registered() {
+    util::run(|| async {
+        let (a, _a_peer) = UnixStream::pair()?;
+        a.set_nonblocking(true)?;
+        let mut first = AsyncFd::new(a)?;
+        let old_fd = first.as_raw_fd();
+
+        // Replace the inner object: the old socket is closed (and so leaves the epoll
+        // set), and its number is free.
+        let (c, _c_peer) = UnixStream::pair()?;
+        c.set_nonblocking(true)?;
+        drop(std::mem::replace(first.get_mut(), c));
+
+        // A new object gets the freed number.
+        let (b, b_peer) = UnixStream::pair()?;
+        let (b, mut b_peer) = if b.as_raw_fd() == old_fd {
+            (b, b_peer)
+        } else {
+            (b_peer, b)
+        };
+        assert_eq!(
+            b.as_raw_fd(),
+            old_fd,
+            "the kernel hands out the lowest free number"
+        );
+        b.set_nonblocking(true)?;
+        let second = AsyncFd::new(b)?;
+
+        // Dropping the first object must deregister its own descriptor, not the number
+        // it registered, which is the second object's now.
+        drop(first);
+
+        // The second object still hears from the kernel: a read that waits is woken.
+        let writer = epoll_rt::spawn(async move {
+            epoll_rt::time::sleep(Duration::from_millis(10)).await;
+            b_peer.write_all(b"still here")
+        });
+        let mut buf = [0u8; 16];
+        let n = timeout(
+            Duration::from_secs(2),
+            second.read_with(|mut s| s.read(&mut buf)),
+        )
+        .await
+        .expect("the second object was deregistered by the first one's drop")?;
+        assert_eq!(&buf[..n], b"still here");
+        writer.await??;
         Ok::<(), io::Error>(())
     })
     .unwrap();

@@ -141,12 +141,18 @@ impl Reactor {
         Ok(key)
     }
 
-    /// Deregisters a descriptor that is still open.
-    pub(super) fn remove_source(&self, key: Key, fd: std::os::fd::RawFd) {
-        // The descriptor is open (its owner closes it after dropping the registration), so
-        // this cannot fail in a way worth reporting; a drop has nowhere to report it anyway.
+    /// Removes `fd` from the epoll set. Its owner calls this before closing it (or handing
+    /// it back), with the descriptor it owns at that moment.
+    pub(super) fn deregister(&self, fd: BorrowedFd<'_>) {
+        // The descriptor is open, so this can fail only if epoll does not watch it (its
+        // owner replaced the registered object: the old descriptor left the set when it
+        // was closed), which is what was wanted; a drop has nowhere to report it anyway.
         self.ctls.bump();
-        let _ = self.epoll.unregister_raw(fd);
+        let _ = self.epoll.unregister(fd);
+    }
+
+    /// Frees the slot of a registration: events still queued for it find nothing.
+    pub(super) fn remove_source(&self, key: Key) {
         self.sources.borrow_mut().remove(key);
     }
 

@@ -38,8 +38,8 @@ use crate::util::slab::Key;
 /// Single-threaded by construction (`Cell`, `Rc`): the reactor and the I/O objects all live
 /// on the runtime's thread. Only the `Waker`s inside may travel.
 pub(crate) struct IoState {
-    /// The descriptor: for `epoll_ctl(DEL)` when the registration is dropped, and for
-    /// traces.
+    /// The descriptor registered, for traces. Never passed to the kernel again: the owner
+    /// may have replaced it, and its number may belong to another object by now.
     fd: RawFd,
     /// Readiness heard from epoll and not yet consumed by a `WouldBlock`.
     readiness: Cell<Readiness>,
@@ -104,10 +104,13 @@ impl std::fmt::Debug for IoState {
     }
 }
 
-/// A descriptor registered with a reactor; deregisters on drop.
+/// A descriptor registered with a reactor.
 ///
-/// The owner must drop the `Registration` *before* closing the descriptor (declare it as
-/// the first field), so the `epoll_ctl(DEL)` names the right file.
+/// Dropping it frees its slot in the reactor, so no later event reaches its state. The
+/// kernel's side is the owner's business: before closing the descriptor, or handing it
+/// back, the owner calls [`deregister`](Self::deregister) with the descriptor it holds
+/// *then*. (A descriptor number is reused as soon as it is closed: deregistering the number
+/// cached at registration could remove another object's registration.)
 #[derive(Debug)]
 pub(crate) struct Registration {
     /// The reactor this descriptor is registered with, kept alive by us.
@@ -204,8 +207,18 @@ impl Registration {
     }
 }
 
+impl Registration {
+    /// Removes `fd`, the descriptor the owner holds now, from the epoll set. Call it while
+    /// `fd` is still open, with the descriptor that was registered: a descriptor that
+    /// epoll does not watch (the owner replaced its object, whose old descriptor left the
+    /// set when it was closed) is refused by the kernel, harmlessly.
+    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) {
+        self.reactor.deregister(fd);
+    }
+}
+
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.reactor.remove_source(self.key, self.state.fd);
+        self.reactor.remove_source(self.key);
     }
 }
