@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 
-use crate::driver::{Direction, Registration};
+use crate::driver::{Direction, Registration, Ticket};
 use crate::runtime::context;
 use crate::sys::fd::is_nonblocking;
 use crate::util::budget::Budget;
@@ -209,7 +209,8 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn read_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_read_with(cx, &mut f)).await
+        let mut waiter = self.waiter(Direction::Read);
+        poll_fn(|cx| waiter.poll_io(cx, &mut f)).await
     }
 
     /// Runs the non-blocking write `f` until it does something other than `WouldBlock`,
@@ -233,13 +234,21 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn write_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_write_with(cx, &mut f)).await
+        let mut waiter = self.waiter(Direction::Write);
+        poll_fn(|cx| waiter.poll_io(cx, &mut f)).await
     }
 
     /// Poll form of [`read_with`](Self::read_with), for implementing poll-based traits.
     ///
     /// Returns `Pending` (with the task's waker stored) until the descriptor is readable
     /// and `f` does something other than `WouldBlock`.
+    ///
+    /// Having no future to remember a wait by, the poll methods share one waker slot per
+    /// direction: each call that returns `Pending` replaces the waker stored by the
+    /// previous one (as tokio's `poll_read_ready` does), so only the last task to poll is
+    /// woken. Tasks that wait on one descriptor at the same time should use the async
+    /// methods, which keep a waker per waiting future (and take it back when the future
+    /// is dropped).
     ///
     /// ```
     /// use std::future::poll_fn;
@@ -267,7 +276,7 @@ impl<T: AsFd> AsyncFd<T> {
         cx: &mut Context<'_>,
         f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Read, f)
+        self.poll_slot(Direction::Read).poll_io(cx, f)
     }
 
     /// Poll form of [`write_with`](Self::write_with).
@@ -293,31 +302,26 @@ impl<T: AsFd> AsyncFd<T> {
         cx: &mut Context<'_>,
         f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Write, f)
+        self.poll_slot(Direction::Write).poll_io(cx, f)
     }
 
-    /// Runs `f` until it does something other than `WouldBlock`, waiting for readiness in
-    /// `dir` between tries (see `Registration::poll_io`), and spends one unit of the
-    /// task's budget for the operation, if it may proceed.
+    /// A wait by one future in `dir`: the future keeps the waiter and polls through it,
+    /// and dropping the future drops the waiter, which takes the task's waker back.
     #[inline]
-    fn poll_io<R>(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        mut f: impl FnMut(&T) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        if self.registration.is_ready(dir) {
-            ready!(self.budget.poll_proceed(cx));
+    pub(crate) fn waiter(&self, dir: Direction) -> Waiter<'_, T> {
+        Waiter {
+            fd: self,
+            ticket: Ticket::new(dir),
         }
-        let inner = self.get_ref();
-        self.registration.poll_io(cx, dir, || f(inner))
     }
 
-    /// `Ready` once the reactor reports the descriptor ready in `dir`, spending one unit
-    /// of the task's budget.
-    fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        ready!(self.registration.poll_ready(cx, dir));
-        self.budget.poll_proceed(cx)
+    /// A wait by a poll method in `dir`, through the direction's shared slot.
+    #[inline]
+    pub(crate) fn poll_slot(&self, dir: Direction) -> Waiter<'_, T> {
+        Waiter {
+            fd: self,
+            ticket: Ticket::poll_slot(dir),
+        }
     }
 
     /// Waits until the reactor reports the descriptor readable, and returns a guard for
@@ -353,7 +357,8 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn readable(&self) -> ReadyGuard<'_, T> {
-        poll_fn(|cx| self.poll_ready(cx, Direction::Read)).await;
+        let mut waiter = self.waiter(Direction::Read);
+        poll_fn(|cx| waiter.poll_ready(cx)).await;
         ReadyGuard {
             fd: self,
             dir: Direction::Read,
@@ -380,39 +385,12 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn writable(&self) -> ReadyGuard<'_, T> {
-        poll_fn(|cx| self.poll_ready(cx, Direction::Write)).await;
+        let mut waiter = self.waiter(Direction::Write);
+        poll_fn(|cx| waiter.poll_ready(cx)).await;
         ReadyGuard {
             fd: self,
             dir: Direction::Write,
         }
-    }
-
-    /// Waits until the descriptor is writable, without writing. Used by `connect`.
-    pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.poll_ready(cx, Direction::Write)
-    }
-
-    /// A write for stream sockets: writes `buf` with `f`, and treats a short write as
-    /// proof that the send buffer is full, clearing write readiness so the next write waits
-    /// for the EPOLLOUT edge instead of spending a syscall on `EAGAIN`. An empty `buf`
-    /// writes nothing.
-    pub(crate) fn poll_write_stream(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-        mut f: impl FnMut(&T, &[u8]) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let n = match self.poll_write_with(cx, |inner| f(inner, buf)) {
-            Poll::Ready(Ok(n)) => n,
-            other => return other,
-        };
-        if n < buf.len() {
-            self.clear_writable();
-        }
-        Poll::Ready(Ok(n))
     }
 
     /// Forgets read readiness: the caller knows the descriptor is drained (a short read
@@ -424,6 +402,83 @@ impl<T: AsFd> AsyncFd<T> {
     /// Forgets write readiness: the caller knows the send buffer is full (a short write).
     pub(crate) fn clear_writable(&self) {
         self.registration.clear_readiness(Direction::Write);
+    }
+}
+
+/// One wait on an [`AsyncFd`], in one direction: how every operation waits.
+///
+/// A future that waits (a `read`, an `accept`, a `readable`) holds one for as long as it
+/// lives, and polls through it: the waker it stores stays in an entry of its own (see
+/// `driver/waiters.rs`), which dropping the future gives back, waker included. A poll
+/// method makes one for the call, on the direction's shared poll slot, which it leaves
+/// filled.
+pub(crate) struct Waiter<'a, T: AsFd> {
+    /// The descriptor waited on.
+    fd: &'a AsyncFd<T>,
+    /// The entry of the descriptor's waiter list this wait holds.
+    ticket: Ticket,
+}
+
+impl<'a, T: AsFd> Waiter<'a, T> {
+    /// The descriptor waited on.
+    #[inline]
+    pub(crate) fn fd(&self) -> &'a AsyncFd<T> {
+        self.fd
+    }
+
+    /// Runs `f` until it does something other than `WouldBlock`, waiting for readiness in
+    /// this waiter's direction between tries (see `Registration::poll_io`). An operation
+    /// that may proceed spends one unit of the task's cooperative budget; with the budget
+    /// spent, the answer is `Pending` and the task is queued again (`util/budget.rs`).
+    #[inline]
+    pub(crate) fn poll_io<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let fd = self.fd;
+        if fd.registration.is_ready(self.ticket.dir()) {
+            ready!(fd.budget.poll_proceed(cx));
+        }
+        let inner = fd.get_ref();
+        fd.registration.poll_io(cx, &mut self.ticket, || f(inner))
+    }
+
+    /// `Ready` once the reactor reports the descriptor ready in this waiter's direction,
+    /// spending one unit of the task's budget.
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        ready!(self.fd.registration.poll_ready(cx, &mut self.ticket));
+        self.fd.budget.poll_proceed(cx)
+    }
+
+    /// A write for stream sockets: writes `buf` with `f`, and treats a short write as
+    /// proof that the send buffer is full, clearing write readiness so the next write waits
+    /// for the EPOLLOUT edge instead of spending a syscall on `EAGAIN`. An empty `buf`
+    /// writes nothing.
+    #[inline]
+    pub(crate) fn poll_write_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        mut f: impl FnMut(&T, &[u8]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = ready!(self.poll_io(cx, |inner| f(inner, buf)))?;
+        if n < buf.len() {
+            self.fd.clear_writable();
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl<T: AsFd> Drop for Waiter<'_, T> {
+    /// Gives the wait's entry back, with the waker it may still hold: the future is done
+    /// or cancelled, and nobody will poll it again.
+    #[inline]
+    fn drop(&mut self) {
+        self.fd.registration.release(&mut self.ticket);
     }
 }
 

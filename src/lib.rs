@@ -99,7 +99,7 @@
 //! | driver | reactor: epoll + registrations + timers | `src/driver/mod.rs` |
 //! | driver | readiness of one descriptor, per direction | `src/driver/readiness.rs` |
 //! | driver | registration protocol (wait, try, clear on `WouldBlock`) | `src/driver/registration.rs` |
-//! | driver | the tasks waiting on one direction of a descriptor | `src/driver/waiters.rs` |
+//! | driver | the tasks waiting on a descriptor; a cancelled wait takes its waker back | `src/driver/waiters.rs` |
 //! | driver | timers: a slab plus a min-heap with lazy deletion | `src/driver/timers.rs` |
 //! | scheduler | task slab, polling a task | `src/scheduler/mod.rs` |
 //! | scheduler | run queue of task ids | `src/scheduler/run_queue.rs` |

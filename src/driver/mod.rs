@@ -31,6 +31,7 @@ mod waiters;
 pub(crate) use readiness::Direction;
 pub(crate) use registration::Registration;
 pub(crate) use timers::TimerKey;
+pub(crate) use waiters::Ticket;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;

@@ -5,15 +5,17 @@
 //!        I/O object                         reactor
 //!   ┌──────────────────┐  Rc<IoState>  ┌──────────────────┐
 //!   │ Registration     │──────────────▶│ readiness bits   │◀── epoll event sets bits,
-//!   │  poll_io(Read,   │               │ readers: [Waker] │    takes the wakers
+//!   │  poll_io(ticket, │               │ readers: [Waker] │    takes the wakers
 //!   │          op)     │               │ writers: [Waker] │    and wakes them
 //!   └──────────────────┘               └──────────────────┘
 //! ```
 //!
 //! The protocol an operation follows (in [`Registration::poll_io`]):
 //!
-//! 1. If the direction's readiness bit is clear, store the task's waker and return
-//!    `Pending`: the reactor will set the bit and wake the task.
+//! 1. If the direction's readiness bit is clear, store the task's waker in the entry the
+//!    operation's [`Ticket`] holds (see `waiters.rs`) and return `Pending`: the reactor
+//!    will set the bit and wake the task. A future that is dropped gives its entry back
+//!    with [`Registration::release`].
 //! 2. Otherwise try the operation. If it returns `WouldBlock`, the descriptor is drained:
 //!    clear the bit and go back to step 1. Anything else is the result.
 //!
@@ -30,7 +32,7 @@ use std::task::{Context, Poll};
 
 use super::Reactor;
 use super::readiness::{Direction, Readiness};
-use super::waiters::Waiters;
+use super::waiters::{Ticket, Waiters};
 use crate::util::slab::Key;
 
 /// What the reactor knows about one descriptor, and who is waiting on it.
@@ -43,11 +45,10 @@ pub(crate) struct IoState {
     fd: RawFd,
     /// Readiness heard from epoll and not yet consumed by a `WouldBlock`.
     readiness: Cell<Readiness>,
-    /// The tasks waiting to read. Usually one; several when tasks share the I/O object
-    /// (two tasks accepting on one listener), and each of them must be woken.
-    readers: Waiters,
-    /// The tasks waiting to write.
-    writers: Waiters,
+    /// The tasks waiting to read and to write. Usually one in each direction; several
+    /// when tasks share the I/O object (two tasks accepting on one listener), and each of
+    /// them must be woken.
+    waiters: Waiters,
 }
 
 impl IoState {
@@ -56,8 +57,7 @@ impl IoState {
         Self {
             fd,
             readiness: Cell::new(Readiness::OPTIMISTIC),
-            readers: Waiters::default(),
-            writers: Waiters::default(),
+            waiters: Waiters::default(),
         }
     }
 
@@ -80,18 +80,10 @@ impl IoState {
         let closing =
             ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR);
         if closing || ready.intersects(Direction::Read.mask()) {
-            self.readers.wake_all();
+            self.waiters.wake(Direction::Read);
         }
         if closing || ready.intersects(Direction::Write.mask()) {
-            self.writers.wake_all();
-        }
-    }
-
-    /// The waiting tasks of one direction.
-    fn waiters(&self, dir: Direction) -> &Waiters {
-        match dir {
-            Direction::Read => &self.readers,
-            Direction::Write => &self.writers,
+            self.waiters.wake(Direction::Write);
         }
     }
 }
@@ -144,15 +136,23 @@ impl Registration {
         self.state.readiness.get().intersects(dir.mask())
     }
 
-    /// `Ready` if an operation in `dir` may make progress; otherwise stores the task's
-    /// waker so the reactor can wake it, and returns `Pending`.
+    /// `Ready` if an operation in the ticket's direction may make progress; otherwise
+    /// stores the task's waker in the ticket's entry, so the reactor can wake it, and
+    /// returns `Pending`.
     #[inline]
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        if self.is_ready(dir) {
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, ticket: &mut Ticket) -> Poll<()> {
+        if self.is_ready(ticket.dir()) {
             return Poll::Ready(());
         }
-        self.state.waiters(dir).register(cx.waker());
+        self.state.waiters.register(ticket, cx.waker());
         Poll::Pending
+    }
+
+    /// Gives back the waiter entry `ticket` holds, with its waker: the future that waited
+    /// with it is being dropped. See `waiters.rs`.
+    #[inline]
+    pub(crate) fn release(&self, ticket: &mut Ticket) {
+        self.state.waiters.release(ticket);
     }
 
     /// Forgets that `dir` is ready: the caller knows the descriptor is drained in that
@@ -178,7 +178,8 @@ impl Registration {
     }
 
     /// Runs `op` (a non-blocking read, write, accept...) until it does something other than
-    /// `WouldBlock`, waiting for readiness in `dir` between tries. See the module docs.
+    /// `WouldBlock`, waiting for readiness in the ticket's direction between tries, with
+    /// the ticket's entry. See the module docs.
     ///
     /// `EINTR` is retried: a signal arriving mid-call is not the caller's concern.
     ///
@@ -188,11 +189,12 @@ impl Registration {
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
-        dir: Direction,
+        ticket: &mut Ticket,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        let dir = ticket.dir();
         loop {
-            if self.poll_ready(cx, dir).is_pending() {
+            if self.poll_ready(cx, ticket).is_pending() {
                 return Poll::Pending;
             }
             let result = op();

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use futures_task::ArcWake;
 
-use super::{Direction, Reactor, Registration};
+use super::{Direction, Reactor, Registration, Ticket};
 
 /// Most turns a test waits through for something to happen (each at most [`TURN`]).
 const MAX_TURNS: usize = 50;
@@ -91,10 +91,16 @@ fn register(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Registration> {
     Registration::new(reactor, fd)
 }
 
-/// Polls `registration` for `dir` as a task whose waker is `counter`'s would.
+/// Polls `registration` for `dir` as a task whose waker is `counter`'s would, through the
+/// direction's poll slot (one waker per direction, replaced by each call).
 fn wait_on(registration: &Registration, dir: Direction, counter: &Arc<Counter>) -> Poll<()> {
+    wait_with(registration, &mut Ticket::poll_slot(dir), counter)
+}
+
+/// Polls `registration` as a future holding `ticket` would, with `counter`'s waker.
+fn wait_with(registration: &Registration, ticket: &mut Ticket, counter: &Arc<Counter>) -> Poll<()> {
     let waker = counter.waker();
-    registration.poll_ready(&mut Context::from_waker(&waker), dir)
+    registration.poll_ready(&mut Context::from_waker(&waker), ticket)
 }
 
 /// Turns the reactor until `done` holds, at most [`MAX_TURNS`] times; whether it held.
@@ -232,8 +238,9 @@ fn every_waiting_task_is_woken() -> io::Result<()> {
         // joins the first instead of replacing it, and the same task waiting again is not
         // added twice.
         let second = Counter::new();
-        assert!(wait_on(&registration, Direction::Read, &second).is_pending());
-        assert!(wait_on(&registration, Direction::Read, &second).is_pending());
+        let mut ticket = Ticket::new(Direction::Read);
+        assert!(wait_with(&registration, &mut ticket, &second).is_pending());
+        assert!(wait_with(&registration, &mut ticket, &second).is_pending());
         assert_eq!(
             Arc::strong_count(&second),
             2,
@@ -279,7 +286,8 @@ fn a_waker_may_reenter_the_reactor() -> io::Result<()> {
         registration.clear_readiness(Direction::Read);
         let reentrant = Arc::new(Reentrant::default());
         let waker = futures_task::waker(reentrant.clone());
-        let poll = registration.poll_ready(&mut Context::from_waker(&waker), Direction::Read);
+        let mut ticket = Ticket::poll_slot(Direction::Read);
+        let poll = registration.poll_ready(&mut Context::from_waker(&waker), &mut ticket);
         assert!(poll.is_pending());
         // The waker will drop the very registration whose event wakes it.
         STASH.with_borrow_mut(|stash| stash.push(registration));
