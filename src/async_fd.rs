@@ -23,6 +23,10 @@ use crate::util::budget::Budget;
 /// The descriptor must be in non-blocking mode: a blocking call would stall every task of
 /// the runtime. [`AsyncFd::new`] checks this and refuses a blocking descriptor.
 ///
+/// The `AsyncFd` belongs to the runtime it was created on: polled by another runtime, or
+/// after its own was dropped, an operation that would have to wait fails instead (see
+/// [`Runtime`](crate::Runtime#io-objects-belong-to-their-runtime)).
+///
 /// ```
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
@@ -332,6 +336,11 @@ impl<T: AsFd> AsyncFd<T> {
     /// [`ReadyGuard::clear_ready`] (or use [`ReadyGuard::try_io`], which does), or the next
     /// `readable()` returns at once and the loop spins.
     ///
+    /// # Errors
+    ///
+    /// Instead of waiting, if the runtime this `AsyncFd` was created on has shut down, or
+    /// is not the one running on this thread (see [`Runtime`](crate::Runtime)).
+    ///
     /// ```
     /// use std::io::{Read, Write};
     /// use std::os::unix::net::UnixStream;
@@ -345,7 +354,7 @@ impl<T: AsFd> AsyncFd<T> {
     ///
     ///     let mut buf = [0; 8];
     ///     let n = loop {
-    ///         let mut guard = a.readable().await;
+    ///         let mut guard = a.readable().await?;
     ///         match guard.try_io(|mut s| s.read(&mut buf)) {
     ///             Ok(result) => break result?,
     ///             Err(_would_block) => continue, // readiness cleared; wait again
@@ -356,17 +365,17 @@ impl<T: AsFd> AsyncFd<T> {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn readable(&self) -> ReadyGuard<'_, T> {
+    pub async fn readable(&self) -> io::Result<ReadyGuard<'_, T>> {
         let mut waiter = self.waiter(Direction::Read);
-        poll_fn(|cx| waiter.poll_ready(cx)).await;
-        ReadyGuard {
+        poll_fn(|cx| waiter.poll_ready(cx)).await?;
+        Ok(ReadyGuard {
             fd: self,
             dir: Direction::Read,
-        }
+        })
     }
 
     /// Waits until the reactor reports the descriptor writable; see
-    /// [`readable`](Self::readable).
+    /// [`readable`](Self::readable), errors included.
     ///
     /// ```
     /// use std::net::UdpSocket;
@@ -377,20 +386,20 @@ impl<T: AsFd> AsyncFd<T> {
     ///     socket.set_nonblocking(true)?;
     ///     let socket = AsyncFd::new(socket)?;
     ///     let to = socket.get_ref().local_addr()?;
-    ///     let mut guard = socket.writable().await; // an empty send buffer has room
+    ///     let mut guard = socket.writable().await?; // an empty send buffer has room
     ///     let sent = guard.try_io(|s| s.send_to(b"hi", to)).expect("room to send")?;
     ///     assert_eq!(sent, 2);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn writable(&self) -> ReadyGuard<'_, T> {
+    pub async fn writable(&self) -> io::Result<ReadyGuard<'_, T>> {
         let mut waiter = self.waiter(Direction::Write);
-        poll_fn(|cx| waiter.poll_ready(cx)).await;
-        ReadyGuard {
+        poll_fn(|cx| waiter.poll_ready(cx)).await?;
+        Ok(ReadyGuard {
             fd: self,
             dir: Direction::Write,
-        }
+        })
     }
 
     /// Forgets read readiness: the caller knows the descriptor is drained (a short read
@@ -445,10 +454,11 @@ impl<'a, T: AsFd> Waiter<'a, T> {
     }
 
     /// `Ready` once the reactor reports the descriptor ready in this waiter's direction,
-    /// spending one unit of the task's budget.
-    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        ready!(self.fd.registration.poll_ready(cx, &mut self.ticket));
-        self.fd.budget.poll_proceed(cx)
+    /// spending one unit of the task's budget; an error if the object cannot wait (its
+    /// runtime has shut down, or is not running on this thread).
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.fd.registration.poll_ready(cx, &mut self.ticket))?;
+        self.fd.budget.poll_proceed(cx).map(Ok)
     }
 
     /// A write for stream sockets: writes `buf` with `f`, and treats a short write as
@@ -496,7 +506,7 @@ impl<T: AsFd> Drop for Waiter<'_, T> {
 ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
 ///     socket.set_nonblocking(true)?;
 ///     let socket = AsyncFd::new(socket)?;
-///     let mut guard = socket.writable().await;
+///     let mut guard = socket.writable().await?;
 ///     let to = guard.get_ref().local_addr()?;
 ///     assert_eq!(guard.try_io(|s| s.send_to(b"self", to)).expect("room to send")?, 4);
 ///     Ok::<(), std::io::Error>(())
@@ -523,7 +533,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     ///     let addr = socket.local_addr()?;
     ///     socket.set_nonblocking(true)?;
     ///     let socket = AsyncFd::new(socket)?;
-    ///     let guard = socket.writable().await;
+    ///     let guard = socket.writable().await?;
     ///     assert_eq!(guard.get_ref().local_addr()?, addr);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -550,7 +560,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     ///     a.set_nonblocking(true)?;
     ///     let a = AsyncFd::new(a)?;
     ///     // A new registration starts out ready, so this returns at once...
-    ///     a.readable().await.clear_ready(); // ...but nothing was sent: forget it.
+    ///     a.readable().await?.clear_ready(); // ...but nothing was sent: forget it.
     ///     // Now `readable` sleeps until data arrives, and none will.
     ///     assert!(timeout(Duration::from_millis(10), a.readable()).await.is_err());
     ///     Ok::<(), std::io::Error>(())
@@ -576,9 +586,9 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     ///     let a = AsyncFd::new(a)?;
     ///     let mut buf = [0; 8];
     ///     // Ready at first (optimistically), but empty: the read would block.
-    ///     assert!(a.readable().await.try_io(|mut s| s.read(&mut buf)).is_err());
+    ///     assert!(a.readable().await?.try_io(|mut s| s.read(&mut buf)).is_err());
     ///     b.write_all(b"hi")?;
-    ///     let n = a.readable().await.try_io(|mut s| s.read(&mut buf)).expect("data")?;
+    ///     let n = a.readable().await?.try_io(|mut s| s.read(&mut buf)).expect("data")?;
     ///     assert_eq!(&buf[..n], b"hi");
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -609,7 +619,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
 ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
 ///     socket.set_nonblocking(true)?;
 ///     let socket = AsyncFd::new(socket)?;
-///     let mut guard = socket.readable().await; // optimistic: nothing has arrived
+///     let mut guard = socket.readable().await?; // optimistic: nothing has arrived
 ///     let result: Result<_, WouldBlock> = guard.try_io(|s| s.recv(&mut [0; 8]));
 ///     assert!(result.is_err()); // readiness cleared: the next `readable` waits
 ///     Ok::<(), std::io::Error>(())

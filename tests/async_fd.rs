@@ -143,7 +143,7 @@ fn ready_guard_clears_readiness_on_would_block() {
         let a = AsyncFd::new(a)?;
         // A new registration is optimistic: the first readable() returns at once, and the
         // try finds nothing and clears the readiness.
-        let mut guard = a.readable().await;
+        let mut guard = a.readable().await?;
         let mut buf = [0u8; 8];
         assert!(
             guard.try_io(|mut s| s.read(&mut buf)).is_err(),
@@ -157,13 +157,13 @@ fn ready_guard_clears_readiness_on_would_block() {
         );
         // ...until data arrives.
         b.write_all(b"data")?;
-        let mut guard = a.readable().await;
+        let mut guard = a.readable().await?;
         let n = guard
             .try_io(|mut s| s.read(&mut buf))
             .expect("ready after a write")?;
         assert_eq!(&buf[..n], b"data");
         // writable() is ready on an empty socket.
-        let mut guard = a.writable().await;
+        let mut guard = a.writable().await?;
         assert_eq!(
             guard
                 .try_io(|mut s| s.write(b"back"))
@@ -194,7 +194,7 @@ fn a_reported_error_does_not_make_the_readable_loop_spin() {
         let mut buf = [0u8; 16];
         let err = timeout(Duration::from_secs(5), async {
             loop {
-                let mut guard = socket.readable().await;
+                let mut guard = socket.readable().await?;
                 if let Ok(result) = guard.try_io(|s| s.recv(&mut buf)) {
                     return result;
                 }
@@ -210,7 +210,7 @@ fn a_reported_error_does_not_make_the_readable_loop_spin() {
         let waited = timeout(Duration::from_millis(200), async {
             loop {
                 rounds += 1;
-                let mut guard = socket.readable().await;
+                let mut guard = socket.readable().await?;
                 if let Ok(result) = guard.try_io(|s| s.recv(&mut buf)) {
                     return result;
                 }

@@ -180,7 +180,7 @@ fn cancelled_async_fd_waits_take_their_wakers_back() {
         a.set_nonblocking(true)?;
         let a = AsyncFd::new(a)?;
         // A new registration is optimistic: forget that, so the waits below wait.
-        a.readable().await.clear_ready();
+        a.readable().await?.clear_ready();
         assert_cancel_releases("readable", ignore(a.readable()));
         assert_cancel_releases(
             "read_with",

@@ -15,7 +15,8 @@
 //! 1. If the direction's readiness bit is clear, store the task's waker in the entry the
 //!    operation's [`Ticket`] holds (see `waiters.rs`) and return `Pending`: the reactor
 //!    will set the bit and wake the task. A future that is dropped gives its entry back
-//!    with [`Registration::release`].
+//!    with [`Registration::release`]. (Unless the runtime is not running, or shut down:
+//!    then nothing would wake the task, and the answer is an error.)
 //! 2. Otherwise try the operation. If it returns `WouldBlock`, the descriptor is drained:
 //!    clear the bit and go back to step 1. Anything else is the result.
 //!
@@ -28,7 +29,7 @@ use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use super::Reactor;
 use super::readiness::{Direction, Readiness};
@@ -69,6 +70,14 @@ impl IoState {
             ready.intersects(Readiness::WRITABLE),
             ready.intersects(Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::ERROR),
         );
+    }
+
+    /// Forgets all readiness, so that every operation goes to wait and finds the reactor
+    /// shut down, and wakes every waiting task to find it too.
+    pub(super) fn shut_down(&self) {
+        self.readiness.set(Readiness::EMPTY);
+        self.waiters.wake(Direction::Read);
+        self.waiters.wake(Direction::Write);
     }
 
     /// Records an event and wakes the tasks it concerns.
@@ -139,10 +148,21 @@ impl Registration {
     /// `Ready` if an operation in the ticket's direction may make progress; otherwise
     /// stores the task's waker in the ticket's entry, so the reactor can wake it, and
     /// returns `Pending`.
+    ///
+    /// Waiting needs the runtime running on this thread: if it is not (the object is
+    /// polled by another runtime, or outside any), or if it has shut down, the answer is
+    /// that error instead (see "Shutdown" in `driver/mod.rs`).
     #[inline]
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, ticket: &mut Ticket) -> Poll<()> {
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        ticket: &mut Ticket,
+    ) -> Poll<io::Result<()>> {
         if self.is_ready(ticket.dir()) {
-            return Poll::Ready(());
+            return Poll::Ready(Ok(()));
+        }
+        if let Err(e) = self.reactor.can_wait() {
+            return Poll::Ready(Err(e));
         }
         self.state.waiters.register(ticket, cx.waker());
         Poll::Pending
@@ -194,9 +214,7 @@ impl Registration {
     ) -> Poll<io::Result<R>> {
         let dir = ticket.dir();
         loop {
-            if self.poll_ready(cx, ticket).is_pending() {
-                return Poll::Pending;
-            }
+            ready!(self.poll_ready(cx, ticket))?;
             let result = op();
             let would_block = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
             self.reactor.count_io(dir, would_block);

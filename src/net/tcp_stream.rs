@@ -112,7 +112,7 @@ impl AsyncTcpStream {
         if in_progress {
             let mut waiter = stream.inner.waiter(Direction::Write);
             loop {
-                poll_fn(|cx| waiter.poll_ready(cx)).await;
+                poll_fn(|cx| waiter.poll_ready(cx)).await?;
                 if let Some(e) = stream.inner.get_ref().take_error()? {
                     return Err(e);
                 }

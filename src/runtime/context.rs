@@ -49,6 +49,7 @@ pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
         }
         // Wakes on this thread go straight to this runtime's run queue from now on.
         scheduler::current::set(core.id(), core.scheduler().run_queue().clone());
+        core.start_polling();
         *current = Some(core);
     });
     // Failing to adjust the slack only costs precision, so errors are ignored.

@@ -117,14 +117,28 @@ impl Core {
         }
     }
 
-    /// Marks the end of a `block_on`: no task of this runtime is being polled, so its I/O
-    /// objects, if used elsewhere, are not limited by a budget left over from a poll.
-    pub(crate) fn stop_polling(&self) {
-        self.scheduler.stop_polling();
+    /// Marks the start of a `block_on`: the runtime runs on this thread, and tasks may
+    /// wait on its I/O objects.
+    pub(crate) fn start_polling(&self) {
+        self.reactor.set_running(true);
     }
 
-    /// Drops every task. Called when the `Runtime` is dropped.
+    /// Marks the end of a `block_on`: no task of this runtime is being polled, so its I/O
+    /// objects, if used elsewhere, are not limited by a budget left over from a poll, and
+    /// may not wait (nothing would wake them) until the runtime runs again.
+    pub(crate) fn stop_polling(&self) {
+        self.scheduler.stop_polling();
+        self.reactor.set_running(false);
+    }
+
+    /// Drops every task, then shuts the reactor down: its epoll instance closes, tasks
+    /// still waiting on its objects are woken, stored wakers are dropped, and its objects
+    /// fail from then on (see "Shutdown" in `driver/mod.rs`). Called when the `Runtime` is
+    /// dropped.
     pub(crate) fn shutdown(&self) {
+        // Tasks first: their destructors may drop I/O objects, which deregister while the
+        // epoll instance is still there to deregister from.
         self.scheduler.shutdown();
+        self.reactor.shutdown();
     }
 }
