@@ -1,9 +1,11 @@
 //! `AsyncFd`: any non-blocking file descriptor, made awaitable.
 //!
-//! This is the one bridge between the reactor and I/O objects. The TCP types are thin
-//! wrappers around an `AsyncFd` of the matching `std::net` type: each operation is the
-//! std call, tried inside [`AsyncFd::poll_read_with`] or [`AsyncFd::poll_write_with`],
-//! which wait for readiness and retry on `WouldBlock`.
+//! This is the one bridge between the reactor and I/O objects. The socket types of `net`
+//! are thin wrappers around an `AsyncFd` of the matching `std` type: each operation is one
+//! non-blocking call (std's, or for the calls every request makes, `accept4`, `recv` and
+//! `send`, made directly in `sys/socket.rs`), tried through a `Waiter`, which waits for
+//! readiness and retries on `WouldBlock` (the protocol of `driver/registration.rs`), and
+//! takes the task's waker back from the reactor when the operation's future is dropped.
 
 use std::fmt;
 use std::future::poll_fn;

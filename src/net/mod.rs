@@ -1,7 +1,8 @@
 //! Networking: async TCP listeners and streams.
 //!
-//! Each type wraps the matching `std::net` type in an [`AsyncFd`](crate::AsyncFd): the
-//! socket calls are std's, made non-blocking, and the `AsyncFd` turns their `WouldBlock`
+//! Each type wraps the matching `std` type in an [`AsyncFd`](crate::AsyncFd): each socket
+//! call is a non-blocking one (std's, or `accept4`, `recv` and `send` made directly, in
+//! `sys/socket.rs`, with the flags we want), and the `AsyncFd` turns its `WouldBlock`
 //! into waiting.
 //!
 //! Besides TCP: [`AsyncUdpSocket`] for UDP, and for Unix-domain sockets

@@ -18,8 +18,8 @@ use crate::sys::socket;
 /// Reads and writes take `&mut self`: one task reads and writes a stream at a time.
 ///
 /// Writing to a connection the peer has closed returns an error (`EPIPE` or
-/// `ECONNRESET`); it never raises `SIGPIPE`, because std's `TcpStream` sends with
-/// `MSG_NOSIGNAL`.
+/// `ECONNRESET`); it never raises `SIGPIPE`, because writes are sent with `MSG_NOSIGNAL`
+/// (`sys::socket::send`).
 ///
 /// ```
 /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};

@@ -1,11 +1,11 @@
 //! `AsyncUnixStream`: a Unix-domain stream connection whose reads and writes wait instead
 //! of blocking.
 //!
-//! Two things differ from TCP. Writes go through `send` with `MSG_NOSIGNAL`, because
-//! std's `UnixStream::write` is a `write(2)`, which raises `SIGPIPE` when the peer has
-//! gone (std's `TcpStream` already sends with the flag). And a Unix connect never takes a
-//! round trip: it succeeds or fails at once, except when the listener's queue is full,
-//! which no readiness event announces the end of, so `connect` retries after a pause.
+//! Writes go through `send` with `MSG_NOSIGNAL`, as the TCP stream's do, and not through
+//! std's `UnixStream::write`, a `write(2)`, which raises `SIGPIPE` when the peer has gone.
+//! One thing differs from TCP: a Unix connect never takes a round trip. It succeeds or
+//! fails at once, except when the listener's queue is full, which no readiness event
+//! announces the end of, so `connect` retries after a pause.
 
 use std::fmt;
 use std::future::Future;
