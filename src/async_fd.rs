@@ -215,8 +215,8 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn read_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        let mut waiter = self.waiter(Direction::Read);
-        poll_fn(|cx| waiter.poll_io(cx, &mut f)).await
+        let mut waiter = self.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, &mut f)).await
     }
 
     /// Runs the non-blocking write `f` until it does something other than `WouldBlock`,
@@ -240,8 +240,8 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn write_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        let mut waiter = self.waiter(Direction::Write);
-        poll_fn(|cx| waiter.poll_io(cx, &mut f)).await
+        let mut waiter = self.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, &mut f)).await
     }
 
     /// Poll form of [`read_with`](Self::read_with), for implementing poll-based traits.
@@ -282,7 +282,7 @@ impl<T: AsFd> AsyncFd<T> {
         cx: &mut Context<'_>,
         f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_slot(Direction::Read).poll_io(cx, f)
+        self.poll_slot().poll_read(cx, f)
     }
 
     /// Poll form of [`write_with`](Self::write_with).
@@ -308,25 +308,26 @@ impl<T: AsFd> AsyncFd<T> {
         cx: &mut Context<'_>,
         f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_slot(Direction::Write).poll_io(cx, f)
+        self.poll_slot().poll_write(cx, f)
     }
 
-    /// A wait by one future in `dir`: the future keeps the waiter and polls through it,
-    /// and dropping the future drops the waiter, which takes the task's waker back.
+    /// A wait by one future: the future keeps the waiter and polls through it (in one
+    /// direction), and dropping the future drops the waiter, which takes the task's waker
+    /// back.
     #[inline]
-    pub(crate) fn waiter(&self, dir: Direction) -> Waiter<'_, T> {
+    pub(crate) fn waiter(&self) -> Waiter<'_, T> {
         Waiter {
             fd: self,
-            ticket: Ticket::new(dir),
+            ticket: Ticket::new(),
         }
     }
 
-    /// A wait by a poll method in `dir`, through the direction's shared slot.
+    /// A wait by a poll method, through each direction's shared slot.
     #[inline]
-    pub(crate) fn poll_slot(&self, dir: Direction) -> Waiter<'_, T> {
+    pub(crate) fn poll_slot(&self) -> Waiter<'_, T> {
         Waiter {
             fd: self,
-            ticket: Ticket::poll_slot(dir),
+            ticket: Ticket::poll_slot(),
         }
     }
 
@@ -368,8 +369,8 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn readable(&self) -> io::Result<ReadyGuard<'_, T>> {
-        let mut waiter = self.waiter(Direction::Read);
-        poll_fn(|cx| waiter.poll_ready(cx)).await?;
+        let mut waiter = self.waiter();
+        poll_fn(|cx| waiter.poll_ready(cx, Direction::Read)).await?;
         Ok(ReadyGuard {
             fd: self,
             dir: Direction::Read,
@@ -396,8 +397,8 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn writable(&self) -> io::Result<ReadyGuard<'_, T>> {
-        let mut waiter = self.waiter(Direction::Write);
-        poll_fn(|cx| waiter.poll_ready(cx)).await?;
+        let mut waiter = self.waiter();
+        poll_fn(|cx| waiter.poll_ready(cx, Direction::Write)).await?;
         Ok(ReadyGuard {
             fd: self,
             dir: Direction::Write,
@@ -437,29 +438,64 @@ impl<'a, T: AsFd> Waiter<'a, T> {
         self.fd
     }
 
-    /// Runs `f` until it does something other than `WouldBlock`, waiting for readiness in
-    /// this waiter's direction between tries (see `Registration::poll_io`). An operation
-    /// that may proceed spends one unit of the task's cooperative budget; with the budget
-    /// spent, the answer is `Pending` and the task is queued again (`util/budget.rs`).
+    /// Runs the non-blocking read `f` until it does something other than `WouldBlock`,
+    /// waiting for the descriptor to become readable between tries.
     #[inline]
-    pub(crate) fn poll_io<R>(
+    pub(crate) fn poll_read<R>(
         &mut self,
         cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Read, f)
+    }
+
+    /// Runs the non-blocking write `f` until it does something other than `WouldBlock`,
+    /// waiting for the descriptor to become writable between tries.
+    #[inline]
+    pub(crate) fn poll_write<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Write, f)
+    }
+
+    /// Runs `f` until it does something other than `WouldBlock`, waiting for readiness in
+    /// `dir` between tries (see `Registration::poll_io`). An operation that may proceed
+    /// spends one unit of the task's cooperative budget; with the budget spent, the answer
+    /// is `Pending` and the task is queued again (`util/budget.rs`).
+    ///
+    /// `dir` is a constant at each call (`poll_read`, `poll_write`), which lets the
+    /// compiler fold the readiness mask it selects.
+    #[inline]
+    fn poll_io<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        dir: Direction,
         mut f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let fd = self.fd;
-        if fd.registration.is_ready(self.ticket.dir()) {
-            ready!(fd.budget.poll_proceed(cx));
-        }
         let inner = fd.get_ref();
-        fd.registration.poll_io(cx, &mut self.ticket, || f(inner))
+        let budget = &fd.budget;
+        fd.registration.poll_io(
+            cx,
+            dir,
+            &mut self.ticket,
+            |cx| budget.poll_proceed(cx),
+            || f(inner),
+        )
     }
 
-    /// `Ready` once the reactor reports the descriptor ready in this waiter's direction,
-    /// spending one unit of the task's budget; an error if the object cannot wait (its
-    /// runtime has shut down, or is not running on this thread).
-    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.fd.registration.poll_ready(cx, &mut self.ticket))?;
+    /// `Ready` once the reactor reports the descriptor ready in `dir`, spending one unit
+    /// of the task's budget; an error if the object cannot wait (its runtime has shut
+    /// down, or is not running on this thread).
+    #[inline]
+    pub(crate) fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.fd.registration.poll_ready(cx, dir, &mut self.ticket))?;
         self.fd.budget.poll_proceed(cx).map(Ok)
     }
 
@@ -477,7 +513,7 @@ impl<'a, T: AsFd> Waiter<'a, T> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        let n = ready!(self.poll_io(cx, |inner| f(inner, buf)))?;
+        let n = ready!(self.poll_write(cx, |inner| f(inner, buf)))?;
         if n < buf.len() {
             self.fd.clear_writable();
         }

@@ -141,13 +141,12 @@ impl Registration {
 
     /// Whether an operation in `dir` may make progress (or fail fast) without waiting.
     #[inline]
-    pub(crate) fn is_ready(&self, dir: Direction) -> bool {
+    fn is_ready(&self, dir: Direction) -> bool {
         self.state.readiness.get().intersects(dir.mask())
     }
 
-    /// `Ready` if an operation in the ticket's direction may make progress; otherwise
-    /// stores the task's waker in the ticket's entry, so the reactor can wake it, and
-    /// returns `Pending`.
+    /// `Ready` if an operation in `dir` may make progress; otherwise stores the task's
+    /// waker in the ticket's entry, so the reactor can wake it, and returns `Pending`.
     ///
     /// Waiting needs the runtime running on this thread: if it is not (the object is
     /// polled by another runtime, or outside any), or if it has shut down, the answer is
@@ -156,15 +155,31 @@ impl Registration {
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
+        dir: Direction,
         ticket: &mut Ticket,
     ) -> Poll<io::Result<()>> {
-        if self.is_ready(ticket.dir()) {
+        if self.is_ready(dir) {
             return Poll::Ready(Ok(()));
         }
+        self.wait(cx, dir, ticket)
+    }
+
+    /// The waiting half of [`poll_ready`](Self::poll_ready).
+    ///
+    /// Forced inline: every read that finds no data comes here, and left to itself the
+    /// compiler made it a call, about 15 instructions more per request in the echo
+    /// benchmark (callgrind).
+    #[inline(always)]
+    fn wait(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        ticket: &mut Ticket,
+    ) -> Poll<io::Result<()>> {
         if let Err(e) = self.reactor.can_wait() {
             return Poll::Ready(Err(e));
         }
-        self.state.waiters.register(ticket, cx.waker());
+        self.state.waiters.register(dir, ticket, cx.waker());
         Poll::Pending
     }
 
@@ -198,8 +213,12 @@ impl Registration {
     }
 
     /// Runs `op` (a non-blocking read, write, accept...) until it does something other than
-    /// `WouldBlock`, waiting for readiness in the ticket's direction between tries, with
-    /// the ticket's entry. See the module docs.
+    /// `WouldBlock`, waiting for readiness in `dir` between tries, with the ticket's entry.
+    /// See the module docs.
+    ///
+    /// Before each try, `proceed` has its say: the owner's admission rule (the runtime's
+    /// cooperative budget, which the driver knows nothing of; see `util/budget.rs`). Its
+    /// `Pending` is passed on as is: it has seen to the task being polled again.
     ///
     /// `EINTR` is retried: a signal arriving mid-call is not the caller's concern.
     ///
@@ -209,12 +228,14 @@ impl Registration {
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
+        dir: Direction,
         ticket: &mut Ticket,
+        mut proceed: impl FnMut(&mut Context<'_>) -> Poll<()>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        let dir = ticket.dir();
         loop {
-            ready!(self.poll_ready(cx, ticket))?;
+            ready!(self.poll_ready(cx, dir, ticket))?;
+            ready!(proceed(cx));
             let result = op();
             let would_block = matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
             self.reactor.count_io(dir, would_block);

@@ -96,13 +96,18 @@ fn register(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Registration> {
 /// Polls `registration` for `dir` as a task whose waker is `counter`'s would, through the
 /// direction's poll slot (one waker per direction, replaced by each call).
 fn wait_on(registration: &Registration, dir: Direction, counter: &Arc<Counter>) -> Poll<()> {
-    wait_with(registration, &mut Ticket::poll_slot(dir), counter)
+    wait_with(registration, dir, &mut Ticket::poll_slot(), counter)
 }
 
 /// Polls `registration` as a future holding `ticket` would, with `counter`'s waker.
-fn wait_with(registration: &Registration, ticket: &mut Ticket, counter: &Arc<Counter>) -> Poll<()> {
+fn wait_with(
+    registration: &Registration,
+    dir: Direction,
+    ticket: &mut Ticket,
+    counter: &Arc<Counter>,
+) -> Poll<()> {
     let waker = counter.waker();
-    let poll = registration.poll_ready(&mut Context::from_waker(&waker), ticket);
+    let poll = registration.poll_ready(&mut Context::from_waker(&waker), dir, ticket);
     poll.map(|ready| ready.expect("the test's reactor counts as running"))
 }
 
@@ -241,9 +246,9 @@ fn every_waiting_task_is_woken() -> io::Result<()> {
         // joins the first instead of replacing it, and the same task waiting again is not
         // added twice.
         let second = Counter::new();
-        let mut ticket = Ticket::new(Direction::Read);
-        assert!(wait_with(&registration, &mut ticket, &second).is_pending());
-        assert!(wait_with(&registration, &mut ticket, &second).is_pending());
+        let mut ticket = Ticket::new();
+        assert!(wait_with(&registration, Direction::Read, &mut ticket, &second).is_pending());
+        assert!(wait_with(&registration, Direction::Read, &mut ticket, &second).is_pending());
         assert_eq!(
             Arc::strong_count(&second),
             2,
@@ -289,8 +294,12 @@ fn a_waker_may_reenter_the_reactor() -> io::Result<()> {
         registration.clear_readiness(Direction::Read);
         let reentrant = Arc::new(Reentrant::default());
         let waker = futures_task::waker(reentrant.clone());
-        let mut ticket = Ticket::poll_slot(Direction::Read);
-        let poll = registration.poll_ready(&mut Context::from_waker(&waker), &mut ticket);
+        let mut ticket = Ticket::poll_slot();
+        let poll = registration.poll_ready(
+            &mut Context::from_waker(&waker),
+            Direction::Read,
+            &mut ticket,
+        );
         assert!(poll.is_pending());
         // The waker will drop the very registration whose event wakes it.
         STASH.with_borrow_mut(|stash| stash.push(registration));
@@ -510,8 +519,12 @@ fn shutdown_wakes_waiters_drops_wakers_and_refuses_later_waits() -> io::Result<(
         // A wait now fails, and stores nothing; the registration's drop makes no call on
         // the closed epoll instance (there is none left to call).
         let waker = reader.waker();
-        let mut ticket = Ticket::new(Direction::Read);
-        match registration.poll_ready(&mut Context::from_waker(&waker), &mut ticket) {
+        let mut ticket = Ticket::new();
+        match registration.poll_ready(
+            &mut Context::from_waker(&waker),
+            Direction::Read,
+            &mut ticket,
+        ) {
             Poll::Ready(Err(e)) => assert!(e.to_string().contains("shut down"), "{e}"),
             other => panic!("a wait after the shutdown: {other:?}"),
         }
@@ -534,8 +547,12 @@ fn a_wait_while_the_runtime_is_not_running_fails() -> io::Result<()> {
         reactor.set_running(false);
         let counter = Counter::new();
         let waker = counter.waker();
-        let mut ticket = Ticket::new(Direction::Read);
-        match registration.poll_ready(&mut Context::from_waker(&waker), &mut ticket) {
+        let mut ticket = Ticket::new();
+        match registration.poll_ready(
+            &mut Context::from_waker(&waker),
+            Direction::Read,
+            &mut ticket,
+        ) {
             Poll::Ready(Err(e)) => assert!(e.to_string().contains("not running"), "{e}"),
             other => panic!("a wait outside the runtime: {other:?}"),
         }

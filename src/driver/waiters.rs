@@ -15,7 +15,7 @@
 //! waker from the source's slab, and tokio unlinks its waiter from an intrusive list):
 //!
 //! ```text
-//!   future polled, nothing ready ──▶ register(ticket): first time, claim an entry;
+//!   future polled, nothing ready ──▶ register(dir, ticket): first time, claim an entry;
 //!                                   then store the waker there (cloned only if the
 //!                                   entry does not hold one that wakes the same task)
 //!   event                        ──▶ wake(dir): take every waker out and wake it; the
@@ -43,56 +43,56 @@ use std::task::Waker;
 
 use super::readiness::Direction;
 
-/// A waiting future's claim on an entry of its descriptor's [`Waiters`], for one
-/// direction. A future's ticket starts out holding nothing, claims an entry at its first
-/// wait, and must be given back with [`Waiters::release`] when the future is dropped.
+/// A waiting future's claim on an entry of its descriptor's [`Waiters`]. A future's
+/// ticket starts out holding nothing, claims an entry at its first wait, and must be given
+/// back with [`Waiters::release`] when the future is dropped. A ticket waits in one
+/// direction only, the one of its first wait.
+///
+/// The direction is not stored for the waits: each caller passes it, as a constant, so
+/// that the readiness mask it selects is folded into the code of every read and write.
 #[derive(Debug)]
 pub(crate) struct Ticket {
-    /// The direction waited in.
-    dir: Direction,
     /// Which entry the ticket holds.
     holds: Holds,
     /// With [`Holds::Overflow`], the entry's index in the overflow; otherwise unused.
+    /// (Kept apart from `holds` rather than as its payload, so that a ticket takes 8
+    /// bytes, not 12, in every pending future.)
     index: u32,
 }
 
-/// Which entry a [`Ticket`] holds. (Kept apart from the index rather than as an enum
-/// with a payload, so that a ticket takes 8 bytes, not 12, in every pending future.)
+/// Which entry a [`Ticket`] holds.
+///
+/// `repr(u8)` gives it an explicit tag byte (2 bytes in all, with the direction): left to
+/// itself, the compiler hides the tag in the direction's unused values, and every
+/// release, in every I/O future's drop, pays a few instructions to decode it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 enum Holds {
     /// No entry yet: the future has not waited.
     Nothing,
-    /// The direction's poll slot, shared by the poll methods. Never given back.
+    /// The poll slot, shared by the poll methods. Never given back.
     PollSlot,
-    /// The direction's inline entry.
-    Inline,
-    /// An entry of the overflow.
+    /// The inline entry of a direction.
+    Inline(Direction),
+    /// An entry of the overflow (which records its direction).
     Overflow,
 }
 
 impl Ticket {
     /// The ticket of a future that has not waited yet.
-    pub(crate) const fn new(dir: Direction) -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
-            dir,
             holds: Holds::Nothing,
             index: 0,
         }
     }
 
-    /// The ticket of the poll methods: the direction's one shared poll slot.
-    pub(crate) const fn poll_slot(dir: Direction) -> Self {
+    /// The ticket of the poll methods: each direction's one shared poll slot.
+    pub(crate) const fn poll_slot() -> Self {
         Self {
-            dir,
             holds: Holds::PollSlot,
             index: 0,
         }
-    }
-
-    /// The direction waited in.
-    #[inline]
-    pub(crate) fn dir(&self) -> Direction {
-        self.dir
     }
 }
 
@@ -116,6 +116,11 @@ pub(crate) struct Waiters {
     owner: [Cell<Owner>; 2],
     /// Further entries, for both directions; `None` until a second waiter comes.
     overflow: Cell<Option<Box<Overflow>>>,
+    /// Whether `overflow` is `Some`: a `Cell<Option<Box<_>>>` can only be looked into by
+    /// taking the box out and putting it back, two stores on every wake and release for
+    /// an overflow that almost never exists. This flag, in what would be padding, is one
+    /// load.
+    overflowing: Cell<bool>,
 }
 
 impl Default for Waiters {
@@ -124,6 +129,7 @@ impl Default for Waiters {
             inline: Default::default(),
             owner: [Cell::new(Owner::Free), Cell::new(Owner::Free)],
             overflow: Cell::new(None),
+            overflowing: Cell::new(false),
         }
     }
 }
@@ -132,26 +138,34 @@ impl Default for Waiters {
 // are `#[inline]`, with the rare paths (more than one waiter) moved out into `#[cold]`
 // functions to keep them small enough to inline.
 impl Waiters {
-    /// Stores `waker` in the entry `ticket` holds, claiming one first if it holds none:
-    /// the inline entry if free, else one in the overflow.
+    /// Stores `waker` in the entry `ticket` holds for a wait in `dir`, claiming one first
+    /// if it holds none: the inline entry if free, else one in the overflow.
     #[inline]
-    pub(crate) fn register(&self, ticket: &mut Ticket, waker: &Waker) {
-        let d = ticket.dir as usize;
+    pub(crate) fn register(&self, dir: Direction, ticket: &mut Ticket, waker: &Waker) {
+        let d = dir as usize;
         let owner = self.owner[d].get();
-        match (ticket.holds, owner) {
-            (Holds::Inline, _) | (Holds::PollSlot, Owner::PollSlot) => {
-                store(&self.inline[d], waker);
+        // The common cases first, as plain branches: a future waiting again in its inline
+        // entry, a future's first wait finding the inline entry free, a poll method.
+        let inline = match ticket.holds {
+            Holds::Inline(held) => {
+                debug_assert_eq!(held, dir, "a ticket waits in one direction");
+                true
             }
-            (Holds::Nothing, Owner::Free) => {
+            Holds::Nothing if owner == Owner::Free => {
                 self.owner[d].set(Owner::Future);
-                ticket.holds = Holds::Inline;
-                store(&self.inline[d], waker);
+                ticket.holds = Holds::Inline(dir);
+                true
             }
-            (Holds::PollSlot, Owner::Free) => {
+            Holds::PollSlot if owner != Owner::Future => {
                 self.owner[d].set(Owner::PollSlot);
-                store(&self.inline[d], waker);
+                true
             }
-            _ => self.register_overflow(ticket, waker),
+            _ => false,
+        };
+        if inline {
+            store(&self.inline[d], waker);
+        } else {
+            self.register_overflow(dir, ticket, waker);
         }
     }
 
@@ -168,15 +182,11 @@ impl Waiters {
         if self.owner[d].get() == Owner::PollSlot {
             self.owner[d].set(Owner::Free);
         }
-        let more = match self.overflow.take() {
-            None => Vec::new(),
-            Some(overflow) => self.take_overflow(overflow, dir),
-        };
+        if self.overflowing.get() {
+            return self.wake_with_overflow(first, dir);
+        }
         if let Some(first) = first {
             first.wake();
-        }
-        if !more.is_empty() {
-            wake_all(more);
         }
     }
 
@@ -187,18 +197,16 @@ impl Waiters {
     pub(crate) fn release(&self, ticket: &mut Ticket) {
         match ticket.holds {
             Holds::Nothing | Holds::PollSlot => {}
-            Holds::Inline => {
-                let d = ticket.dir as usize;
-                let waker = self.inline[d].take();
-                self.owner[d].set(Owner::Free);
+            Holds::Inline(dir) => {
+                let d = dir as usize;
                 ticket.holds = Holds::Nothing;
-                // A poll method that called while the inline entry was taken waits in the
-                // overflow: bring its waker back inline, so the poll slot stays one entry.
-                if let Some(overflow) = self.overflow.take() {
-                    self.reclaim_poll_slot(overflow, ticket.dir);
+                self.owner[d].set(Owner::Free);
+                let waker = self.inline[d].take();
+                // Usually the waker was taken by the wake that ended the wait, and there is
+                // no overflow: then that is all.
+                if waker.is_some() || self.overflowing.get() {
+                    self.release_inline(waker, dir);
                 }
-                // Dropped last, once every cell is consistent: a waker's drop may run code.
-                drop(waker);
             }
             Holds::Overflow => self.release_overflow(ticket),
         }
@@ -207,59 +215,68 @@ impl Waiters {
     /// The rare part of [`register`](Self::register): the poll slot while a future holds
     /// the inline entry, and the futures that find it taken.
     #[cold]
-    fn register_overflow(&self, ticket: &mut Ticket, waker: &Waker) {
-        let mut overflow = self.overflow.take().unwrap_or_default();
+    fn register_overflow(&self, dir: Direction, ticket: &mut Ticket, waker: &Waker) {
+        let mut overflow = self.take_overflow().unwrap_or_default();
         let replaced = match ticket.holds {
-            Holds::PollSlot => replace(&mut overflow.poll[ticket.dir as usize], waker),
+            Holds::PollSlot => replace(&mut overflow.poll[dir as usize], waker),
             Holds::Overflow => {
                 let entry = overflow.entries[ticket.index as usize]
                     .as_mut()
                     .expect("an entry lives until its ticket gives it back");
                 replace(&mut entry.waker, waker)
             }
-            Holds::Nothing | Holds::Inline => {
-                ticket.index = overflow.insert(ticket.dir, waker.clone());
+            Holds::Nothing | Holds::Inline(_) => {
+                ticket.index = overflow.insert(dir, waker.clone());
                 ticket.holds = Holds::Overflow;
                 None
             }
         };
-        self.overflow.set(Some(overflow));
+        self.keep(overflow);
         drop(replaced);
     }
 
-    /// The rare part of [`wake`](Self::wake): takes the overflow's wakers for `dir` out of
-    /// `overflow` (put back in place before returning).
+    /// The rare part of [`wake`](Self::wake): takes the overflow's wakers for `dir` out,
+    /// puts the overflow back in place, then wakes them all, `first` (the inline entry's
+    /// waker, already taken out) first.
     #[cold]
-    fn take_overflow(&self, mut overflow: Box<Overflow>, dir: Direction) -> Vec<Waker> {
-        let d = dir as usize;
-        let mut wakers: Vec<Waker> = overflow.poll[d].take().into_iter().collect();
-        let waiting = overflow.entries.iter_mut().flatten();
-        wakers.extend(
-            waiting
-                .filter(|entry| entry.dir == dir)
-                .filter_map(|entry| entry.waker.take()),
-        );
-        self.keep(overflow);
-        wakers
+    fn wake_with_overflow(&self, first: Option<Waker>, dir: Direction) {
+        let mut wakers: Vec<Waker> = first.into_iter().collect();
+        if let Some(mut overflow) = self.take_overflow() {
+            wakers.extend(overflow.poll[dir as usize].take());
+            let waiting = overflow.entries.iter_mut().flatten();
+            wakers.extend(
+                waiting
+                    .filter(|entry| entry.dir == dir)
+                    .filter_map(|entry| entry.waker.take()),
+            );
+            self.keep(overflow);
+        }
+        wakers.into_iter().for_each(Waker::wake);
     }
 
-    /// The rare part of [`release`](Self::release) for the inline entry: moves the poll
-    /// slot's waker, if it waits in `overflow`, back to the free inline entry.
+    /// The rare part of [`release`](Self::release) for the inline entry: drops the waker
+    /// a cancelled wait left, and if a poll method waits in the overflow (it called while
+    /// the inline entry was taken), brings its waker back inline, so that the poll slot
+    /// stays one entry.
     #[cold]
-    fn reclaim_poll_slot(&self, mut overflow: Box<Overflow>, dir: Direction) {
-        let d = dir as usize;
-        if let Some(waker) = overflow.poll[d].take() {
-            self.inline[d].set(Some(waker));
-            self.owner[d].set(Owner::PollSlot);
+    fn release_inline(&self, waker: Option<Waker>, dir: Direction) {
+        if let Some(mut overflow) = self.take_overflow() {
+            let d = dir as usize;
+            if let Some(poll) = overflow.poll[d].take() {
+                self.inline[d].set(Some(poll));
+                self.owner[d].set(Owner::PollSlot);
+            }
+            self.keep(overflow);
         }
-        self.keep(overflow);
+        // Dropped last, once every cell is consistent: a waker's drop may run code.
+        drop(waker);
     }
 
     /// The rare part of [`release`](Self::release): gives back an overflow entry.
     #[cold]
     fn release_overflow(&self, ticket: &mut Ticket) {
         ticket.holds = Holds::Nothing;
-        let Some(mut overflow) = self.overflow.take() else {
+        let Some(mut overflow) = self.take_overflow() else {
             return;
         };
         let waker = overflow.remove(ticket.index);
@@ -272,7 +289,14 @@ impl Waiters {
     fn keep(&self, overflow: Box<Overflow>) {
         if overflow.len > 0 || overflow.poll.iter().any(Option::is_some) {
             self.overflow.set(Some(overflow));
+            self.overflowing.set(true);
         }
+    }
+
+    /// Takes the overflow out of its cell, to change it; [`keep`](Self::keep) puts it back.
+    fn take_overflow(&self) -> Option<Box<Overflow>> {
+        self.overflowing.set(false);
+        self.overflow.take()
     }
 }
 
@@ -298,12 +322,6 @@ fn replace(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
         Some(stored) if stored.will_wake(waker) => None,
         _ => slot.replace(waker.clone()),
     }
-}
-
-/// Wakes `wakers`, the rare part of [`Waiters::wake`], out of line like it.
-#[cold]
-fn wake_all(wakers: Vec<Waker>) {
-    wakers.into_iter().for_each(Waker::wake);
 }
 
 /// The waiters that do not fit inline: the entries of futures that found the inline
@@ -390,9 +408,9 @@ mod tests {
         let waiters = Waiters::default();
         let count = Arc::new(Count::default());
         // Inline, then two more in the overflow.
-        let mut tickets: Vec<_> = (0..3).map(|_| Ticket::new(Direction::Read)).collect();
+        let mut tickets: Vec<_> = (0..3).map(|_| Ticket::new()).collect();
         for ticket in &mut tickets {
-            waiters.register(ticket, &waker(&count));
+            waiters.register(Direction::Read, ticket, &waker(&count));
         }
         assert_eq!(Arc::strong_count(&count), 4);
         for ticket in &mut tickets {
@@ -400,7 +418,7 @@ mod tests {
         }
         assert_eq!(Arc::strong_count(&count), 1);
         assert!(
-            waiters.overflow.take().is_none(),
+            !waiters.overflowing.get() && waiters.overflow.take().is_none(),
             "an empty overflow is freed"
         );
     }
@@ -409,11 +427,11 @@ mod tests {
     fn wake_empties_entries_that_stay_claimed() {
         let waiters = Waiters::default();
         let count = Arc::new(Count::default());
-        let (mut a, mut b) = (Ticket::new(Direction::Read), Ticket::new(Direction::Read));
-        let mut writer = Ticket::new(Direction::Write);
-        waiters.register(&mut a, &waker(&count));
-        waiters.register(&mut b, &waker(&count));
-        waiters.register(&mut writer, &waker(&count));
+        let (mut a, mut b) = (Ticket::new(), Ticket::new());
+        let mut writer = Ticket::new();
+        waiters.register(Direction::Read, &mut a, &waker(&count));
+        waiters.register(Direction::Read, &mut b, &waker(&count));
+        waiters.register(Direction::Write, &mut writer, &waker(&count));
         waiters.wake(Direction::Read);
         assert_eq!(
             count.0.load(Ordering::SeqCst),
@@ -422,11 +440,11 @@ mod tests {
         );
         // Woken entries stay claimed: a third future goes to the overflow, and the first
         // two wait again in their own entries.
-        let mut c = Ticket::new(Direction::Read);
-        waiters.register(&mut c, &waker(&count));
+        let mut c = Ticket::new();
+        waiters.register(Direction::Read, &mut c, &waker(&count));
         assert_eq!(c.holds, Holds::Overflow);
-        waiters.register(&mut a, &waker(&count));
-        assert_eq!(a.holds, Holds::Inline);
+        waiters.register(Direction::Read, &mut a, &waker(&count));
+        assert_eq!(a.holds, Holds::Inline(Direction::Read));
         for ticket in [&mut a, &mut b, &mut c, &mut writer] {
             waiters.release(ticket);
         }
@@ -437,21 +455,21 @@ mod tests {
     fn the_poll_slot_keeps_one_waker_wherever_it_lives() {
         let waiters = Waiters::default();
         let future_count = Arc::new(Count::default());
-        let mut future = Ticket::new(Direction::Read);
-        waiters.register(&mut future, &waker(&future_count)); // takes the inline entry
+        let mut future = Ticket::new();
+        waiters.register(Direction::Read, &mut future, &waker(&future_count)); // takes the inline entry
         let polls: Vec<_> = (0..3).map(|_| Arc::new(Count::default())).collect();
         for count in &polls {
-            waiters.register(&mut Ticket::poll_slot(Direction::Read), &waker(count));
+            waiters.register(Direction::Read, &mut Ticket::poll_slot(), &waker(count));
         }
         let held: Vec<_> = polls.iter().map(Arc::strong_count).collect();
         assert_eq!(held, [1, 1, 2], "only the last poll's waker is held");
         // The future leaves: the poll slot moves inline, and is still one entry.
         waiters.release(&mut future);
         assert_eq!(Arc::strong_count(&future_count), 1);
-        waiters.register(&mut Ticket::poll_slot(Direction::Read), &waker(&polls[2]));
+        waiters.register(Direction::Read, &mut Ticket::poll_slot(), &waker(&polls[2]));
         assert_eq!(Arc::strong_count(&polls[2]), 2);
         assert!(
-            waiters.overflow.take().is_none(),
+            !waiters.overflowing.get() && waiters.overflow.take().is_none(),
             "the poll slot left the overflow"
         );
         waiters.wake(Direction::Read);

@@ -8,7 +8,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use super::{AsyncTcpStream, each_addr, recover_from_accept_error};
 use crate::AsyncFd;
-use crate::driver::Direction;
 use crate::sys::socket;
 
 /// A TCP socket listening for connections.
@@ -162,9 +161,9 @@ impl AsyncTcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn accept(&self) -> io::Result<(AsyncTcpStream, SocketAddr)> {
-        let mut waiter = self.inner.waiter(Direction::Read);
+        let mut waiter = self.inner.waiter();
         loop {
-            let accepted = poll_fn(|cx| waiter.poll_io(cx, |l| socket::accept(l.as_fd()))).await;
+            let accepted = poll_fn(|cx| waiter.poll_read(cx, |l| socket::accept(l.as_fd()))).await;
             match accepted {
                 Ok((stream, peer)) => return Ok((AsyncTcpStream::from_nonblocking(stream)?, peer)),
                 Err(e) => recover_from_accept_error(e).await?,

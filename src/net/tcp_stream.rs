@@ -110,9 +110,9 @@ impl AsyncTcpStream {
         let (stream, in_progress) = socket::tcp_connect(addr)?;
         let stream = Self::from_nonblocking(stream)?;
         if in_progress {
-            let mut waiter = stream.inner.waiter(Direction::Write);
+            let mut waiter = stream.inner.waiter();
             loop {
-                poll_fn(|cx| waiter.poll_ready(cx)).await?;
+                poll_fn(|cx| waiter.poll_ready(cx, Direction::Write)).await?;
                 if let Some(e) = stream.inner.get_ref().take_error()? {
                     return Err(e);
                 }
@@ -284,25 +284,25 @@ impl AsyncTcpStream {
 
     /// [`read`](Self::read) through a shared reference.
     pub(crate) fn read_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter(Direction::Read);
+        let mut waiter = self.inner.waiter();
         poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
     }
 
     /// [`read_exact`](Self::read_exact) through a shared reference.
     pub(crate) fn read_exact_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter(Direction::Read);
+        let mut waiter = self.inner.waiter();
         byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
     }
 
     /// [`write`](Self::write) through a shared reference.
     pub(crate) fn write_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter(Direction::Write);
+        let mut waiter = self.inner.waiter();
         poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
     }
 
     /// [`write_all`](Self::write_all) through a shared reference.
     pub(crate) fn write_all_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter(Direction::Write);
+        let mut waiter = self.inner.waiter();
         byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
     }
 
@@ -434,7 +434,7 @@ impl AsyncTcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_read(&mut self.inner.poll_slot(Direction::Read), cx, buf)
+        poll_read(&mut self.inner.poll_slot(), cx, buf)
     }
 
     /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
@@ -444,13 +444,16 @@ impl AsyncTcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        poll_write(&mut self.inner.poll_slot(Direction::Write), cx, buf)
+        poll_write(&mut self.inner.poll_slot(), cx, buf)
     }
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
 /// [`read`](AsyncTcpStream::read).
-#[inline]
+// Not `#[inline]`: one copy, compiled here with the whole read path inlined into it (the
+// readiness check, the budget, the syscall), called by every read future; inlined into
+// each caller's crate instead, the calls it makes would go through the dynamic symbol
+// table, which cost more than this one call (callgrind).
 fn poll_read(
     waiter: &mut Waiter<'_, TcpStream>,
     cx: &mut Context<'_>,
@@ -459,7 +462,7 @@ fn poll_read(
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    let n = ready!(waiter.poll_io(cx, |s| socket::recv(s.as_fd(), buf)))?;
+    let n = ready!(waiter.poll_read(cx, |s| socket::recv(s.as_fd(), buf)))?;
     // A short read emptied the socket's receive queue. Clearing readiness now saves the
     // next read a syscall that would only return EAGAIN; if more data arrives, the
     // edge-triggered registration reports it with a new event.
@@ -471,7 +474,7 @@ fn poll_read(
 
 /// Polls a write of `buf`, waiting with `waiter`: the building block of
 /// [`write`](AsyncTcpStream::write).
-#[inline]
+// Not `#[inline]`, as `poll_read`.
 fn poll_write(
     waiter: &mut Waiter<'_, TcpStream>,
     cx: &mut Context<'_>,

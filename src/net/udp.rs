@@ -14,7 +14,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use super::{each_addr, no_addresses};
 use crate::AsyncFd;
-use crate::driver::Direction;
 use crate::sys::socket;
 
 /// A UDP socket.
@@ -136,8 +135,8 @@ impl AsyncUdpSocket {
     /// ```
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         let target = target.to_socket_addrs()?.next().ok_or_else(no_addresses)?;
-        let mut waiter = self.inner.waiter(Direction::Write);
-        poll_fn(|cx| waiter.poll_io(cx, |s| s.send_to(buf, target))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, |s| s.send_to(buf, target))).await
     }
 
     /// Waits for a datagram and reads it into `buf`. Returns its length and the address it
@@ -170,8 +169,8 @@ impl AsyncUdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let mut waiter = self.inner.waiter(Direction::Read);
-        poll_fn(|cx| waiter.poll_io(cx, |s| s.recv_from(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.recv_from(buf))).await
     }
 
     /// Like [`recv_from`](Self::recv_from), but leaves the datagram in the queue: the next
@@ -193,8 +192,8 @@ impl AsyncUdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let mut waiter = self.inner.waiter(Direction::Read);
-        poll_fn(|cx| waiter.poll_io(cx, |s| s.peek_from(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.peek_from(buf))).await
     }
 
     /// Sends `buf` as one datagram to the address given to [`connect`](Self::connect).
@@ -222,8 +221,8 @@ impl AsyncUdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        let mut waiter = self.inner.waiter(Direction::Write);
-        poll_fn(|cx| waiter.poll_io(cx, |s| s.send(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, |s| s.send(buf))).await
     }
 
     /// Waits for a datagram and reads it into `buf`, returning its length. Truncation and
@@ -248,8 +247,8 @@ impl AsyncUdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut waiter = self.inner.waiter(Direction::Read);
-        poll_fn(|cx| waiter.poll_io(cx, |s| s.recv(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.recv(buf))).await
     }
 
     /// The address the socket is bound to (with the real port, after binding port 0).

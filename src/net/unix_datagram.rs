@@ -14,7 +14,6 @@ use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::Path;
 
 use crate::AsyncFd;
-use crate::driver::Direction;
 use crate::sys::socket;
 use crate::sys::unix_socket::{self, UnixAddr};
 
@@ -210,8 +209,8 @@ impl AsyncUnixDatagram {
     /// ```
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let addr = UnixAddr::from_path(path.as_ref())?;
-        let mut waiter = self.inner.waiter(Direction::Write);
-        poll_fn(|cx| waiter.poll_io(cx, |s| unix_socket::send_to(s.as_fd(), buf, &addr))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, |s| unix_socket::send_to(s.as_fd(), buf, &addr))).await
     }
 
     /// Waits for a datagram and reads it into `buf`. Returns its length and the sender's
@@ -249,8 +248,8 @@ impl AsyncUnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let mut waiter = self.inner.waiter(Direction::Read);
-        poll_fn(|cx| waiter.poll_io(cx, |s| s.recv_from(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.recv_from(buf))).await
     }
 
     /// Sends `buf` as one datagram to the connected peer, waiting while the peer's queue
@@ -277,8 +276,8 @@ impl AsyncUnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        let mut waiter = self.inner.waiter(Direction::Write);
-        poll_fn(|cx| waiter.poll_io(cx, |s| socket::send(s.as_fd(), buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, |s| socket::send(s.as_fd(), buf))).await
     }
 
     /// Waits for a datagram and reads it into `buf`, returning its length. Truncation and
@@ -298,8 +297,8 @@ impl AsyncUnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut waiter = self.inner.waiter(Direction::Read);
-        poll_fn(|cx| waiter.poll_io(cx, |s| s.recv(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.recv(buf))).await
     }
 
     /// The address the socket is bound to (unnamed if it is not bound).

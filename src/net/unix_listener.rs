@@ -13,7 +13,6 @@ use std::path::Path;
 
 use super::{AsyncUnixStream, recover_from_accept_error};
 use crate::AsyncFd;
-use crate::driver::Direction;
 use crate::sys::socket::BACKLOG;
 use crate::sys::unix_socket::{self, UnixAddr};
 
@@ -137,10 +136,10 @@ impl AsyncUnixListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn accept(&self) -> io::Result<(AsyncUnixStream, SocketAddr)> {
-        let mut waiter = self.inner.waiter(Direction::Read);
+        let mut waiter = self.inner.waiter();
         loop {
             let accepted =
-                poll_fn(|cx| waiter.poll_io(cx, |l| unix_socket::accept(l.as_fd()))).await;
+                poll_fn(|cx| waiter.poll_read(cx, |l| unix_socket::accept(l.as_fd()))).await;
             // The peer's address comes from the accepted socket (see `unix_socket::accept`).
             // `accept4` would look it up the same way, and fail only as it would have.
             match accepted.and_then(|stream| Ok((stream.peer_addr()?, stream))) {

@@ -21,7 +21,6 @@ use std::time::Duration;
 use super::byte_stream;
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
-use crate::driver::Direction;
 use crate::sys::socket;
 use crate::sys::unix_socket::{self, UnixAddr};
 use crate::time::sleep;
@@ -184,7 +183,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter(Direction::Read);
+        let mut waiter = self.inner.waiter();
         poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
     }
 
@@ -207,7 +206,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter(Direction::Read);
+        let mut waiter = self.inner.waiter();
         byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
     }
 
@@ -230,7 +229,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter(Direction::Write);
+        let mut waiter = self.inner.waiter();
         poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
     }
 
@@ -256,7 +255,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter(Direction::Write);
+        let mut waiter = self.inner.waiter();
         byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
     }
 
@@ -321,7 +320,7 @@ impl AsyncUnixStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_read(&mut self.inner.poll_slot(Direction::Read), cx, buf)
+        poll_read(&mut self.inner.poll_slot(), cx, buf)
     }
 
     /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
@@ -331,13 +330,16 @@ impl AsyncUnixStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        poll_write(&mut self.inner.poll_slot(Direction::Write), cx, buf)
+        poll_write(&mut self.inner.poll_slot(), cx, buf)
     }
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
 /// [`read`](AsyncUnixStream::read).
-#[inline]
+// Not `#[inline]`: one copy, compiled here with the whole read path inlined into it (the
+// readiness check, the budget, the syscall), called by every read future; inlined into
+// each caller's crate instead, the calls it makes would go through the dynamic symbol
+// table, which cost more than this one call (callgrind).
 fn poll_read(
     waiter: &mut Waiter<'_, UnixStream>,
     cx: &mut Context<'_>,
@@ -346,7 +348,8 @@ fn poll_read(
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    let (n, cut_short) = ready!(waiter.poll_io(cx, |s| unix_socket::recv_stream(s.as_fd(), buf)))?;
+    let (n, cut_short) =
+        ready!(waiter.poll_read(cx, |s| unix_socket::recv_stream(s.as_fd(), buf)))?;
     // A short read emptied the socket's receive queue, as for TCP: clearing readiness
     // saves the next read a syscall that would only return EAGAIN, and new data brings
     // a new edge. Unless the kernel ended the read at a message that carried
@@ -362,7 +365,7 @@ fn poll_read(
 
 /// Polls a write of `buf`, waiting with `waiter`: the building block of
 /// [`write`](AsyncUnixStream::write).
-#[inline]
+// Not `#[inline]`, as `poll_read`.
 fn poll_write(
     waiter: &mut Waiter<'_, UnixStream>,
     cx: &mut Context<'_>,

@@ -51,6 +51,7 @@ impl Budget {
 
     /// Spends one unit: `Ready` if the operation may proceed, or `Pending` (with the task
     /// already woken to run again later) if the budget is spent.
+    #[inline]
     pub(crate) fn poll_proceed(&self, cx: &mut Context<'_>) -> Poll<()> {
         let left = self.left.get();
         if left == 0 {
