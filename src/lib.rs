@@ -78,7 +78,7 @@
 //! 1. [`epoll`]: the kernel interface, safe and usable on its own (`src/sys/epoll.rs`).
 //!    `examples/seed_server.rs` uses it to port the Python tutorial line for line.
 //! 2. The driver (`src/driver/`): the reactor, its registrations, readiness, waiters and
-//!    timers.
+//!    timers, and its shutdown state (what an I/O object that outlives its runtime sees).
 //! 3. The scheduler (`src/scheduler/`): the task slab, the run queue, wakers built on
 //!    `ArcWake`, cross-thread wakes, [`JoinHandle`].
 //! 4. The runtime (`src/runtime/`): [`block_on`], [`spawn`], the thread's context.
@@ -128,7 +128,8 @@
 //! - **Waker**: a handle that puts a task back on the run queue. A future that returns
 //!   `Pending` must have arranged for its waker to be woken later.
 //! - **Task**: a spawned future, owned by the executor, polled when woken.
-//! - **Reactor**: the part that waits on epoll and wakes tasks.
+//! - **Reactor**: the part that waits on epoll and wakes tasks. It belongs to one
+//!   runtime, and shuts down with it: its I/O objects then fail instead of waiting.
 //! - **Executor**: the part that polls tasks.
 
 #![deny(unsafe_op_in_unsafe_fn)]
