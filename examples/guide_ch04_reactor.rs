@@ -48,7 +48,7 @@ async fn one_direction() -> io::Result<bool> {
     let mut buf = [0u8; 4];
 
     say("1. new registration: wait for readable");
-    let mut guard = ours.readable().await;
+    let mut guard = ours.readable().await?;
     say("   ... returned at once (a new registration is assumed ready)");
     match guard.try_io(|mut s| s.read(&mut buf)) {
         Err(_would_block) => say("   read: WouldBlock -> readable bit cleared"),
@@ -66,7 +66,7 @@ async fn one_direction() -> io::Result<bool> {
         let _ = peer.write_all(b"0123456789");
         peer
     });
-    let mut guard = ours.readable().await;
+    let mut guard = ours.readable().await?;
     say("   woken: an epoll event set the readable bit");
 
     say("3. drain 4 bytes at a time, until WouldBlock");
@@ -103,7 +103,7 @@ async fn two_directions() -> io::Result<bool> {
     let chunk = [b'x'; 4096];
     let mut filled = 0;
     loop {
-        let mut guard = ours.writable().await;
+        let mut guard = ours.writable().await?;
         match guard.try_io(|mut s| s.write(&chunk)) {
             Ok(result) => filled += result?,
             Err(_would_block) => break,
@@ -141,7 +141,7 @@ async fn two_directions() -> io::Result<bool> {
         peer.write_all(b"reply")
     });
 
-    let _guard = ours.writable().await;
+    let _guard = ours.writable().await?;
     let writer_woken = Instant::now();
     say("   writer woken: room in the send buffer (the reader still sleeps)");
     let _ = go.send(());

@@ -1,25 +1,33 @@
 //! `AsyncFd`: any non-blocking file descriptor, made awaitable.
 //!
-//! This is the one bridge between the reactor and I/O objects. The TCP types are thin
-//! wrappers around an `AsyncFd` of the matching `std::net` type: each operation is the
-//! std call, tried inside [`AsyncFd::poll_read_with`] or [`AsyncFd::poll_write_with`],
-//! which wait for readiness and retry on `WouldBlock`.
+//! This is the one bridge between the reactor and I/O objects. The socket types of `net`
+//! are thin wrappers around an `AsyncFd` of the matching `std` type: each operation is one
+//! non-blocking call (std's, or for the calls every request makes, `accept4`, `recv` and
+//! `send`, made directly in `sys/socket.rs`), tried through a `Waiter`, which waits for
+//! readiness and retries on `WouldBlock` (the protocol of `driver/registration.rs`), and
+//! takes the task's waker back from the reactor when the operation's future is dropped.
 
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::task::{Context, Poll};
+use std::rc::Rc;
+use std::task::{Context, Poll, ready};
 
-use crate::driver::{Direction, Registration};
+use crate::driver::{Direction, Registration, Ticket};
 use crate::runtime::context;
 use crate::sys::fd::is_nonblocking;
+use crate::util::budget::Budget;
 
 /// A file descriptor registered with the current runtime, with async read and write
 /// helpers.
 ///
 /// The descriptor must be in non-blocking mode: a blocking call would stall every task of
 /// the runtime. [`AsyncFd::new`] checks this and refuses a blocking descriptor.
+///
+/// The `AsyncFd` belongs to the runtime it was created on: polled by another runtime, or
+/// after its own was dropped, an operation that would have to wait fails instead (see
+/// [`Runtime`](crate::Runtime#io-objects-belong-to-their-runtime)).
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -40,11 +48,16 @@ use crate::sys::fd::is_nonblocking;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct AsyncFd<T: AsFd> {
-    /// Declared first so it is dropped first: the descriptor is deregistered while it is
-    /// still open, before `inner` closes it.
+    /// The descriptor's place in the reactor.
     registration: Registration,
-    /// The I/O object that owns the descriptor.
-    inner: T,
+    /// The cooperative budget of the runtime's task being polled: each operation allowed
+    /// to proceed spends one unit (see `util/budget.rs`).
+    budget: Rc<Budget>,
+    /// The I/O object that owns the descriptor. `None` only once [`into_inner`] has taken
+    /// it, on the way out: every other method sees `Some`.
+    ///
+    /// [`into_inner`]: AsyncFd::into_inner
+    inner: Option<T>,
 }
 
 impl<T: AsFd> AsyncFd<T> {
@@ -86,10 +99,12 @@ impl<T: AsFd> AsyncFd<T> {
     /// [`new`](Self::new) for a descriptor known to be non-blocking, skipping the check
     /// (one `fcntl` saved per accepted connection).
     pub(crate) fn new_nonblocking(inner: T) -> io::Result<Self> {
-        let registration = Registration::new(context::current_reactor()?, inner.as_fd())?;
+        let (reactor, budget) = context::current_io()?;
+        let registration = Registration::new(reactor, inner.as_fd())?;
         Ok(Self {
             registration,
-            inner,
+            budget,
+            inner: Some(inner),
         })
     }
 
@@ -109,10 +124,23 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn get_ref(&self) -> &T {
-        &self.inner
+        self.inner
+            .as_ref()
+            .expect("the inner object is taken only by into_inner, which consumes the AsyncFd")
     }
 
     /// The inner I/O object, mutably.
+    ///
+    /// # Replacing the inner object
+    ///
+    /// The reactor watches the descriptor the inner object owned when this `AsyncFd` was
+    /// made. Replacing the object through this reference (`*fd.get_mut() = other`) is safe
+    /// but not useful: the replaced descriptor, once closed, leaves the epoll set by
+    /// itself, and the `AsyncFd`, when dropped, deregisters whatever descriptor its inner
+    /// object owns then, never a number another object may have been given since; but the
+    /// new descriptor is not registered, so an operation that waits on it waits for events
+    /// that never come. To switch to another object, take the old one out with
+    /// [`into_inner`](Self::into_inner) and wrap the new one with [`new`](Self::new).
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -132,7 +160,9 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        &mut self.inner
+        self.inner
+            .as_mut()
+            .expect("the inner object is taken only by into_inner, which consumes the AsyncFd")
     }
 
     /// Deregisters the descriptor and returns the inner I/O object.
@@ -152,12 +182,12 @@ impl<T: AsFd> AsyncFd<T> {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn into_inner(self) -> T {
-        let Self {
-            registration,
-            inner,
-        } = self;
-        drop(registration);
+    pub fn into_inner(mut self) -> T {
+        let inner = self
+            .inner
+            .take()
+            .expect("the inner object is taken only here, and this consumes the AsyncFd");
+        self.registration.deregister(inner.as_fd());
         inner
     }
 
@@ -185,7 +215,8 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn read_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_read_with(cx, &mut f)).await
+        let mut waiter = self.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, &mut f)).await
     }
 
     /// Runs the non-blocking write `f` until it does something other than `WouldBlock`,
@@ -209,13 +240,21 @@ impl<T: AsFd> AsyncFd<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn write_with<R>(&self, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_write_with(cx, &mut f)).await
+        let mut waiter = self.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, &mut f)).await
     }
 
     /// Poll form of [`read_with`](Self::read_with), for implementing poll-based traits.
     ///
     /// Returns `Pending` (with the task's waker stored) until the descriptor is readable
     /// and `f` does something other than `WouldBlock`.
+    ///
+    /// Having no future to remember a wait by, the poll methods share one waker slot per
+    /// direction: each call that returns `Pending` replaces the waker stored by the
+    /// previous one (as tokio's `poll_read_ready` does), so only the last task to poll is
+    /// woken. Tasks that wait on one descriptor at the same time should use the async
+    /// methods, which keep a waker per waiting future (and take it back when the future
+    /// is dropped).
     ///
     /// ```
     /// use std::future::poll_fn;
@@ -241,10 +280,9 @@ impl<T: AsFd> AsyncFd<T> {
     pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
-        mut f: impl FnMut(&T) -> io::Result<R>,
+        f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.registration
-            .poll_io(cx, Direction::Read, || f(&self.inner))
+        self.poll_slot().poll_read(cx, f)
     }
 
     /// Poll form of [`write_with`](Self::write_with).
@@ -268,10 +306,29 @@ impl<T: AsFd> AsyncFd<T> {
     pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
-        mut f: impl FnMut(&T) -> io::Result<R>,
+        f: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.registration
-            .poll_io(cx, Direction::Write, || f(&self.inner))
+        self.poll_slot().poll_write(cx, f)
+    }
+
+    /// A wait by one future: the future keeps the waiter and polls through it (in one
+    /// direction), and dropping the future drops the waiter, which takes the task's waker
+    /// back.
+    #[inline]
+    pub(crate) fn waiter(&self) -> Waiter<'_, T> {
+        Waiter {
+            fd: self,
+            ticket: Ticket::new(),
+        }
+    }
+
+    /// A wait by a poll method, through each direction's shared slot.
+    #[inline]
+    pub(crate) fn poll_slot(&self) -> Waiter<'_, T> {
+        Waiter {
+            fd: self,
+            ticket: Ticket::poll_slot(),
+        }
     }
 
     /// Waits until the reactor reports the descriptor readable, and returns a guard for
@@ -281,6 +338,11 @@ impl<T: AsFd> AsyncFd<T> {
     /// Readiness is a hint: a read may still return `WouldBlock`. Then call
     /// [`ReadyGuard::clear_ready`] (or use [`ReadyGuard::try_io`], which does), or the next
     /// `readable()` returns at once and the loop spins.
+    ///
+    /// # Errors
+    ///
+    /// Instead of waiting, if the runtime this `AsyncFd` was created on has shut down, or
+    /// is not the one running on this thread (see [`Runtime`](crate::Runtime)).
     ///
     /// ```
     /// use std::io::{Read, Write};
@@ -295,7 +357,7 @@ impl<T: AsFd> AsyncFd<T> {
     ///
     ///     let mut buf = [0; 8];
     ///     let n = loop {
-    ///         let mut guard = a.readable().await;
+    ///         let mut guard = a.readable().await?;
     ///         match guard.try_io(|mut s| s.read(&mut buf)) {
     ///             Ok(result) => break result?,
     ///             Err(_would_block) => continue, // readiness cleared; wait again
@@ -306,16 +368,17 @@ impl<T: AsFd> AsyncFd<T> {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn readable(&self) -> ReadyGuard<'_, T> {
-        poll_fn(|cx| self.registration.poll_ready(cx, Direction::Read)).await;
-        ReadyGuard {
+    pub async fn readable(&self) -> io::Result<ReadyGuard<'_, T>> {
+        let mut waiter = self.waiter();
+        poll_fn(|cx| waiter.poll_ready(cx, Direction::Read)).await?;
+        Ok(ReadyGuard {
             fd: self,
             dir: Direction::Read,
-        }
+        })
     }
 
     /// Waits until the reactor reports the descriptor writable; see
-    /// [`readable`](Self::readable).
+    /// [`readable`](Self::readable), errors included.
     ///
     /// ```
     /// use std::net::UdpSocket;
@@ -326,47 +389,20 @@ impl<T: AsFd> AsyncFd<T> {
     ///     socket.set_nonblocking(true)?;
     ///     let socket = AsyncFd::new(socket)?;
     ///     let to = socket.get_ref().local_addr()?;
-    ///     let mut guard = socket.writable().await; // an empty send buffer has room
+    ///     let mut guard = socket.writable().await?; // an empty send buffer has room
     ///     let sent = guard.try_io(|s| s.send_to(b"hi", to)).expect("room to send")?;
     ///     assert_eq!(sent, 2);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn writable(&self) -> ReadyGuard<'_, T> {
-        poll_fn(|cx| self.registration.poll_ready(cx, Direction::Write)).await;
-        ReadyGuard {
+    pub async fn writable(&self) -> io::Result<ReadyGuard<'_, T>> {
+        let mut waiter = self.waiter();
+        poll_fn(|cx| waiter.poll_ready(cx, Direction::Write)).await?;
+        Ok(ReadyGuard {
             fd: self,
             dir: Direction::Write,
-        }
-    }
-
-    /// Waits until the descriptor is writable, without writing. Used by `connect`.
-    pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.registration.poll_ready(cx, Direction::Write)
-    }
-
-    /// A write for stream sockets: writes `buf` with `f`, and treats a short write as
-    /// proof that the send buffer is full, clearing write readiness so the next write waits
-    /// for the EPOLLOUT edge instead of spending a syscall on `EAGAIN`. An empty `buf`
-    /// writes nothing.
-    pub(crate) fn poll_write_stream(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-        mut f: impl FnMut(&T, &[u8]) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let n = match self.poll_write_with(cx, |inner| f(inner, buf)) {
-            Poll::Ready(Ok(n)) => n,
-            other => return other,
-        };
-        if n < buf.len() {
-            self.clear_writable();
-        }
-        Poll::Ready(Ok(n))
+        })
     }
 
     /// Forgets read readiness: the caller knows the descriptor is drained (a short read
@@ -378,6 +414,119 @@ impl<T: AsFd> AsyncFd<T> {
     /// Forgets write readiness: the caller knows the send buffer is full (a short write).
     pub(crate) fn clear_writable(&self) {
         self.registration.clear_readiness(Direction::Write);
+    }
+}
+
+/// One wait on an [`AsyncFd`], in one direction: how every operation waits.
+///
+/// A future that waits (a `read`, an `accept`, a `readable`) holds one for as long as it
+/// lives, and polls through it: the waker it stores stays in an entry of its own (see
+/// `driver/waiters.rs`), which dropping the future gives back, waker included. A poll
+/// method makes one for the call, on the direction's shared poll slot, which it leaves
+/// filled.
+pub(crate) struct Waiter<'a, T: AsFd> {
+    /// The descriptor waited on.
+    fd: &'a AsyncFd<T>,
+    /// The entry of the descriptor's waiter list this wait holds.
+    ticket: Ticket,
+}
+
+impl<'a, T: AsFd> Waiter<'a, T> {
+    /// The descriptor waited on.
+    #[inline]
+    pub(crate) fn fd(&self) -> &'a AsyncFd<T> {
+        self.fd
+    }
+
+    /// Runs the non-blocking read `f` until it does something other than `WouldBlock`,
+    /// waiting for the descriptor to become readable between tries.
+    #[inline]
+    pub(crate) fn poll_read<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Read, f)
+    }
+
+    /// Runs the non-blocking write `f` until it does something other than `WouldBlock`,
+    /// waiting for the descriptor to become writable between tries.
+    #[inline]
+    pub(crate) fn poll_write<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Write, f)
+    }
+
+    /// Runs `f` until it does something other than `WouldBlock`, waiting for readiness in
+    /// `dir` between tries (see `Registration::poll_io`). An operation that may proceed
+    /// spends one unit of the task's cooperative budget; with the budget spent, the answer
+    /// is `Pending` and the task is queued again (`util/budget.rs`).
+    ///
+    /// `dir` is a constant at each call (`poll_read`, `poll_write`), which lets the
+    /// compiler fold the readiness mask it selects.
+    #[inline]
+    fn poll_io<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let fd = self.fd;
+        let inner = fd.get_ref();
+        let budget = &fd.budget;
+        fd.registration.poll_io(
+            cx,
+            dir,
+            &mut self.ticket,
+            |cx| budget.poll_proceed(cx),
+            || f(inner),
+        )
+    }
+
+    /// `Ready` once the reactor reports the descriptor ready in `dir`, spending one unit
+    /// of the task's budget; an error if the object cannot wait (its runtime has shut
+    /// down, or is not running on this thread).
+    #[inline]
+    pub(crate) fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.fd.registration.poll_ready(cx, dir, &mut self.ticket))?;
+        self.fd.budget.poll_proceed(cx).map(Ok)
+    }
+
+    /// A write for stream sockets: writes `buf` with `f`, and treats a short write as
+    /// proof that the send buffer is full, clearing write readiness so the next write waits
+    /// for the EPOLLOUT edge instead of spending a syscall on `EAGAIN`. An empty `buf`
+    /// writes nothing.
+    #[inline]
+    pub(crate) fn poll_write_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        mut f: impl FnMut(&T, &[u8]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = ready!(self.poll_write(cx, |inner| f(inner, buf)))?;
+        if n < buf.len() {
+            self.fd.clear_writable();
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl<T: AsFd> Drop for Waiter<'_, T> {
+    /// Gives the wait's entry back, with the waker it may still hold: the future is done
+    /// or cancelled, and nobody will poll it again.
+    #[inline]
+    fn drop(&mut self) {
+        self.fd.registration.release(&mut self.ticket);
     }
 }
 
@@ -395,7 +544,7 @@ impl<T: AsFd> AsyncFd<T> {
 ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
 ///     socket.set_nonblocking(true)?;
 ///     let socket = AsyncFd::new(socket)?;
-///     let mut guard = socket.writable().await;
+///     let mut guard = socket.writable().await?;
 ///     let to = guard.get_ref().local_addr()?;
 ///     assert_eq!(guard.try_io(|s| s.send_to(b"self", to)).expect("room to send")?, 4);
 ///     Ok::<(), std::io::Error>(())
@@ -422,18 +571,22 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     ///     let addr = socket.local_addr()?;
     ///     socket.set_nonblocking(true)?;
     ///     let socket = AsyncFd::new(socket)?;
-    ///     let guard = socket.writable().await;
+    ///     let guard = socket.writable().await?;
     ///     assert_eq!(guard.get_ref().local_addr()?, addr);
     ///     Ok::<(), std::io::Error>(())
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn get_ref(&self) -> &T {
-        &self.fd.inner
+        self.fd.get_ref()
     }
 
     /// Declares the descriptor drained in this direction: the next wait sleeps until the
     /// reactor reports new readiness. Call it after an operation returned `WouldBlock`.
+    ///
+    /// It also forgets an error the reactor reported (`EPOLLERR`): an operation that
+    /// returns `WouldBlock` shows that no error is pending any more (the kernel would have
+    /// returned it instead).
     ///
     /// ```
     /// use std::os::unix::net::UnixStream;
@@ -445,7 +598,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     ///     a.set_nonblocking(true)?;
     ///     let a = AsyncFd::new(a)?;
     ///     // A new registration starts out ready, so this returns at once...
-    ///     a.readable().await.clear_ready(); // ...but nothing was sent: forget it.
+    ///     a.readable().await?.clear_ready(); // ...but nothing was sent: forget it.
     ///     // Now `readable` sleeps until data arrives, and none will.
     ///     assert!(timeout(Duration::from_millis(10), a.readable()).await.is_err());
     ///     Ok::<(), std::io::Error>(())
@@ -453,7 +606,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn clear_ready(&mut self) {
-        self.fd.registration.clear_readiness(self.dir);
+        self.fd.registration.clear_would_block(self.dir);
     }
 
     /// Runs the non-blocking operation `f`. If it returns `WouldBlock`, clears readiness
@@ -471,9 +624,9 @@ impl<T: AsFd> ReadyGuard<'_, T> {
     ///     let a = AsyncFd::new(a)?;
     ///     let mut buf = [0; 8];
     ///     // Ready at first (optimistically), but empty: the read would block.
-    ///     assert!(a.readable().await.try_io(|mut s| s.read(&mut buf)).is_err());
+    ///     assert!(a.readable().await?.try_io(|mut s| s.read(&mut buf)).is_err());
     ///     b.write_all(b"hi")?;
-    ///     let n = a.readable().await.try_io(|mut s| s.read(&mut buf)).expect("data")?;
+    ///     let n = a.readable().await?.try_io(|mut s| s.read(&mut buf)).expect("data")?;
     ///     assert_eq!(&buf[..n], b"hi");
     ///     Ok::<(), std::io::Error>(())
     /// })?;
@@ -483,7 +636,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
         &mut self,
         f: impl FnOnce(&T) -> io::Result<R>,
     ) -> Result<io::Result<R>, WouldBlock> {
-        match f(&self.fd.inner) {
+        match f(self.fd.get_ref()) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.clear_ready();
                 Err(WouldBlock(()))
@@ -504,7 +657,7 @@ impl<T: AsFd> ReadyGuard<'_, T> {
 ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
 ///     socket.set_nonblocking(true)?;
 ///     let socket = AsyncFd::new(socket)?;
-///     let mut guard = socket.readable().await; // optimistic: nothing has arrived
+///     let mut guard = socket.readable().await?; // optimistic: nothing has arrived
 ///     let result: Result<_, WouldBlock> = guard.try_io(|s| s.recv(&mut [0; 8]));
 ///     assert!(result.is_err()); // readiness cleared: the next `readable` waits
 ///     Ok::<(), std::io::Error>(())
@@ -514,22 +667,35 @@ impl<T: AsFd> ReadyGuard<'_, T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WouldBlock(());
 
+impl<T: AsFd> Drop for AsyncFd<T> {
+    /// Deregisters the descriptor the inner object owns now, while it is still open: the
+    /// inner object closes it right after, when the fields are dropped. Deregistering the
+    /// number registered at the start instead would, if the inner object was replaced
+    /// (see [`get_mut`](Self::get_mut)) and the number reused since, remove another
+    /// object's registration.
+    fn drop(&mut self) {
+        if let Some(inner) = &self.inner {
+            self.registration.deregister(inner.as_fd());
+        }
+    }
+}
+
 impl<T: AsFd> AsFd for AsyncFd<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
+        self.get_ref().as_fd()
     }
 }
 
 impl<T: AsFd> AsRawFd for AsyncFd<T> {
     fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_fd().as_raw_fd()
+        self.get_ref().as_fd().as_raw_fd()
     }
 }
 
 impl<T: AsFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFd")
-            .field("inner", &self.inner)
+            .field("inner", self.get_ref())
             .finish()
     }
 }

@@ -3,7 +3,10 @@
 //! With `features = ["futures-io"]`, the stream types and their halves implement
 //! [`futures_io::AsyncRead`] and [`futures_io::AsyncWrite`], so the `futures` crate's
 //! `copy`, `BufReader`, `lines()`, codecs and compression adapters work on them. Each
-//! impl is a one-line forward to the poll function the inherent async methods use.
+//! impl is a one-line forward to the stream's read or write logic, the same as the
+//! inherent async methods run, except for where it waits: a poll method has no future to
+//! keep a waiter entry in, so it uses the stream's shared poll slot, one waker per
+//! direction, the last one given (see `AsyncFd::poll_read_with`).
 //!
 //! `AsyncBufRead` is not implemented: these types hold no buffer of their own. Wrap them
 //! in `futures::io::BufReader` for that.

@@ -78,7 +78,7 @@
 //! 1. [`epoll`]: the kernel interface, safe and usable on its own (`src/sys/epoll.rs`).
 //!    `examples/seed_server.rs` uses it to port the Python tutorial line for line.
 //! 2. The driver (`src/driver/`): the reactor, its registrations, readiness, waiters and
-//!    timers.
+//!    timers, and its shutdown state (what an I/O object that outlives its runtime sees).
 //! 3. The scheduler (`src/scheduler/`): the task slab, the run queue, wakers built on
 //!    `ArcWake`, cross-thread wakes, [`JoinHandle`].
 //! 4. The runtime (`src/runtime/`): [`block_on`], [`spawn`], the thread's context.
@@ -99,7 +99,7 @@
 //! | driver | reactor: epoll + registrations + timers | `src/driver/mod.rs` |
 //! | driver | readiness of one descriptor, per direction | `src/driver/readiness.rs` |
 //! | driver | registration protocol (wait, try, clear on `WouldBlock`) | `src/driver/registration.rs` |
-//! | driver | the tasks waiting on one direction of a descriptor | `src/driver/waiters.rs` |
+//! | driver | the tasks waiting on a descriptor; a cancelled wait takes its waker back | `src/driver/waiters.rs` |
 //! | driver | timers: a slab plus a min-heap with lazy deletion | `src/driver/timers.rs` |
 //! | scheduler | task slab, polling a task | `src/scheduler/mod.rs` |
 //! | scheduler | run queue of task ids | `src/scheduler/run_queue.rs` |
@@ -128,7 +128,8 @@
 //! - **Waker**: a handle that puts a task back on the run queue. A future that returns
 //!   `Pending` must have arranged for its waker to be woken later.
 //! - **Task**: a spawned future, owned by the executor, polled when woken.
-//! - **Reactor**: the part that waits on epoll and wakes tasks.
+//! - **Reactor**: the part that waits on epoll and wakes tasks. It belongs to one
+//!   runtime, and shuts down with it: its I/O objects then fail instead of waiting.
 //! - **Executor**: the part that polls tasks.
 
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -4,7 +4,8 @@
 mod util;
 
 use std::io::{self, Read, Write};
-use std::os::fd::OwnedFd;
+use std::net::UdpSocket;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -24,7 +25,6 @@ fn pipe() -> io::Result<(std::fs::File, std::fs::File)> {
 /// Sets `O_NONBLOCK` on `fd`. std offers `set_nonblocking` on sockets but not on pipes or
 /// files, so this goes through `fcntl`: the only unsafe code of this file.
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     // SAFETY: F_GETFL/F_SETFL on a descriptor we own, with integer arguments only.
     let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
     if flags < 0 {
@@ -143,7 +143,7 @@ fn ready_guard_clears_readiness_on_would_block() {
         let a = AsyncFd::new(a)?;
         // A new registration is optimistic: the first readable() returns at once, and the
         // try finds nothing and clears the readiness.
-        let mut guard = a.readable().await;
+        let mut guard = a.readable().await?;
         let mut buf = [0u8; 8];
         assert!(
             guard.try_io(|mut s| s.read(&mut buf)).is_err(),
@@ -157,18 +157,70 @@ fn ready_guard_clears_readiness_on_would_block() {
         );
         // ...until data arrives.
         b.write_all(b"data")?;
-        let mut guard = a.readable().await;
+        let mut guard = a.readable().await?;
         let n = guard
             .try_io(|mut s| s.read(&mut buf))
             .expect("ready after a write")?;
         assert_eq!(&buf[..n], b"data");
         // writable() is ready on an empty socket.
-        let mut guard = a.writable().await;
+        let mut guard = a.writable().await?;
         assert_eq!(
             guard
                 .try_io(|mut s| s.write(b"back"))
                 .expect("room to write")?,
             4
+        );
+        Ok::<(), io::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_reported_error_does_not_make_the_readable_loop_spin() {
+    util::run(|| async {
+        // A connected UDP socket aimed at a port nobody listens on: the kernel's ICMP
+        // answer makes the next receive fail with ECONNREFUSED, and epoll report EPOLLERR.
+        let closed = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        socket.connect(closed)?;
+        socket.set_nonblocking(true)?;
+        let socket = AsyncFd::new(socket)?;
+        socket.get_ref().send(b"anyone?")?;
+        // Let the loop hear the EPOLLERR before the receive consumes the error, as when
+        // the answer comes from afar (on loopback it is there at once).
+        epoll_rt::time::sleep(Duration::from_millis(10)).await;
+
+        // The loop of the `readable` docs reports the error, once.
+        let mut buf = [0u8; 16];
+        let err = timeout(Duration::from_secs(5), async {
+            loop {
+                let mut guard = socket.readable().await?;
+                if let Ok(result) = guard.try_io(|s| s.recv(&mut buf)) {
+                    return result;
+                }
+            }
+        })
+        .await?
+        .expect_err("the refusal is reported");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+
+        // The error is consumed: the same loop now waits for a datagram that never comes,
+        // instead of finding the error bit still set and going round without end.
+        let mut rounds = 0u32;
+        let waited = timeout(Duration::from_millis(200), async {
+            loop {
+                rounds += 1;
+                let mut guard = socket.readable().await?;
+                if let Ok(result) = guard.try_io(|s| s.recv(&mut buf)) {
+                    return result;
+                }
+            }
+        })
+        .await;
+        assert!(waited.is_err(), "a receive with nothing queued completed");
+        assert!(
+            rounds <= 3,
+            "the readable loop went round {rounds} times: it spins"
         );
         Ok::<(), io::Error>(())
     })
@@ -189,6 +241,58 @@ fn into_inner_deregisters_and_the_descriptor_can_be_registered_again() {
         let mut buf = [0u8; 5];
         second.read_with(|mut s| s.read_exact(&mut buf)).await?;
         assert_eq!(&buf, b"again");
+        Ok::<(), io::Error>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn replacing_the_inner_object_leaves_a_reused_descriptor_registered() {
+    util::run(|| async {
+        let (a, _a_peer) = UnixStream::pair()?;
+        a.set_nonblocking(true)?;
+        let mut first = AsyncFd::new(a)?;
+        let old_fd = first.as_raw_fd();
+
+        // Replace the inner object: the old socket is closed (and so leaves the epoll
+        // set), and its number is free.
+        let (c, _c_peer) = UnixStream::pair()?;
+        c.set_nonblocking(true)?;
+        drop(std::mem::replace(first.get_mut(), c));
+
+        // A new object gets the freed number.
+        let (b, b_peer) = UnixStream::pair()?;
+        let (b, mut b_peer) = if b.as_raw_fd() == old_fd {
+            (b, b_peer)
+        } else {
+            (b_peer, b)
+        };
+        assert_eq!(
+            b.as_raw_fd(),
+            old_fd,
+            "the kernel hands out the lowest free number"
+        );
+        b.set_nonblocking(true)?;
+        let second = AsyncFd::new(b)?;
+
+        // Dropping the first object must deregister its own descriptor, not the number
+        // it registered, which is the second object's now.
+        drop(first);
+
+        // The second object still hears from the kernel: a read that waits is woken.
+        let writer = epoll_rt::spawn(async move {
+            epoll_rt::time::sleep(Duration::from_millis(10)).await;
+            b_peer.write_all(b"still here")
+        });
+        let mut buf = [0u8; 16];
+        let n = timeout(
+            Duration::from_secs(2),
+            second.read_with(|mut s| s.read(&mut buf)),
+        )
+        .await
+        .expect("the second object was deregistered by the first one's drop")?;
+        assert_eq!(&buf[..n], b"still here");
+        writer.await??;
         Ok::<(), io::Error>(())
     })
     .unwrap();

@@ -31,10 +31,13 @@ fn future_size<A, F: Future>(_: fn(A) -> F) -> usize {
 
 #[test]
 fn echo_handler_future_stays_small() {
-    // 32 (stream) + 24 (buffer) + the largest I/O future in progress (24-40) + state. The
-    // same handler built on nested `async fn`s took 256 bytes.
+    // 2 x 40 (the stream: registration, budget handle, socket; an `async fn` keeps its
+    // argument and the local it is moved into apart) + 24 (buffer) + the I/O future in
+    // progress (32 for `read` and `write_all`: stream reference, waiter ticket, buffer
+    // slice; 40 for `read_exact`) + 8 (`n`). The same handler built on nested `async fn`s
+    // took 256 bytes.
     let tcp = future_size(server::echo); // the handler of `examples/echo_server.rs`
-    assert!(tcp <= 128, "echo handler future: {tcp} bytes");
+    assert!(tcp <= 144, "echo handler future: {tcp} bytes");
     let unix = future_size(echo_unix);
-    assert!(unix <= 128, "Unix echo handler future: {unix} bytes");
+    assert!(unix <= 152, "Unix echo handler future: {unix} bytes");
 }

@@ -251,7 +251,10 @@ impl Model {
         peer.write_all(b"!").expect("poke");
         self.rt.block_on(async {
             loop {
-                let mut guard = fd.readable().await;
+                let mut guard = fd
+                    .readable()
+                    .await
+                    .expect("the poke socket belongs to this runtime");
                 match guard.try_io(|mut s| s.read(&mut [0u8; 64])) {
                     Ok(read) => assert!(read.expect("read the poke") > 0),
                     Err(_would_block) => return,

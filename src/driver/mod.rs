@@ -15,12 +15,31 @@
 //!   fire due timers (take their wakers) ──▶ wake them
 //! ```
 //!
-//! Dispatching never runs user code: waking a task only puts it on the executor's run
-//! queue. No borrow of the reactor's tables is held while a waker runs (an event's state is
-//! an `Rc` cloned out of the slab first; due timers are taken out before they are woken),
-//! or while a waker is dropped (a timer's replaced or cancelled waker is dropped after the
-//! timer queue is released), so even a foreign waker that re-enters the reactor finds it
-//! consistent.
+//! Dispatching calls wakers, and nothing else. The runtime's own wakers only put a task on
+//! its run queue; but a waker may come from anywhere (a task polled by another executor, a
+//! combinator's waker), and run any code, the reactor's included: dropping an I/O object,
+//! registering one, waiting again. So no borrow of the reactor's tables is held while a
+//! waker runs (an event's state is an `Rc` cloned out of the slab first, and a waiter list
+//! takes its wakers out before waking them; due timers are taken out before they are
+//! woken), or while a waker is dropped (a timer's replaced or cancelled waker is dropped
+//! after the timer queue is released), and such a waker finds the reactor consistent.
+//!
+//! # Shutdown
+//!
+//! A reactor lives as long as something points at it: its runtime, and every I/O object
+//! and timer made on it. But it only works while its runtime does, so the runtime, when
+//! dropped, shuts it down ([`Reactor::shutdown`]), and from then on that is a state its
+//! objects can see:
+//!
+//! - the epoll instance is closed at once, whoever still holds the reactor, and no
+//!   `epoll_ctl` is made afterwards (its number may belong to another runtime's epoll by
+//!   then);
+//! - every task waiting on one of its descriptors is woken, and every stored waker, of
+//!   descriptors and of timers, is dropped (a waker may own the very object whose list
+//!   holds it: dropping it breaks that cycle);
+//! - every later wait on one of its objects fails with an error saying so, rather than
+//!   wait for events nobody will deliver. So does a wait while the runtime is alive but
+//!   not running on this thread (an object polled by another runtime, or outside any).
 //!
 //! Unlike tokio's I/O driver, which is shared by the threads of a multi-threaded runtime
 //! and so stores readiness in atomics, this reactor belongs to one thread and uses `Cell`s.
@@ -33,6 +52,7 @@ mod waiters;
 pub(crate) use readiness::Direction;
 pub(crate) use registration::Registration;
 pub(crate) use timers::TimerKey;
+pub(crate) use waiters::Ticket;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -44,7 +64,6 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::sys::epoll::{Epoll, EventFlags, Events};
-use crate::util::budget::Budget;
 use crate::util::slab::{Key, Slab};
 use crate::util::stats::{Counter, RuntimeStats};
 use crate::util::trace::Tracer;
@@ -67,8 +86,12 @@ fn interest() -> EventFlags {
 
 /// The reactor of one runtime. See the module docs.
 pub(crate) struct Reactor {
-    /// The epoll instance every descriptor of this runtime is registered with.
-    epoll: Epoll,
+    /// The epoll instance every descriptor of this runtime is registered with; `None` once
+    /// the reactor is shut down (it is closed then, see the module docs). Borrowed only
+    /// for the length of one syscall, never while a waker runs.
+    epoll: RefCell<Option<Epoll>>,
+    /// Where the runtime is in its life: what a wait on one of its objects may expect.
+    phase: Cell<Phase>,
     /// Buffer for `epoll_wait`, reused every turn.
     events: RefCell<Events>,
     /// Registered descriptors; an event's token is a key into this slab.
@@ -79,9 +102,6 @@ pub(crate) struct Reactor {
     wake_list: Cell<Vec<Waker>>,
     /// The runtime's tracer, when tracing.
     tracer: Option<Arc<Tracer>>,
-    /// The cooperative budget of the task being polled, spent by registrations (shared
-    /// with the scheduler, which renews it).
-    budget: Rc<Budget>,
     /// `epoll_wait` calls.
     waits: Counter,
     /// Events they returned.
@@ -96,26 +116,21 @@ pub(crate) struct Reactor {
 
 impl Reactor {
     /// A reactor with a new epoll instance and nothing registered.
-    pub(crate) fn new(tracer: Option<Arc<Tracer>>, budget: Rc<Budget>) -> io::Result<Self> {
+    pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
         Ok(Self {
-            epoll: Epoll::new()?,
+            epoll: RefCell::new(Some(Epoll::new()?)),
+            phase: Cell::new(Phase::Idle),
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
             sources: RefCell::new(Slab::new()),
             timers: RefCell::new(TimerQueue::default()),
             wake_list: Cell::new(Vec::new()),
             tracer,
-            budget,
             waits: Counter::default(),
             events_seen: Counter::default(),
             ctls: Counter::default(),
             io_calls: Default::default(),
             would_blocks: Counter::default(),
         })
-    }
-
-    /// The cooperative budget of the task being polled.
-    pub(crate) fn budget(&self) -> &Budget {
-        &self.budget
     }
 
     /// Counts one I/O syscall in `dir`, and whether it would have blocked.
@@ -138,27 +153,42 @@ impl Reactor {
 
     /// Registers the runtime's eventfd: its events make [`turn`](Self::turn) return `true`.
     pub(crate) fn add_notifier(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        self.epoll
-            .register_with_token(fd, EventFlags::IN | EventFlags::ET, NOTIFY_TOKEN)
+        let epoll = self.epoll.borrow();
+        let epoll = epoll.as_ref().ok_or_else(shut_down)?;
+        epoll.register_with_token(fd, EventFlags::IN | EventFlags::ET, NOTIFY_TOKEN)
     }
 
     /// Registers `fd`, whose readiness will be recorded in `state`.
     pub(super) fn add_source(&self, fd: BorrowedFd<'_>, state: Rc<IoState>) -> io::Result<Key> {
         let key = self.sources.borrow_mut().insert(state);
         self.ctls.bump();
-        if let Err(e) = self.epoll.register_with_token(fd, interest(), key.to_u64()) {
-            self.sources.borrow_mut().remove(key);
+        let registered = match &*self.epoll.borrow() {
+            Some(epoll) => epoll.register_with_token(fd, interest(), key.to_u64()),
+            None => Err(shut_down()),
+        };
+        if let Err(e) = registered {
+            let state = self.sources.borrow_mut().remove(key);
+            drop(state);
             return Err(e);
         }
         Ok(key)
     }
 
-    /// Deregisters a descriptor that is still open.
-    pub(super) fn remove_source(&self, key: Key, fd: std::os::fd::RawFd) {
-        // The descriptor is open (its owner closes it after dropping the registration), so
-        // this cannot fail in a way worth reporting; a drop has nowhere to report it anyway.
-        self.ctls.bump();
-        let _ = self.epoll.unregister_raw(fd);
+    /// Removes `fd` from the epoll set. Its owner calls this before closing it (or handing
+    /// it back), with the descriptor it owns at that moment. After the shutdown, there is
+    /// no epoll set any more, and nothing to do.
+    pub(super) fn deregister(&self, fd: BorrowedFd<'_>) {
+        if let Some(epoll) = &*self.epoll.borrow() {
+            // The descriptor is open, so this can fail only if epoll does not watch it (its
+            // owner replaced the registered object: the old descriptor left the set when it
+            // was closed), which is what was wanted; a drop has nowhere to report it anyway.
+            self.ctls.bump();
+            let _ = epoll.unregister(fd);
+        }
+    }
+
+    /// Frees the slot of a registration: events still queued for it find nothing.
+    pub(super) fn remove_source(&self, key: Key) {
         self.sources.borrow_mut().remove(key);
     }
 
@@ -166,7 +196,59 @@ impl Reactor {
     #[cfg(test)]
     pub(crate) fn epoll_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
-        self.epoll.as_raw_fd()
+        let epoll = self.epoll.borrow();
+        epoll.as_ref().expect("not shut down").as_raw_fd()
+    }
+
+    /// Records whether the runtime is running on this thread (inside its `block_on`): only
+    /// then may a task wait on one of its objects. Set by the runtime as it enters and
+    /// leaves `block_on`; ignored after the shutdown.
+    pub(crate) fn set_running(&self, running: bool) {
+        if self.phase.get() != Phase::ShutDown {
+            let phase = if running { Phase::Running } else { Phase::Idle };
+            self.phase.set(phase);
+        }
+    }
+
+    /// Whether a task may wait on one of this reactor's descriptors now: only while the
+    /// runtime runs. Otherwise the error to return instead of waiting for events nobody
+    /// will deliver. Checked only on the way to `Pending`, so a ready operation pays
+    /// nothing for it.
+    #[inline]
+    pub(super) fn can_wait(&self) -> io::Result<()> {
+        match self.phase.get() {
+            Phase::Running => Ok(()),
+            Phase::Idle => Err(not_running()),
+            Phase::ShutDown => Err(shut_down()),
+        }
+    }
+
+    /// Shuts the reactor down, when its runtime is dropped: see "Shutdown" in the module
+    /// docs. Objects and timers that still point at the reactor keep it allocated, but
+    /// empty: no descriptor, no waker.
+    pub(crate) fn shutdown(&self) {
+        self.phase.set(Phase::ShutDown);
+        // 1. Close the epoll instance now, whoever still holds the reactor; its number is
+        //    free for the next `epoll_create`, so nothing may name it again. Its event
+        //    buffer goes too.
+        let epoll = self.epoll.borrow_mut().take();
+        drop(epoll);
+        self.events.replace(Events::with_capacity(0));
+
+        // 2. Take every registration's state and every timer out of the tables, so that
+        //    nothing is borrowed while wakers run or are dropped below (a waker may own an
+        //    I/O object, whose drop reaches back into the reactor).
+        let sources = self.sources.borrow_mut().drain();
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+
+        // 3. Wake every task waiting on a descriptor: polled again, it finds the shutdown
+        //    and fails. Waking takes the wakers out of the waiter lists; the timers' are
+        //    dropped with their queue.
+        for state in &sources {
+            state.shut_down();
+        }
+        drop(timers);
+        drop(sources);
     }
 
     /// Number of registered descriptors (the eventfd excluded).
@@ -211,10 +293,15 @@ impl Reactor {
             }
         };
 
-        // 2. Sleep in the kernel.
+        // 2. Sleep in the kernel. (A reactor that is shut down has no epoll instance to
+        // sleep on; its runtime, the only caller, is gone anyway.)
         let mut events = self.events.borrow_mut();
         let started = self.tracer.as_ref().map(|_| Instant::now());
-        let n = self.epoll.poll(&mut events, timeout).expect(
+        let polled = match &*self.epoll.borrow() {
+            Some(epoll) => epoll.poll(&mut events, timeout),
+            None => return false,
+        };
+        let n = polled.expect(
             "epoll_wait on the runtime's own epoll fails only for EINTR, which poll retries",
         );
         self.waits.bump();
@@ -263,6 +350,36 @@ impl Reactor {
         self.wake_list.set(wake_list);
         notified
     }
+}
+
+/// Where a reactor's runtime is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// The runtime lives, but is not running on this thread: nothing would deliver an
+    /// event to a task waiting on its objects.
+    Idle,
+    /// The runtime is inside `block_on` on this thread.
+    Running,
+    /// The runtime was dropped. Final.
+    ShutDown,
+}
+
+/// The error of an operation on an object whose runtime has shut down.
+#[cold]
+fn shut_down() -> io::Error {
+    io::Error::other(
+        "the epoll-rt runtime this I/O object was created on has shut down: \
+         an I/O object works only on the runtime that created it",
+    )
+}
+
+/// The error of a wait on an object whose runtime is not running on this thread.
+#[cold]
+fn not_running() -> io::Error {
+    io::Error::other(
+        "the epoll-rt runtime this I/O object was created on is not running: \
+         an I/O object can wait only inside its own runtime's block_on (or a task it runs)",
+    )
 }
 
 impl fmt::Debug for Reactor {

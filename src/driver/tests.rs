@@ -24,8 +24,7 @@ use std::time::{Duration, Instant};
 
 use futures_task::ArcWake;
 
-use super::{Direction, Reactor, Registration};
-use crate::util::budget::Budget;
+use super::{Direction, Reactor, Registration, Ticket};
 
 /// Most turns a test waits through for something to happen (each at most [`TURN`]).
 const MAX_TURNS: usize = 50;
@@ -77,7 +76,9 @@ thread_local! {
 
 /// Runs `test` with a new reactor (also in [`REACTOR`] while it runs).
 fn with_reactor<T>(test: impl FnOnce(&Rc<Reactor>) -> T) -> T {
-    let reactor = Rc::new(Reactor::new(None, Rc::new(Budget::new())).expect("a reactor"));
+    let reactor = Rc::new(Reactor::new(None).expect("a reactor"));
+    // The test plays the runtime, which is running while the test calls `turn`.
+    reactor.set_running(true);
     REACTOR.set(Some(reactor.clone()));
     let result = test(&reactor);
     REACTOR.set(None);
@@ -92,10 +93,22 @@ fn register(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<Registration> {
     Registration::new(reactor, fd)
 }
 
-/// Polls `registration` for `dir` as a task whose waker is `counter`'s would.
+/// Polls `registration` for `dir` as a task whose waker is `counter`'s would, through the
+/// direction's poll slot (one waker per direction, replaced by each call).
 fn wait_on(registration: &Registration, dir: Direction, counter: &Arc<Counter>) -> Poll<()> {
+    wait_with(registration, dir, &mut Ticket::poll_slot(), counter)
+}
+
+/// Polls `registration` as a future holding `ticket` would, with `counter`'s waker.
+fn wait_with(
+    registration: &Registration,
+    dir: Direction,
+    ticket: &mut Ticket,
+    counter: &Arc<Counter>,
+) -> Poll<()> {
     let waker = counter.waker();
-    registration.poll_ready(&mut Context::from_waker(&waker), dir)
+    let poll = registration.poll_ready(&mut Context::from_waker(&waker), dir, ticket);
+    poll.map(|ready| ready.expect("the test's reactor counts as running"))
 }
 
 /// Turns the reactor until `done` holds, at most [`MAX_TURNS`] times; whether it held.
@@ -233,8 +246,9 @@ fn every_waiting_task_is_woken() -> io::Result<()> {
         // joins the first instead of replacing it, and the same task waiting again is not
         // added twice.
         let second = Counter::new();
-        assert!(wait_on(&registration, Direction::Read, &second).is_pending());
-        assert!(wait_on(&registration, Direction::Read, &second).is_pending());
+        let mut ticket = Ticket::new();
+        assert!(wait_with(&registration, Direction::Read, &mut ticket, &second).is_pending());
+        assert!(wait_with(&registration, Direction::Read, &mut ticket, &second).is_pending());
         assert_eq!(
             Arc::strong_count(&second),
             2,
@@ -280,7 +294,12 @@ fn a_waker_may_reenter_the_reactor() -> io::Result<()> {
         registration.clear_readiness(Direction::Read);
         let reentrant = Arc::new(Reentrant::default());
         let waker = futures_task::waker(reentrant.clone());
-        let poll = registration.poll_ready(&mut Context::from_waker(&waker), Direction::Read);
+        let mut ticket = Ticket::poll_slot();
+        let poll = registration.poll_ready(
+            &mut Context::from_waker(&waker),
+            Direction::Read,
+            &mut ticket,
+        );
         assert!(poll.is_pending());
         // The waker will drop the very registration whose event wakes it.
         STASH.with_borrow_mut(|stash| stash.push(registration));
@@ -472,4 +491,71 @@ fn updating_a_timer_replaces_its_waker() {
 fn io_state_fits_an_80_byte_chunk() {
     let size = std::mem::size_of::<super::IoState>();
     assert!(size <= 56, "IoState: {size} bytes");
+}
+
+#[test]
+fn shutdown_wakes_waiters_drops_wakers_and_refuses_later_waits() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, _b) = socket_pair()?;
+        let (registration, reader, writer) = waiting_registration(reactor, &a)?;
+        let timer = Counter::new();
+        reactor.add_timer(Instant::now() + Duration::from_secs(3600), timer.waker());
+
+        reactor.shutdown();
+        assert_eq!(
+            (reader.count(), writer.count()),
+            (1, 1),
+            "both waiters woken"
+        );
+        for counter in [&reader, &writer, &timer] {
+            assert_eq!(
+                Arc::strong_count(counter),
+                1,
+                "a waker outlived the shutdown"
+            );
+        }
+        assert_eq!((reactor.source_count(), reactor.timer_count()), (0, 0));
+
+        // A wait now fails, and stores nothing; the registration's drop makes no call on
+        // the closed epoll instance (there is none left to call).
+        let waker = reader.waker();
+        let mut ticket = Ticket::new();
+        match registration.poll_ready(
+            &mut Context::from_waker(&waker),
+            Direction::Read,
+            &mut ticket,
+        ) {
+            Poll::Ready(Err(e)) => assert!(e.to_string().contains("shut down"), "{e}"),
+            other => panic!("a wait after the shutdown: {other:?}"),
+        }
+        drop(waker);
+        assert_eq!(Arc::strong_count(&reader), 1);
+        registration.deregister(a.as_fd());
+        drop(registration);
+        // Setting the phase back is ignored: the shutdown is final.
+        reactor.set_running(true);
+        assert!(reactor.can_wait().is_err());
+        Ok(())
+    })
+}
+
+#[test]
+fn a_wait_while_the_runtime_is_not_running_fails() -> io::Result<()> {
+    with_reactor(|reactor| {
+        let (a, _b) = socket_pair()?;
+        let (registration, _, _) = waiting_registration(reactor, &a)?;
+        reactor.set_running(false);
+        let counter = Counter::new();
+        let waker = counter.waker();
+        let mut ticket = Ticket::new();
+        match registration.poll_ready(
+            &mut Context::from_waker(&waker),
+            Direction::Read,
+            &mut ticket,
+        ) {
+            Poll::Ready(Err(e)) => assert!(e.to_string().contains("not running"), "{e}"),
+            other => panic!("a wait outside the runtime: {other:?}"),
+        }
+        Ok(())
+    })
 }

@@ -138,7 +138,11 @@ impl AsyncTcpListener {
     /// queue, so the listener stays readable: a loop that retried at once would spin the
     /// CPU, and a loop that stopped on the error would take the server down. `accept`
     /// instead waits 20 ms and tries again, as often as needed, and never returns these
-    /// errors. Connections that fail before being accepted (`ECONNABORTED`) are skipped.
+    /// errors. Errors that concern only the connection being accepted, not the listener
+    /// (`ECONNABORTED`: the client gave up while queued; and the network errors that
+    /// accept(2) says to retry on: `EPROTO`, `ENETDOWN`, `ENOPROTOOPT`, `EHOSTDOWN`,
+    /// `ENONET`, `EHOSTUNREACH`, `EOPNOTSUPP`, `ENETUNREACH`) are skipped: `accept` tries
+    /// again at once.
     ///
     /// ```
     /// use std::time::Duration;
@@ -157,9 +161,9 @@ impl AsyncTcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn accept(&self) -> io::Result<(AsyncTcpStream, SocketAddr)> {
+        let mut waiter = self.inner.waiter();
         loop {
-            let accepted =
-                poll_fn(|cx| self.inner.poll_read_with(cx, |l| socket::accept(l.as_fd()))).await;
+            let accepted = poll_fn(|cx| waiter.poll_read(cx, |l| socket::accept(l.as_fd()))).await;
             match accepted {
                 Ok((stream, peer)) => return Ok((AsyncTcpStream::from_nonblocking(stream)?, peer)),
                 Err(e) => recover_from_accept_error(e).await?,

@@ -5,10 +5,12 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use super::{byte_stream, no_addresses};
 use crate::AsyncFd;
+use crate::async_fd::Waiter;
+use crate::driver::Direction;
 use crate::sys::socket;
 
 /// A TCP connection.
@@ -16,8 +18,8 @@ use crate::sys::socket;
 /// Reads and writes take `&mut self`: one task reads and writes a stream at a time.
 ///
 /// Writing to a connection the peer has closed returns an error (`EPIPE` or
-/// `ECONNRESET`); it never raises `SIGPIPE`, because std's `TcpStream` sends with
-/// `MSG_NOSIGNAL`.
+/// `ECONNRESET`); it never raises `SIGPIPE`, because writes are sent with `MSG_NOSIGNAL`
+/// (`sys::socket::send`).
 ///
 /// ```
 /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
@@ -108,8 +110,9 @@ impl AsyncTcpStream {
         let (stream, in_progress) = socket::tcp_connect(addr)?;
         let stream = Self::from_nonblocking(stream)?;
         if in_progress {
+            let mut waiter = stream.inner.waiter();
             loop {
-                poll_fn(|cx| stream.inner.poll_writable(cx)).await;
+                poll_fn(|cx| waiter.poll_ready(cx, Direction::Write)).await?;
                 if let Some(e) = stream.inner.get_ref().take_error()? {
                     return Err(e);
                 }
@@ -275,24 +278,32 @@ impl AsyncTcpStream {
     // task owns each direction; the split halves (`tcp_split.rs`) share the stream and
     // call these directly, one direction each.
 
+    //
+    // Each future holds a `Waiter` (which also gives it the stream): dropped with the
+    // future, it takes the task's waker back from the reactor.
+
     /// [`read`](Self::read) through a shared reference.
     pub(crate) fn read_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        poll_fn(move |cx| self.poll_read_priv(cx, buf))
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
     }
 
     /// [`read_exact`](Self::read_exact) through a shared reference.
     pub(crate) fn read_exact_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        byte_stream::read_exact(buf, move |cx, b| self.poll_read_priv(cx, b))
+        let mut waiter = self.inner.waiter();
+        byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
     }
 
     /// [`write`](Self::write) through a shared reference.
     pub(crate) fn write_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        poll_fn(move |cx| self.poll_write_priv(cx, buf))
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
     }
 
     /// [`write_all`](Self::write_all) through a shared reference.
     pub(crate) fn write_all_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        byte_stream::write_all(buf, move |cx, b| self.poll_write_priv(cx, b))
+        let mut waiter = self.inner.waiter();
+        byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
     }
 
     /// Does nothing: a TCP stream has no user-space buffer. Here for symmetry with
@@ -415,40 +426,61 @@ impl AsyncTcpStream {
         self.inner.get_ref().nodelay()
     }
 
-    /// Polls a read into `buf`: the building block of [`read`](Self::read).
+    /// Polls a read into `buf` for a poll method (`futures_io::AsyncRead`), which waits in
+    /// the stream's shared poll slot.
+    #[cfg(feature = "futures-io")]
     pub(crate) fn poll_read_priv(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let n = match self
-            .inner
-            .poll_read_with(cx, |s| socket::recv(s.as_fd(), buf))
-        {
-            Poll::Ready(Ok(n)) => n,
-            other => return other,
-        };
-        // A short read emptied the socket's receive queue. Clearing readiness now saves the
-        // next read a syscall that would only return EAGAIN; if more data arrives, the
-        // edge-triggered registration reports it with a new event.
-        if n > 0 && n < buf.len() {
-            self.inner.clear_readable();
-        }
-        Poll::Ready(Ok(n))
+        poll_read(&mut self.inner.poll_slot(), cx, buf)
     }
 
-    /// Polls a write of `buf`: the building block of [`write`](Self::write).
+    /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
+    #[cfg(feature = "futures-io")]
     pub(crate) fn poll_write_priv(
         &self,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.inner
-            .poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
+        poll_write(&mut self.inner.poll_slot(), cx, buf)
     }
+}
+
+/// Polls a read into `buf`, waiting with `waiter`: the building block of
+/// [`read`](AsyncTcpStream::read).
+// Not `#[inline]`: one copy, compiled here with the whole read path inlined into it (the
+// readiness check, the budget, the syscall), called by every read future; inlined into
+// each caller's crate instead, the calls it makes would go through the dynamic symbol
+// table, which cost more than this one call (callgrind).
+fn poll_read(
+    waiter: &mut Waiter<'_, TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    let n = ready!(waiter.poll_read(cx, |s| socket::recv(s.as_fd(), buf)))?;
+    // A short read emptied the socket's receive queue. Clearing readiness now saves the
+    // next read a syscall that would only return EAGAIN; if more data arrives, the
+    // edge-triggered registration reports it with a new event.
+    if n > 0 && n < buf.len() {
+        waiter.fd().clear_readable();
+    }
+    Poll::Ready(Ok(n))
+}
+
+/// Polls a write of `buf`, waiting with `waiter`: the building block of
+/// [`write`](AsyncTcpStream::write).
+// Not `#[inline]`, as `poll_read`.
+fn poll_write(
+    waiter: &mut Waiter<'_, TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
 }
 
 impl AsFd for AsyncTcpStream {

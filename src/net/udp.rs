@@ -135,7 +135,8 @@ impl AsyncUdpSocket {
     /// ```
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         let target = target.to_socket_addrs()?.next().ok_or_else(no_addresses)?;
-        poll_fn(|cx| self.inner.poll_write_with(cx, |s| s.send_to(buf, target))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, |s| s.send_to(buf, target))).await
     }
 
     /// Waits for a datagram and reads it into `buf`. Returns its length and the address it
@@ -168,7 +169,8 @@ impl AsyncUdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.inner.poll_read_with(cx, |s| s.recv_from(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.recv_from(buf))).await
     }
 
     /// Like [`recv_from`](Self::recv_from), but leaves the datagram in the queue: the next
@@ -190,7 +192,8 @@ impl AsyncUdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.inner.poll_read_with(cx, |s| s.peek_from(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.peek_from(buf))).await
     }
 
     /// Sends `buf` as one datagram to the address given to [`connect`](Self::connect).
@@ -218,7 +221,8 @@ impl AsyncUdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.inner.poll_write_with(cx, |s| s.send(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, |s| s.send(buf))).await
     }
 
     /// Waits for a datagram and reads it into `buf`, returning its length. Truncation and
@@ -243,7 +247,8 @@ impl AsyncUdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.inner.poll_read_with(cx, |s| s.recv(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.recv(buf))).await
     }
 
     /// The address the socket is bound to (with the real port, after binding port 0).

@@ -209,11 +209,8 @@ impl AsyncUnixDatagram {
     /// ```
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let addr = UnixAddr::from_path(path.as_ref())?;
-        poll_fn(|cx| {
-            self.inner
-                .poll_write_with(cx, |s| unix_socket::send_to(s.as_fd(), buf, &addr))
-        })
-        .await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, |s| unix_socket::send_to(s.as_fd(), buf, &addr))).await
     }
 
     /// Waits for a datagram and reads it into `buf`. Returns its length and the sender's
@@ -251,7 +248,8 @@ impl AsyncUnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.inner.poll_read_with(cx, |s| s.recv_from(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.recv_from(buf))).await
     }
 
     /// Sends `buf` as one datagram to the connected peer, waiting while the peer's queue
@@ -278,11 +276,8 @@ impl AsyncUnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| {
-            self.inner
-                .poll_write_with(cx, |s| socket::send(s.as_fd(), buf))
-        })
-        .await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_write(cx, |s| socket::send(s.as_fd(), buf))).await
     }
 
     /// Waits for a datagram and reads it into `buf`, returning its length. Truncation and
@@ -302,7 +297,8 @@ impl AsyncUnixDatagram {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.inner.poll_read_with(cx, |s| s.recv(buf))).await
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| s.recv(buf))).await
     }
 
     /// The address the socket is bound to (unnamed if it is not bound).

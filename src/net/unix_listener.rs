@@ -117,8 +117,8 @@ impl AsyncUnixListener {
     ///
     /// As [`AsyncTcpListener::accept`](crate::AsyncTcpListener::accept): when the process
     /// or system is out of descriptors or memory, `accept` waits 20 ms and tries again
-    /// instead of returning the error, and connections aborted before they were accepted
-    /// are skipped.
+    /// instead of returning the error, and errors that concern only the connection being
+    /// accepted (it was aborted while queued) are skipped.
     ///
     /// ```
     /// use epoll_rt::net::{AsyncUnixListener, AsyncUnixStream};
@@ -136,12 +136,10 @@ impl AsyncUnixListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn accept(&self) -> io::Result<(AsyncUnixStream, SocketAddr)> {
+        let mut waiter = self.inner.waiter();
         loop {
-            let accepted = poll_fn(|cx| {
-                self.inner
-                    .poll_read_with(cx, |l| unix_socket::accept(l.as_fd()))
-            })
-            .await;
+            let accepted =
+                poll_fn(|cx| waiter.poll_read(cx, |l| unix_socket::accept(l.as_fd()))).await;
             // The peer's address comes from the accepted socket (see `unix_socket::accept`).
             // `accept4` would look it up the same way, and fail only as it would have.
             match accepted.and_then(|stream| Ok((stream.peer_addr()?, stream))) {

@@ -1,11 +1,11 @@
 //! `AsyncUnixStream`: a Unix-domain stream connection whose reads and writes wait instead
 //! of blocking.
 //!
-//! Two things differ from TCP. Writes go through `send` with `MSG_NOSIGNAL`, because
-//! std's `UnixStream::write` is a `write(2)`, which raises `SIGPIPE` when the peer has
-//! gone (std's `TcpStream` already sends with the flag). And a Unix connect never takes a
-//! round trip: it succeeds or fails at once, except when the listener's queue is full,
-//! which no readiness event announces the end of, so `connect` retries after a pause.
+//! Writes go through `send` with `MSG_NOSIGNAL`, as the TCP stream's do, and not through
+//! std's `UnixStream::write`, a `write(2)`, which raises `SIGPIPE` when the peer has gone.
+//! One thing differs from TCP: a Unix connect never takes a round trip. It succeeds or
+//! fails at once, except when the listener's queue is full, which no readiness event
+//! announces the end of, so `connect` retries after a pause.
 
 use std::fmt;
 use std::future::Future;
@@ -15,11 +15,12 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{SocketAddr, UnixStream};
 use std::path::Path;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use super::byte_stream;
 use crate::AsyncFd;
+use crate::async_fd::Waiter;
 use crate::sys::socket;
 use crate::sys::unix_socket::{self, UnixAddr};
 use crate::time::sleep;
@@ -182,7 +183,8 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        poll_fn(move |cx| self.poll_read_priv(cx, buf))
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
     }
 
     /// Reads exactly `buf.len()` bytes. End of file first is an `UnexpectedEof` error.
@@ -204,7 +206,8 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        byte_stream::read_exact(buf, move |cx, b| self.poll_read_priv(cx, b))
+        let mut waiter = self.inner.waiter();
+        byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
     }
 
     /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
@@ -226,7 +229,8 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        poll_fn(move |cx| self.poll_write_priv(cx, buf))
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
     }
 
     /// Writes all of `buf`, waiting for room in the socket's buffer as needed (this is
@@ -251,7 +255,8 @@ impl AsyncUnixStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        byte_stream::write_all(buf, move |cx, b| self.poll_write_priv(cx, b))
+        let mut waiter = self.inner.waiter();
+        byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
     }
 
     /// Shuts down the reading half, the writing half (the peer reads end of file), or
@@ -307,45 +312,66 @@ impl AsyncUnixStream {
         self.inner.get_ref().local_addr()
     }
 
-    /// Polls a read into `buf`: the building block of [`read`](Self::read).
+    /// Polls a read into `buf` for a poll method (`futures_io::AsyncRead`), which waits in
+    /// the stream's shared poll slot.
+    #[cfg(feature = "futures-io")]
     pub(crate) fn poll_read_priv(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let (n, cut_short) = match self
-            .inner
-            .poll_read_with(cx, |s| unix_socket::recv_stream(s.as_fd(), buf))
-        {
-            Poll::Ready(Ok(read)) => read,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        };
-        // A short read emptied the socket's receive queue, as for TCP: clearing readiness
-        // saves the next read a syscall that would only return EAGAIN, and new data brings
-        // a new edge. Unless the kernel ended the read at a message that carried
-        // descriptors or credentials (`cut_short`): more data may be queued behind it,
-        // with no edge to come, so the next read must try. (A read also stops at
-        // out-of-band data, `MSG_OOB`, which nothing reports; like the TCP stream, this
-        // assumes peers that do not send it.)
-        if n > 0 && n < buf.len() && !cut_short {
-            self.inner.clear_readable();
-        }
-        Poll::Ready(Ok(n))
+        poll_read(&mut self.inner.poll_slot(), cx, buf)
     }
 
-    /// Polls a write of `buf`: the building block of [`write`](Self::write).
+    /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
+    #[cfg(feature = "futures-io")]
     pub(crate) fn poll_write_priv(
         &self,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.inner
-            .poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
+        poll_write(&mut self.inner.poll_slot(), cx, buf)
     }
+}
+
+/// Polls a read into `buf`, waiting with `waiter`: the building block of
+/// [`read`](AsyncUnixStream::read).
+// Not `#[inline]`: one copy, compiled here with the whole read path inlined into it (the
+// readiness check, the budget, the syscall), called by every read future; inlined into
+// each caller's crate instead, the calls it makes would go through the dynamic symbol
+// table, which cost more than this one call (callgrind).
+fn poll_read(
+    waiter: &mut Waiter<'_, UnixStream>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    let (n, cut_short) =
+        ready!(waiter.poll_read(cx, |s| unix_socket::recv_stream(s.as_fd(), buf)))?;
+    // A short read emptied the socket's receive queue, as for TCP: clearing readiness
+    // saves the next read a syscall that would only return EAGAIN, and new data brings
+    // a new edge. Unless the kernel ended the read at a message that carried
+    // descriptors or credentials (`cut_short`): more data may be queued behind it,
+    // with no edge to come, so the next read must try. (A read also stops at
+    // out-of-band data, `MSG_OOB`, which nothing reports; like the TCP stream, this
+    // assumes peers that do not send it.)
+    if n > 0 && n < buf.len() && !cut_short {
+        waiter.fd().clear_readable();
+    }
+    Poll::Ready(Ok(n))
+}
+
+/// Polls a write of `buf`, waiting with `waiter`: the building block of
+/// [`write`](AsyncUnixStream::write).
+// Not `#[inline]`, as `poll_read`.
+fn poll_write(
+    waiter: &mut Waiter<'_, UnixStream>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
 }
 
 impl AsFd for AsyncUnixStream {

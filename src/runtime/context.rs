@@ -12,6 +12,7 @@ use super::core::Core;
 use crate::driver::Reactor;
 use crate::scheduler;
 use crate::sys::timer_slack;
+use crate::util::budget::Budget;
 
 thread_local! {
     /// The runtime whose `block_on` is running on this thread, if any.
@@ -48,6 +49,7 @@ pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
         }
         // Wakes on this thread go straight to this runtime's run queue from now on.
         scheduler::current::set(core.id(), core.scheduler().run_queue().clone());
+        core.start_polling();
         *current = Some(core);
     });
     // Failing to adjust the slack only costs precision, so errors are ignored.
@@ -82,12 +84,21 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
         .flatten()
 }
 
-/// The reactor of the current runtime, for registering a new I/O object.
+/// The reactor of the current runtime, for a timer.
 pub(crate) fn current_reactor() -> io::Result<Rc<Reactor>> {
-    with_current(|core| core.reactor().clone()).ok_or_else(|| {
-        io::Error::other(
-            "no epoll-rt runtime is running on this thread: create I/O objects inside \
-             epoll_rt::block_on (or a task it runs)",
-        )
-    })
+    with_current(|core| core.reactor().clone()).ok_or_else(no_runtime)
+}
+
+/// What a new I/O object keeps of the current runtime: the reactor it registers with,
+/// and the cooperative budget its operations spend.
+pub(crate) fn current_io() -> io::Result<(Rc<Reactor>, Rc<Budget>)> {
+    with_current(|core| (core.reactor().clone(), core.budget().clone())).ok_or_else(no_runtime)
+}
+
+/// The error for an I/O object or timer made outside any runtime.
+fn no_runtime() -> io::Error {
+    io::Error::other(
+        "no epoll-rt runtime is running on this thread: create I/O objects inside \
+         epoll_rt::block_on (or a task it runs)",
+    )
 }

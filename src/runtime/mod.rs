@@ -41,8 +41,43 @@ const POLLS_PER_TURN: usize = 64;
 /// future on it and drops it. Keep a `Runtime` to run several futures in turn on the same
 /// reactor, or to spawn tasks before running it.
 ///
-/// Dropping the runtime drops every task it still holds (their destructors run) and closes
-/// its epoll instance and eventfd, once no I/O object created on it remains.
+/// Dropping the runtime drops every task it still holds (their destructors run), then
+/// shuts its reactor down: it closes its epoll instance and eventfd at once, even if I/O
+/// objects or sleeps made on it are still alive, wakes every task still waiting on one of
+/// its I/O objects, and drops every waker it stored.
+///
+/// # I/O objects belong to their runtime
+///
+/// An I/O object (an [`AsyncFd`](crate::AsyncFd), a socket of [`net`](crate::net)) is
+/// registered with the runtime running when it is created, and only that runtime's loop
+/// hears its events. Once that runtime is dropped, every operation on the object fails
+/// with an error of kind `Other` saying so; while it is alive but not running on this
+/// thread (the object is polled by another runtime, or outside any), an operation that
+/// would have to wait fails the same way, instead of waiting for a loop that is not
+/// turning. Create objects inside the runtime that uses them; to move a socket, take the
+/// std socket out (`into_std`, `AsyncFd::into_inner`) and wrap it again there (`from_std`,
+/// `AsyncFd::new`). A [`Sleep`](crate::time::Sleep) has no such tie: it registers with
+/// whichever runtime polls it.
+///
+/// ```
+/// use epoll_rt::AsyncTcpListener;
+///
+/// // The listener is made by the runtime of the first `block_on`, which is then dropped.
+/// let listener = epoll_rt::block_on(async { AsyncTcpListener::bind("127.0.0.1:0") })?;
+/// let err = epoll_rt::block_on(listener.accept()).unwrap_err();
+/// assert!(err.to_string().contains("shut down"));
+///
+/// // Moved as a std listener, it works in the next runtime.
+/// let listener = listener.into_std();
+/// epoll_rt::block_on(async {
+///     let listener = AsyncTcpListener::from_std(listener)?;
+///     let client = epoll_rt::AsyncTcpStream::connect(listener.local_addr()?).await?;
+///     let (_stream, peer) = listener.accept().await?;
+///     assert_eq!(peer, client.local_addr()?);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// A `Runtime` is not `Send`: its tasks need not be `Send` either, because they never
 /// leave the thread that made it.

@@ -80,7 +80,8 @@ pub(crate) struct Scheduler {
     finished: Counter,
     /// Polls, the future of `block_on` included.
     polls: Counter,
-    /// The cooperative budget, renewed before each poll (shared with the reactor).
+    /// The cooperative budget, renewed before each poll (shared with the I/O objects,
+    /// which spend it).
     budget: Rc<Budget>,
     /// Every live task. A slot holds `None` while its task is being polled: the future is
     /// taken out so that the task can spawn (which inserts into this slab) mid-poll.

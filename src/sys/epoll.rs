@@ -928,20 +928,12 @@ impl Epoll {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn unregister(&self, fd: impl AsFd) -> io::Result<()> {
-        self.unregister_raw(fd.as_fd().as_raw_fd())
-    }
-
-    /// [`unregister`](Self::unregister) by descriptor number, for a caller that knows the
-    /// descriptor is still open but no longer holds a borrow of it (a registration being
-    /// dropped just before its descriptor). A number that is not registered yields `ENOENT`
-    /// or `EBADF`; no memory is touched either way.
-    pub(crate) fn unregister_raw(&self, fd: RawFd) -> io::Result<()> {
         // SAFETY: EPOLL_CTL_DEL ignores the event pointer (null is allowed since Linux 2.6.9);
-        // both descriptors are plain integers the kernel validates.
+        // both descriptors are open (`fd` is borrowed), and the kernel validates them.
         syscall!(epoll_ctl(
             self.fd.as_raw_fd(),
             libc::EPOLL_CTL_DEL,
-            fd,
+            fd.as_fd().as_raw_fd(),
             std::ptr::null_mut()
         ))
         .map(drop)
