@@ -338,16 +338,18 @@ impl Reactor {
 
         // 4. Fire the timers that are due: take them out, then wake them, once the queue
         // is no longer borrowed.
-        let mut wake_list = self.wake_list.take();
+        // With no timer pending (a keep-alive request sets none), none of this runs: the
+        // empty list's drain alone cost about 20 instructions per request (callgrind).
         let mut timers = self.timers.borrow_mut();
         if timers.len() > 0 {
+            let mut wake_list = self.wake_list.take();
             timers.fire_expired(Instant::now(), &mut wake_list);
+            drop(timers);
+            for waker in wake_list.drain(..) {
+                waker.wake();
+            }
+            self.wake_list.set(wake_list);
         }
-        drop(timers);
-        for waker in wake_list.drain(..) {
-            waker.wake();
-        }
-        self.wake_list.set(wake_list);
         notified
     }
 }
