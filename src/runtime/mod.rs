@@ -108,7 +108,11 @@ impl Runtime {
         let mut future = pin!(future);
 
         // The future given to block_on is polled like a task, but lives on this stack, not
-        // in the scheduler; its id is one no spawned task can have.
+        // in the scheduler; its id is one no spawned task can have. Its header is new at
+        // each call and starts scheduled, with one entry queued. Should an earlier
+        // block_on have left an entry of this id (one that unwound with its future
+        // queued), the first of the two polls the future and the other finds it not
+        // scheduled, and is skipped: no poll without a wake.
         let main = core.main_header();
         core.scheduler().push(TaskId::RESERVED);
         // Look at the outside world once before anything runs (a zero-timeout turn, since
@@ -127,8 +131,8 @@ impl Runtime {
                     core.scheduler().run_task(id);
                     continue;
                 }
-                if let Poll::Ready(output) = core.scheduler().poll_as(&main, future.as_mut()) {
-                    main.retire();
+                if let Some(Poll::Ready(output)) = core.scheduler().poll_as(&main, future.as_mut())
+                {
                     return output;
                 }
             }
