@@ -42,7 +42,11 @@ const POLLS_PER_TURN: usize = 64;
 /// reactor, or to spawn tasks before running it.
 ///
 /// Dropping the runtime drops every task it still holds (their destructors run) and closes
-/// its epoll instance and eventfd, once no I/O object created on it remains.
+/// its epoll instance and eventfd, once no I/O object created on it remains. A panic in a
+/// task's destructor is caught there, and the others are still dropped. The runtime is not
+/// running while it is dropped, so a destructor that calls [`spawn`] cannot add a task to
+/// it: on a thread that runs no runtime, `spawn` panics (a panic caught like any other of
+/// a destructor), and inside another runtime's `block_on` the task goes to that runtime.
 ///
 /// A `Runtime` is not `Send`: its tasks need not be `Send` either, because they never
 /// leave the thread that made it.

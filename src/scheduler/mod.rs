@@ -255,18 +255,28 @@ impl Scheduler {
     }
 
     /// Drops every task's future (running their destructors) and empties the run queue.
+    ///
+    /// One pass drops them all: no destructor can add a task here. This runs as the
+    /// `Runtime` is dropped, never inside its `block_on` (which borrows it), so a
+    /// destructor's `epoll_rt::spawn` finds either no runtime on the thread, and panics (a
+    /// panic `drop_quietly` contains, like any destructor's), or another runtime's
+    /// `block_on`, which gets the task; and `Runtime::spawn` needs the `Runtime`, which
+    /// nothing else can reach while it is being dropped.
     pub(crate) fn shutdown(&self) {
-        // A destructor may spawn; drain until nothing is left, but not forever.
-        for _ in 0..16 {
-            let tasks = self.tasks.borrow_mut().drain();
-            if tasks.is_empty() {
-                break;
-            }
-            for task in tasks.into_iter().flatten() {
-                task.header.state().complete();
-                drop_quietly(task);
-            }
+        let tasks = self.tasks.borrow_mut().drain();
+        // Mark them all complete first, so that a destructor's wake of a task not yet
+        // dropped does nothing, rather than queue it on the remote queue.
+        for task in tasks.iter().flatten() {
+            task.header.state().complete();
         }
+        for task in tasks.into_iter().flatten() {
+            drop_quietly(task);
+        }
+        debug_assert_eq!(
+            self.task_count(),
+            0,
+            "a destructor added a task at shutdown"
+        );
         self.run_queue.clear();
     }
 }
