@@ -105,6 +105,7 @@
 //! | scheduler | run queue of task ids | `src/scheduler/run_queue.rs` |
 //! | scheduler | the run queue local wakes go to on this thread | `src/scheduler/current.rs` |
 //! | scheduler | task wakers | `src/scheduler/header.rs` |
+//! | scheduler | task state machine (idle, scheduled, running, notified, complete) | `src/scheduler/state.rs` |
 //! | scheduler | cross-thread wakes (eventfd) | `src/scheduler/remote.rs` |
 //! | scheduler | [`JoinHandle`], [`JoinError`] | `src/scheduler/join.rs` |
 //! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |

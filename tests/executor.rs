@@ -359,6 +359,89 @@ fn wakes_during_a_poll_queue_the_block_on_future_once() {
     assert_eq!(polls, 3);
 }
 
+/// Runs, on `rt`, a `block_on` future that is pending at its first poll and woken once,
+/// by a task that runs after that poll. Returns how many times it was polled and woken.
+fn block_on_a_future_woken_once(rt: &Runtime) -> (usize, usize) {
+    let wakes = Rc::new(Cell::new(0));
+    let mut polls = 0;
+    rt.block_on(poll_fn(|cx| {
+        polls += 1;
+        if polls == 1 {
+            let (waker, wakes) = (cx.waker().clone(), wakes.clone());
+            drop(spawn(async move {
+                wakes.set(wakes.get() + 1);
+                waker.wake();
+            }));
+        }
+        if wakes.get() > 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }));
+    (polls, wakes.get())
+}
+
+/// A `block_on` future that wakes itself and then completes leaves nothing in the queue:
+/// the next `block_on` on the same runtime polls its own future once, and then once per
+/// wake, never for a wake meant for the finished one.
+#[test]
+fn a_self_wake_before_ready_leaves_the_next_block_on_alone() {
+    let (polls, wakes) = util::watchdog(util::LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(poll_fn(|cx| {
+            cx.waker().wake_by_ref();
+            Poll::Ready(())
+        }));
+        block_on_a_future_woken_once(&rt)
+    });
+    assert_eq!(polls, wakes + 1, "polled {polls} times for {wakes} wake(s)");
+}
+
+/// A waker that panics when woken: a foreign waker gone wrong.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("a waker that panics");
+    }
+}
+
+/// A `block_on` that unwinds with its future queued (here a timer's waker panics in the
+/// reactor's turn, which the future's own wakes had put off) leaves that queue entry
+/// behind. The next `block_on` on the runtime finds two entries of the id its future runs
+/// under, and still polls it once per wake.
+#[test]
+fn an_entry_left_by_an_unwound_block_on_polls_nothing() {
+    let (polls, wakes) = util::watchdog(util::LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let unwound = catch_unwind(AssertUnwindSafe(|| {
+            let mut timer = Box::pin(sleep(Duration::from_millis(1)));
+            let panicking = Waker::from(Arc::new(PanickingWaker));
+            let mut armed = false;
+            rt.block_on(poll_fn(|cx| {
+                if !armed {
+                    // A timer due at the next turn, waking a waker that panics.
+                    let pending = timer
+                        .as_mut()
+                        .poll(&mut Context::from_waker(&panicking))
+                        .is_pending();
+                    assert!(pending, "the timer is not due yet");
+                    thread::sleep(Duration::from_millis(2));
+                    armed = true;
+                }
+                // Always ready again, so always queued when the turn comes.
+                cx.waker().wake_by_ref();
+                Poll::<()>::Pending
+            }));
+        }));
+        let panic = unwound.expect_err("the waker's panic unwinds out of block_on");
+        assert_eq!(panic_text(&*panic), "a waker that panics");
+        block_on_a_future_woken_once(&rt)
+    });
+    assert_eq!(polls, wakes + 1, "polled {polls} times for {wakes} wake(s)");
+}
+
 // ---------------------------------------------------------------------------------------
 // Panics
 // ---------------------------------------------------------------------------------------

@@ -464,3 +464,114 @@ fn wakers_woken_from_other_threads_while_their_runtime_is_dropped() {
         );
     });
 }
+
+/// What became of a [`SpawnWhenDropped`] and of the future it spawned.
+#[derive(Default)]
+struct Spawning {
+    /// Set when the destructor starts.
+    started: Cell<bool>,
+    /// Set once the spawned future has been dropped.
+    dropped: Cell<bool>,
+    /// Set if the spawned future ran.
+    ran: Cell<bool>,
+}
+
+/// Spawns a future when dropped: a destructor that hands work to the runtime.
+struct SpawnWhenDropped(Rc<Spawning>);
+
+impl SpawnWhenDropped {
+    /// A guard, and where to see what became of it.
+    fn new() -> (Self, Rc<Spawning>) {
+        let spawning = Rc::new(Spawning::default());
+        (Self(spawning.clone()), spawning)
+    }
+}
+
+impl Drop for SpawnWhenDropped {
+    fn drop(&mut self) {
+        /// Marks the spawned future dropped.
+        struct Dropped(Rc<Spawning>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.dropped.set(true);
+            }
+        }
+        self.0.started.set(true);
+        let guard = Dropped(self.0.clone());
+        drop(spawn(async move {
+            guard.0.ran.set(true);
+        }));
+    }
+}
+
+/// A task's destructor that calls `spawn` while its runtime is being dropped. That runtime
+/// is not running then (its `block_on` borrows it), so no task can join it:
+///
+/// - on a thread running no runtime, `spawn` panics; the drop contains the panic like any
+///   destructor's, drops the other tasks, and the future given to `spawn` is dropped unrun;
+/// - the same while the thread unwinds from a panic of its own (a second panic, caught:
+///   the process does not abort);
+/// - inside another runtime's `block_on`, the task goes to that runtime, and runs there.
+#[test]
+fn a_destructor_that_spawns_while_its_runtime_is_dropped() {
+    quiet_planned_panics();
+    util::watchdog(util::LIMIT, || {
+        // No runtime on the thread.
+        let (guard, spawning) = SpawnWhenDropped::new();
+        let drops = Rc::new(Cell::new(0));
+        let rt = Runtime::new().unwrap();
+        drop(rt.spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        }));
+        let sibling = DropCount(drops.clone());
+        drop(rt.spawn(async move {
+            let _guard = sibling;
+            pending::<()>().await;
+        }));
+        rt.block_on(yield_now());
+        let dropping = catch_unwind(AssertUnwindSafe(|| drop(rt)));
+        assert!(dropping.is_ok(), "a panic escaped the runtime's drop");
+        assert!(spawning.started.get(), "the task's destructor ran");
+        assert!(
+            spawning.dropped.get(),
+            "the future given to spawn was dropped"
+        );
+        assert!(!spawning.ran.get(), "the future given to spawn never ran");
+        assert_eq!(drops.get(), 1, "the other task was dropped too");
+
+        // The same while the thread unwinds.
+        let (guard, spawning) = SpawnWhenDropped::new();
+        let unwinding = catch_unwind(AssertUnwindSafe(move || {
+            let rt = Runtime::new().unwrap();
+            drop(rt.spawn(async move {
+                let _guard = guard;
+                pending::<()>().await;
+            }));
+            panic!("{PLANNED}, with a runtime to drop");
+        }));
+        let payload = unwinding.expect_err("the planned panic");
+        assert!(
+            payload
+                .downcast_ref::<String>()
+                .is_some_and(|p| p.starts_with(PLANNED))
+        );
+        assert!(spawning.started.get() && spawning.dropped.get() && !spawning.ran.get());
+
+        // Inside another runtime's block_on: the task joins that runtime.
+        let (guard, spawning) = SpawnWhenDropped::new();
+        let inner = Runtime::new().unwrap();
+        drop(inner.spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        }));
+        let outer = Runtime::new().unwrap();
+        outer.block_on(async move {
+            drop(inner);
+            assert!(spawning.started.get() && !spawning.ran.get());
+            yield_now().await;
+            assert!(spawning.ran.get(), "the outer runtime ran the spawned task");
+            assert!(spawning.dropped.get());
+        });
+    });
+}

@@ -9,7 +9,8 @@
 //! the next), so none can merge: all 200,000 go through the remote queue and its eventfd,
 //! each answered by one poll.
 //!
-//! The seeded fuzz of the reactor and executor is in `tests/wakeups_fuzz.rs`.
+//! The seeded fuzz of the reactor and executor is in `tests/wakeups_fuzz.rs`; a remote
+//! wake aimed at the start of a poll, round after round, in `tests/remote_wake.rs`.
 
 mod util;
 

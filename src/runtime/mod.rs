@@ -46,6 +46,12 @@ const POLLS_PER_TURN: usize = 64;
 /// objects or sleeps made on it are still alive, wakes every task still waiting on one of
 /// its I/O objects, and drops every waker it stored.
 ///
+/// A panic in a task's destructor is caught there, and the others are still dropped. The
+/// runtime is not running while it is dropped, so a destructor that calls [`spawn`] cannot
+/// add a task to it: on a thread that runs no runtime, `spawn` panics (a panic caught like
+/// any other of a destructor), and inside another runtime's `block_on` the task goes to
+/// that runtime.
+///
 /// # I/O objects belong to their runtime
 ///
 /// An I/O object (an [`AsyncFd`](crate::AsyncFd), a socket of [`net`](crate::net)) is
@@ -143,7 +149,11 @@ impl Runtime {
         let mut future = pin!(future);
 
         // The future given to block_on is polled like a task, but lives on this stack, not
-        // in the scheduler; its id is one no spawned task can have.
+        // in the scheduler; its id is one no spawned task can have. Its header is new at
+        // each call and starts scheduled, with one entry queued. Should an earlier
+        // block_on have left an entry of this id (one that unwound with its future
+        // queued), the first of the two polls the future and the other finds it not
+        // scheduled, and is skipped: no poll without a wake.
         let main = core.main_header();
         core.scheduler().push(TaskId::RESERVED);
         // Look at the outside world once before anything runs (a zero-timeout turn, since
@@ -162,8 +172,8 @@ impl Runtime {
                     core.scheduler().run_task(id);
                     continue;
                 }
-                if let Poll::Ready(output) = core.scheduler().poll_as(&main, future.as_mut()) {
-                    main.retire();
+                if let Some(Poll::Ready(output)) = core.scheduler().poll_as(&main, future.as_mut())
+                {
                     return output;
                 }
             }

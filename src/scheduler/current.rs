@@ -35,20 +35,22 @@ pub(crate) fn clear() {
     drop(queue);
 }
 
-/// If runtime `runtime_id` is running on this thread, pushes the task `claim` names on its
-/// run queue and returns `true`. Returns `false` otherwise, without calling `claim`, and
-/// the caller takes the remote path.
+/// Whether runtime `runtime_id` is running on this thread.
 #[inline]
-pub(crate) fn schedule_local(runtime_id: u64, claim: impl FnOnce() -> TaskId) -> bool {
-    // The common answer, "yes, this thread", and the remote one both come from the id
-    // alone; `QUEUE` is borrowed only to reach the run queue.
-    if ID.try_with(Cell::get) != Ok(runtime_id) {
-        return false;
-    }
+pub(crate) fn is_running(runtime_id: u64) -> bool {
+    // The id alone answers, without touching `QUEUE`.
+    ID.try_with(Cell::get) == Ok(runtime_id)
+}
+
+/// Pushes task `id` on the run queue of the runtime running on this thread, as a wake.
+/// Returns `false` if there is none (or the thread is exiting), and the caller takes the
+/// remote path.
+#[inline]
+pub(crate) fn push(id: TaskId) -> bool {
     QUEUE
         .try_with(|current| match &*current.borrow() {
             Some(queue) => {
-                queue.wake(claim());
+                queue.wake(id);
                 true
             }
             None => false,

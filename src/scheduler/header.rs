@@ -1,7 +1,10 @@
 //! The task header: the part of a task that its wakers hold, and that may cross threads.
 //!
 //! Wakers are built with [`futures_task::ArcWake`], which turns an `Arc<Header>` into a
-//! `Waker` without a hand-written vtable.
+//! `Waker` without a hand-written vtable. A wake moves the task's state (`state.rs`) and,
+//! when that says so, queues the task: on its runtime's run queue if the wake happens on
+//! the runtime's own thread while it runs (no lock, no syscall), on the remote queue
+//! otherwise (a mutex and the eventfd).
 
 use std::sync::Arc;
 use std::sync::Weak;
@@ -11,6 +14,7 @@ use futures_task::ArcWake;
 
 use super::Remote;
 use super::current;
+use super::state::{TaskState, Wake};
 use crate::util::slab::Key;
 
 /// A task's key in its runtime's slab.
@@ -21,13 +25,12 @@ pub(crate) type TaskId = Key;
 pub(crate) struct Header {
     /// The task's key in the scheduler's slab.
     id: TaskId,
-    /// Set while the task sits in a run queue, and forever once it has finished. A wake
-    /// that finds it set does nothing: this is what keeps a task from being queued twice
-    /// (but for one rare race, harmless, described in `wake_by_ref`).
-    scheduled: AtomicBool,
+    /// Idle, scheduled, running, notified or complete: what a wake must do, and whether
+    /// the task sits in a run queue (at most once).
+    state: TaskState,
     /// Set by `JoinHandle::abort`. The scheduler checks it before each poll and drops an
-    /// aborted task instead of polling it. It lives here, in the padding after
-    /// `scheduled`, rather than in the join state, where it would cost 8 bytes.
+    /// aborted task instead of polling it. It lives here, in the padding after `state`,
+    /// rather than in the join state, where it would cost 8 bytes.
     aborted: AtomicBool,
     /// The runtime the task belongs to, to recognise a wake on its own thread.
     runtime_id: u64,
@@ -46,7 +49,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    /// A header for task `id`, marked as queued: its creator queues it at once. `label`
+    /// A header for task `id`, scheduled: its creator queues it at once. `label`
     /// is `Some` only on a traced runtime.
     pub(crate) fn new(
         id: TaskId,
@@ -56,7 +59,7 @@ impl Header {
     ) -> Self {
         Self {
             id,
-            scheduled: AtomicBool::new(true),
+            state: TaskState::new(),
             aborted: AtomicBool::new(false),
             runtime_id,
             remote,
@@ -64,14 +67,19 @@ impl Header {
         }
     }
 
+    /// The task's key in the scheduler's slab.
+    pub(crate) fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's state, which the scheduler moves at the start and end of each poll.
+    pub(crate) fn state(&self) -> &TaskState {
+        &self.state
+    }
+
     /// How traces name this task.
     pub(crate) fn label(&self) -> &str {
         self.label.as_deref().map_or("task", String::as_str)
-    }
-
-    /// Marks the task as about to be polled: a wake from now on queues it again.
-    pub(crate) fn start_poll(&self) {
-        self.scheduled.store(false, Ordering::Release);
     }
 
     /// Asks for the task to be dropped instead of polled again. Runtime thread only (the
@@ -84,51 +92,71 @@ impl Header {
     pub(crate) fn is_aborted(&self) -> bool {
         self.aborted.load(Ordering::Relaxed)
     }
-
-    /// Marks the task finished: every later wake is ignored.
-    pub(crate) fn retire(&self) {
-        self.scheduled.store(true, Ordering::Release);
-    }
 }
 
 impl ArcWake for Header {
     // Inlined into the waker's `wake` (futures-task's vtable function), which otherwise
-    // makes one more call per wake: about 7 instructions (callgrind).
-    #[inline]
+    // makes one more call per wake, with its own prologue: about 12 instructions
+    // (callgrind, `cargo bench --bench wake`). `always`, because the compiler declines a
+    // plain `#[inline]` here; the rare paths (remote, traced) stay out of line, in calls.
+    #[inline(always)]
     fn wake_by_ref(arc_self: &Arc<Self>) {
         let header = &**arc_self;
-        // Already queued (or finished): nothing to do. A plain load settles the repeated
-        // wakes of a queued task without a locked instruction.
-        if header.scheduled.load(Ordering::Acquire) {
+        // Anywhere but on the runtime's own thread while it runs: the remote path.
+        if !current::is_running(header.runtime_id) {
+            header.wake_remote();
             return;
         }
-        // On the runtime's own thread, while it runs: push on the local queue, no lock, no
-        // syscall. The flag is set with a plain store, not a swap, saving a locked
-        // instruction (about a fifth of a wake's cost): only this thread ever clears it
-        // (`start_poll`), so it cannot change under us, except set by a wake racing in from
-        // another thread. Then both queue the task, and it is polled once for nothing.
-        let local = current::schedule_local(header.runtime_id, || {
-            header.scheduled.store(true, Ordering::Release);
-            header.id
-        });
-        // Anywhere else: the remote queue, which rings the eventfd. Here a swap decides
-        // which of several racing wakes queues the task.
-        let remote = if local {
-            if header.label.is_none() {
-                return;
+        // Here the state's local shortcut applies, and a task to queue goes on the run
+        // queue: no lock, no syscall.
+        match header.state.wake_local() {
+            // Already scheduled or notified, or complete.
+            Wake::Nothing => return,
+            // Woken during its poll: the scheduler queues it when the poll ends.
+            Wake::Notified => {}
+            Wake::Queue => {
+                if !current::push(header.id) {
+                    // This thread's queue is gone: it is exiting.
+                    header.queue_remote();
+                }
             }
-            header.remote.upgrade()
-        } else if header.scheduled.swap(true, Ordering::AcqRel) {
-            return;
-        } else {
-            let remote = header.remote.upgrade();
-            if let Some(remote) = &remote {
-                remote.push(header.id);
-            }
-            remote
-        };
+        }
+        if header.label.is_some() {
+            header.trace_wake(true);
+        }
+    }
+}
+
+impl Header {
+    /// A wake from another thread, or from this one while the runtime is not running.
+    #[inline(never)]
+    fn wake_remote(&self) {
+        match self.state.wake() {
+            Wake::Nothing => return,
+            Wake::Notified => {}
+            Wake::Queue => self.queue_remote(),
+        }
+        if self.label.is_some() {
+            self.trace_wake(false);
+        }
+    }
+
+    /// Queues the task on the remote queue, which rings the eventfd. A runtime that is
+    /// gone has no queue, and then nothing happens. Out of line: the wake on the runtime's
+    /// thread calls it only as that thread exits.
+    #[inline(never)]
+    fn queue_remote(&self) {
+        if let Some(remote) = self.remote.upgrade() {
+            remote.push(self.id);
+        }
+    }
+
+    /// Reports a wake to the runtime's tracer (`local`: from the runtime's own thread).
+    #[cold]
+    fn trace_wake(&self, local: bool) {
+        let remote = self.remote.upgrade();
         if let Some(tracer) = remote.as_ref().and_then(|remote| remote.tracer()) {
-            tracer.wake(header.label(), local);
+            tracer.wake(self.label(), local);
         }
     }
 }

@@ -13,7 +13,7 @@
 //!   scheduler's slab (this thread only)          anywhere
 //!   ┌────────────────────────────────┐        ┌──────────────────────┐
 //!   │ Spawned<F>: the future, plus   │        │ Header (Arc):        │
-//!   │ the Rc<JoinState> it completes │        │  id, scheduled flag, │◀── Waker
+//!   │ the Rc<JoinState> it completes │        │  id, state,          │◀── Waker
 //!   │ Arc<Header> ───────────────────┼───────▶│  runtime id, remote  │
 //!   └────────────────────────────────┘        └──────────────────────┘
 //!                 │ Rc
@@ -21,9 +21,10 @@
 //!   JoinState: output slot + joiner's waker ◀── JoinHandle
 //! ```
 //!
-//! Waking sets the header's `scheduled` flag and, only if it was clear, pushes the task's
-//! id on a run queue. The executor clears the flag just before polling, so a wake that
-//! arrives during the poll queues the task again.
+//! Waking moves the header's state (`state.rs`): an idle task becomes scheduled and the
+//! waker pushes its id on a run queue; a task woken while it is being polled becomes
+//! notified, and the scheduler queues it again when the poll ends; any other wake changes
+//! nothing. So a task sits in the run queue at most once, and a wake is never lost.
 //!
 //! This layer knows nothing of epoll or timers: it is woken through wakers, like any
 //! executor, and the runtime above ties it to the driver.
@@ -34,6 +35,7 @@ mod join;
 mod remote;
 mod run_queue;
 mod spawned;
+mod state;
 
 pub(crate) use header::{Header, TaskId};
 pub use join::{JoinError, JoinHandle};
@@ -47,7 +49,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Weak};
-use std::task::Context;
+use std::task::{Context, Poll};
 
 use futures_task::waker_ref;
 
@@ -152,20 +154,23 @@ impl Scheduler {
         self.run_queue.push(id);
     }
 
-    /// Polls `future` as task `header`, counting and tracing the poll. Returns whether
-    /// it completed.
+    /// Polls `future` as task `header`, counting and tracing the poll, and moves the
+    /// task's state around it: a task woken during the poll is queued again, one that
+    /// completed is marked so. Returns `None` without polling if the task is not scheduled
+    /// (a stale queue entry: a task is polled only for a wake).
     pub(crate) fn poll_as<F: Future + ?Sized>(
         &self,
         header: &Arc<Header>,
         future: Pin<&mut F>,
-    ) -> std::task::Poll<F::Output> {
-        // Clear `scheduled` before polling: a wake during the poll must queue the task again.
-        header.start_poll();
+    ) -> Option<Poll<F::Output>> {
+        if !header.state().start_poll() {
+            return None;
+        }
         self.budget.reset();
         self.polls.bump();
         let waker = waker_ref(header);
         let mut cx = Context::from_waker(&waker);
-        match &self.tracer {
+        let poll = match &self.tracer {
             // Not tracing: nothing to time, nothing to report.
             None => future.poll(&mut cx),
             Some(tracer) => {
@@ -174,7 +179,15 @@ impl Scheduler {
                 tracer.poll(header.label(), started, poll.is_ready());
                 poll
             }
+        };
+        if poll.is_ready() {
+            // Late wakes of a finished task must do nothing.
+            header.state().complete();
+        } else if header.state().end_poll() {
+            // Woken during the poll: queued now, once however many wakes came.
+            self.run_queue.wake(header.id());
         }
+        Some(poll)
     }
 
     /// Lifts the budget: no task is being polled until the next `block_on`.
@@ -226,15 +239,15 @@ impl Scheduler {
             if let Some(tracer) = &self.tracer {
                 tracer.cancel(task.header.label());
             }
+            task.header.state().complete();
             true
         } else {
-            self.poll_as(&task.header, task.future.as_mut()).is_ready()
+            self.poll_as(&task.header, task.future.as_mut())
+                .is_some_and(|poll| poll.is_ready())
         };
 
         if done {
-            // Late wakes of a finished task must do nothing.
             self.finished.bump();
-            task.header.retire();
             self.tasks.borrow_mut().remove(id);
             drop_quietly(task);
         } else if let Some(slot) = self.tasks.borrow_mut().get_mut(id) {
@@ -243,18 +256,28 @@ impl Scheduler {
     }
 
     /// Drops every task's future (running their destructors) and empties the run queue.
+    ///
+    /// One pass drops them all: no destructor can add a task here. This runs as the
+    /// `Runtime` is dropped, never inside its `block_on` (which borrows it), so a
+    /// destructor's `epoll_rt::spawn` finds either no runtime on the thread, and panics (a
+    /// panic `drop_quietly` contains, like any destructor's), or another runtime's
+    /// `block_on`, which gets the task; and `Runtime::spawn` needs the `Runtime`, which
+    /// nothing else can reach while it is being dropped.
     pub(crate) fn shutdown(&self) {
-        // A destructor may spawn; drain until nothing is left, but not forever.
-        for _ in 0..16 {
-            let tasks = self.tasks.borrow_mut().drain();
-            if tasks.is_empty() {
-                break;
-            }
-            for task in tasks.into_iter().flatten() {
-                task.header.retire();
-                drop_quietly(task);
-            }
+        let tasks = self.tasks.borrow_mut().drain();
+        // Mark them all complete first, so that a destructor's wake of a task not yet
+        // dropped does nothing, rather than queue it on the remote queue.
+        for task in tasks.iter().flatten() {
+            task.header.state().complete();
         }
+        for task in tasks.into_iter().flatten() {
+            drop_quietly(task);
+        }
+        debug_assert_eq!(
+            self.task_count(),
+            0,
+            "a destructor added a task at shutdown"
+        );
         self.run_queue.clear();
     }
 }

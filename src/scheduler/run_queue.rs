@@ -16,7 +16,7 @@ use crate::util::stats::Counter;
 pub(crate) struct RunQueue {
     /// Ids of tasks to poll, in wake order.
     ids: RefCell<VecDeque<TaskId>>,
-    /// Wakes on the runtime's thread (statistics).
+    /// Tasks queued by [`wake`](Self::wake) (statistics).
     local_wakes: Counter,
 }
 
@@ -26,7 +26,7 @@ impl RunQueue {
         self.ids.borrow_mut().push_back(id);
     }
 
-    /// Queues task `id`, woken on the runtime's thread.
+    /// Queues task `id`, woken on the runtime's thread, or during its poll.
     pub(crate) fn wake(&self, id: TaskId) {
         self.local_wakes.bump();
         self.push(id);

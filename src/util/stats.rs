@@ -31,10 +31,13 @@ pub struct RuntimeStats {
     pub tasks_finished: u64,
     /// Polls of tasks, including the futures given to `block_on`.
     pub polls: u64,
-    /// Wakes on the runtime's own thread while it ran (a push on the run queue).
+    /// Tasks queued on the runtime's own thread while it ran (a push on the run queue): by
+    /// a wake there, or at the end of a poll during which the task was woken, from any
+    /// thread. Wakes of a task already queued are not counted.
     pub local_wakes: u64,
-    /// Wakes from other threads, or while the runtime was not running (through the
-    /// remote queue).
+    /// Tasks queued by wakes from other threads, or while the runtime was not running
+    /// (through the remote queue). A wake from another thread that finds its task being
+    /// polled is not one of them: the runtime queues the task when the poll ends.
     pub remote_wakes: u64,
     /// `epoll_wait` (or `epoll_pwait2`) calls.
     pub epoll_waits: u64,
