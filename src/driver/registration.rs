@@ -187,7 +187,7 @@ impl Registration {
     /// with it is being dropped. See `waiters.rs`.
     #[inline]
     pub(crate) fn release(&self, ticket: &mut Ticket) {
-        self.state.waiters.release(ticket);
+        ticket.release(|| &self.state.waiters);
     }
 
     /// Forgets that `dir` is ready: the caller knows the descriptor is drained in that

@@ -45,7 +45,7 @@ use super::readiness::Direction;
 
 /// A waiting future's claim on an entry of its descriptor's [`Waiters`]. A future's
 /// ticket starts out holding nothing, claims an entry at its first wait, and must be given
-/// back with [`Waiters::release`] when the future is dropped. A ticket waits in one
+/// back with [`Ticket::release`] when the future is dropped. A ticket waits in one
 /// direction only, the one of its first wait.
 ///
 /// The direction is not stored for the waits: each caller passes it, as a constant, so
@@ -92,6 +92,35 @@ impl Ticket {
         Self {
             holds: Holds::PollSlot,
             index: 0,
+        }
+    }
+
+    /// Gives back the entry the ticket holds in `waiters()`, dropping its waker if it
+    /// still has one. Called when the waiting future is dropped; a ticket that holds
+    /// nothing, or the poll slot, has nothing to give back.
+    ///
+    /// `waiters` is called only if there is an entry to give back. The ticket is in the
+    /// future, the waiters two pointers away in the descriptor's state: looking at the
+    /// ticket first lets a future that never waited (a write with room in the send
+    /// buffer) drop in one compare, without loading them; 3 instructions per echo request
+    /// (callgrind).
+    #[inline]
+    pub(crate) fn release<'w>(&mut self, waiters: impl FnOnce() -> &'w Waiters) {
+        match self.holds {
+            Holds::Nothing | Holds::PollSlot => {}
+            Holds::Inline(dir) => {
+                let waiters = waiters();
+                let d = dir as usize;
+                self.holds = Holds::Nothing;
+                waiters.owner[d].set(Owner::Free);
+                let waker = waiters.inline[d].take();
+                // Usually the waker was taken by the wake that ended the wait, and there is
+                // no overflow: then that is all.
+                if waker.is_some() || waiters.overflowing.get() {
+                    waiters.release_inline(waker, dir);
+                }
+            }
+            Holds::Overflow => waiters().release_overflow(self),
         }
     }
 }
@@ -187,28 +216,6 @@ impl Waiters {
         }
         if let Some(first) = first {
             first.wake();
-        }
-    }
-
-    /// Gives back the entry `ticket` holds, dropping its waker if it still has one. Called
-    /// when the waiting future is dropped; a ticket that holds nothing, or the poll
-    /// slot, has nothing to give back.
-    #[inline]
-    pub(crate) fn release(&self, ticket: &mut Ticket) {
-        match ticket.holds {
-            Holds::Nothing | Holds::PollSlot => {}
-            Holds::Inline(dir) => {
-                let d = dir as usize;
-                ticket.holds = Holds::Nothing;
-                self.owner[d].set(Owner::Free);
-                let waker = self.inline[d].take();
-                // Usually the waker was taken by the wake that ended the wait, and there is
-                // no overflow: then that is all.
-                if waker.is_some() || self.overflowing.get() {
-                    self.release_inline(waker, dir);
-                }
-            }
-            Holds::Overflow => self.release_overflow(ticket),
         }
     }
 
@@ -414,7 +421,7 @@ mod tests {
         }
         assert_eq!(Arc::strong_count(&count), 4);
         for ticket in &mut tickets {
-            waiters.release(ticket);
+            ticket.release(|| &waiters);
         }
         assert_eq!(Arc::strong_count(&count), 1);
         assert!(
@@ -446,7 +453,7 @@ mod tests {
         waiters.register(Direction::Read, &mut a, &waker(&count));
         assert_eq!(a.holds, Holds::Inline(Direction::Read));
         for ticket in [&mut a, &mut b, &mut c, &mut writer] {
-            waiters.release(ticket);
+            ticket.release(|| &waiters);
         }
         assert_eq!(Arc::strong_count(&count), 1);
     }
@@ -464,7 +471,7 @@ mod tests {
         let held: Vec<_> = polls.iter().map(Arc::strong_count).collect();
         assert_eq!(held, [1, 1, 2], "only the last poll's waker is held");
         // The future leaves: the poll slot moves inline, and is still one entry.
-        waiters.release(&mut future);
+        future.release(|| &waiters);
         assert_eq!(Arc::strong_count(&future_count), 1);
         waiters.register(Direction::Read, &mut Ticket::poll_slot(), &waker(&polls[2]));
         assert_eq!(Arc::strong_count(&polls[2]), 2);
