@@ -201,7 +201,12 @@ impl Reactor {
 
     /// Waits for events at most `timeout` (`None`: until something happens), records them
     /// and wakes the tasks they concern. Returns whether the runtime's eventfd was rung.
-    pub(crate) fn turn(&self, timeout: Option<Duration>) -> bool {
+    ///
+    /// An error means the runtime's own epoll instance failed, which no correct program
+    /// causes (see [`Epoll::poll`]: `EINTR` is retried, and a kernel or sandbox without
+    /// `epoll_pwait2` only costs precision): its descriptor was closed or replaced behind
+    /// the runtime's back. Nothing was recorded or woken then.
+    pub(crate) fn turn(&self, timeout: Option<Duration>) -> io::Result<bool> {
         // 1. The nearest timer bounds the wait.
         let timeout = match self.timers.borrow_mut().next_deadline() {
             None => timeout,
@@ -214,9 +219,7 @@ impl Reactor {
         // 2. Sleep in the kernel.
         let mut events = self.events.borrow_mut();
         let started = self.tracer.as_ref().map(|_| Instant::now());
-        let n = self.epoll.poll(&mut events, timeout).expect(
-            "epoll_wait on the runtime's own epoll fails only for EINTR, which poll retries",
-        );
+        let n = self.epoll.poll(&mut events, timeout)?;
         self.waits.bump();
         self.events_seen.add(n as u64);
         if let (Some(tracer), Some(started)) = (&self.tracer, started) {
@@ -261,7 +264,7 @@ impl Reactor {
             waker.wake();
         }
         self.wake_list.set(wake_list);
-        notified
+        Ok(notified)
     }
 }
 
