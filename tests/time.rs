@@ -7,7 +7,7 @@
 
 mod util;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, pending, poll_fn};
 use std::io;
 use std::panic::catch_unwind;
@@ -114,6 +114,40 @@ fn reset_moves_the_deadline_both_ways() {
         nap.reset(deadline);
         nap.await;
         assert!(Instant::now() >= deadline);
+    });
+}
+
+/// A sleep shared between two tasks: one awaits it (under a 1 s `timeout`, the only other
+/// timer that could wake it), the other resets it. The waiting task must be woken at the
+/// new deadline, whether that has passed already or is still ahead, not by the timeout.
+#[test]
+fn reset_from_another_task_wakes_the_waiting_task_at_the_new_deadline() {
+    /// The waiter's own timeout: what would wake it if the reset lost its waker.
+    const UNRELATED: Duration = Duration::from_secs(1);
+    util::run(|| async {
+        for ahead in [Duration::ZERO, Duration::from_millis(20)] {
+            let nap = Rc::new(RefCell::new(Box::pin(sleep(Duration::from_secs(3600)))));
+            let waiter = spawn({
+                let nap = nap.clone();
+                async move {
+                    let shared = poll_fn(|cx| nap.borrow_mut().as_mut().poll(cx));
+                    let finished = timeout(UNRELATED, shared).await;
+                    (finished, Instant::now())
+                }
+            });
+            // Let the waiter register its hour-long timer, then move the deadline.
+            yield_now().await;
+            let deadline = Instant::now() + ahead;
+            nap.borrow_mut().as_mut().reset(deadline);
+            let (finished, woke) = waiter.await.unwrap();
+            assert_eq!(finished, Ok(()), "the timeout fired first");
+            assert!(woke >= deadline, "woken before the new deadline");
+            assert!(
+                woke - deadline < UNRELATED / 2,
+                "woken {:?} after the new deadline {ahead:?} ahead: by the unrelated timer",
+                woke - deadline
+            );
+        }
     });
 }
 

@@ -193,6 +193,12 @@ impl Reactor {
         replaced.is_ok()
     }
 
+    /// Moves a pending timer to `deadline`, keeping its waker; returns its new key, or
+    /// `None` if it has already fired.
+    pub(crate) fn reset_timer(&self, key: TimerKey, deadline: Instant) -> Option<TimerKey> {
+        self.timers.borrow_mut().reset(key, deadline)
+    }
+
     /// Removes a timer, fired or not.
     pub(crate) fn remove_timer(&self, key: TimerKey) {
         // As in `update_timer`: the waker is dropped once the queue is released.

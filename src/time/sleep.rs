@@ -108,19 +108,42 @@ impl Sleep {
 
     /// Moves the deadline, as if the sleep had been created anew with `deadline`.
     ///
+    /// A task already waiting on this sleep stays registered: it is woken at the new
+    /// deadline (at the next turn of the loop, if that has passed), even when another task
+    /// did the reset.
+    ///
     /// ```
+    /// use std::cell::RefCell;
+    /// use std::future::poll_fn;
+    /// use std::rc::Rc;
     /// use std::time::{Duration, Instant};
     /// use epoll_rt::time::sleep;
     ///
     /// epoll_rt::block_on(async {
-    ///     let mut nap = sleep(Duration::from_secs(3600));
-    ///     nap.reset(Instant::now());
-    ///     nap.await; // completes at once
+    ///     let nap = Rc::new(RefCell::new(Box::pin(sleep(Duration::from_secs(3600)))));
+    ///     let waiter = epoll_rt::spawn({
+    ///         let nap = nap.clone();
+    ///         async move { poll_fn(|cx| nap.borrow_mut().as_mut().poll(cx)).await }
+    ///     });
+    ///     epoll_rt::yield_now().await; // the waiter registers its hour-long timer
+    ///     let start = Instant::now();
+    ///     nap.borrow_mut().as_mut().reset(Instant::now()); // from this task
+    ///     waiter.await.unwrap(); // woken now, not in an hour
+    ///     assert!(start.elapsed() < Duration::from_secs(60));
     /// });
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
-        self.cancel();
         self.deadline = deadline;
+        // Move the timer rather than cancel it: its waker belongs to the task awaiting
+        // this sleep, which is not necessarily the one resetting it, and nothing else
+        // would wake that task at the new deadline.
+        if let Some((reactor, key)) = self.timer.take() {
+            if let Some(key) = reactor.reset_timer(key, deadline) {
+                self.timer = Some((reactor, key));
+            }
+            // Otherwise the timer has fired: its task was woken, and registers again
+            // when it polls the sleep.
+        }
     }
 
     /// Removes the registered timer, if any.
