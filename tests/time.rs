@@ -442,6 +442,48 @@ fn interval_reset_restarts_the_schedule() {
     });
 }
 
+/// Periods too long to add to an instant give a tick in the far future instead of the
+/// panic "overflow when adding duration to instant": after `reset`, and after a missed
+/// tick under `Delay` (now + period).
+#[test]
+fn intervals_with_huge_periods_do_not_overflow() {
+    util::run(|| async {
+        let mut ticks = interval(Duration::MAX);
+        tick(&mut ticks).await;
+        ticks.reset();
+        assert!(
+            poll_fn(|cx| Poll::Ready(ticks.poll_tick(cx)))
+                .await
+                .is_pending()
+        );
+
+        // A first tick due i64::MAX seconds ago, and as long a period: the second tick was
+        // due about now (so it was missed), and now + period does not fit in an Instant.
+        let huge = Duration::from_secs(i64::MAX as u64);
+        let long_ago = Instant::now()
+            .checked_sub(huge)
+            .expect("an Instant reaches i64::MAX seconds back");
+        for behavior in [
+            MissedTickBehavior::Delay,
+            MissedTickBehavior::Skip,
+            MissedTickBehavior::Burst,
+        ] {
+            let mut ticks = interval_at(long_ago, huge);
+            ticks.set_missed_tick_behavior(behavior);
+            assert_eq!(tick(&mut ticks).await, long_ago);
+            if behavior == MissedTickBehavior::Burst {
+                tick(&mut ticks).await; // the missed one, at once
+            }
+            assert!(
+                poll_fn(|cx| Poll::Ready(ticks.poll_tick(cx)))
+                    .await
+                    .is_pending(),
+                "{behavior:?}"
+            );
+        }
+    });
+}
+
 #[test]
 fn interval_with_zero_period_panics() {
     util::watchdog(util::LIMIT, || {

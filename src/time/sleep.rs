@@ -24,11 +24,7 @@ use crate::runtime::context;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    // A duration too large to add to now is, for every practical purpose, forever.
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
-    sleep_until(deadline)
+    sleep_until(after(Instant::now(), duration))
 }
 
 /// Waits until `deadline`. A deadline in the past completes at the first poll.
@@ -50,9 +46,14 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-/// An instant about thirty years ahead: "never" for a timer.
-pub(crate) fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+/// `instant + duration`, or, if that does not fit in an `Instant`, an instant about thirty
+/// years from now: for every practical purpose, never (as in tokio).
+pub(crate) fn after(instant: Instant, duration: Duration) -> Instant {
+    instant.checked_add(duration).unwrap_or_else(|| {
+        // Cannot overflow: an Instant counts seconds since boot in an i64, so thirty years
+        // from now fits for the next 292 billion years.
+        Instant::now() + Duration::from_secs(86400 * 365 * 30)
+    })
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
