@@ -2,14 +2,15 @@
 # bench/lateness.sh: how late a sleep wakes, on epoll-rt and on tokio current_thread, at
 # nice 0 and at nice 19 (the kernel adds more slack to a niced process's waits).
 #
-#   bench/lateness.sh                    # about half a minute once built
+#   bench/lateness.sh                    # about a minute once built
 #   SLEEPERS=200 ROUNDS=5 bench/lateness.sh
 #
 # It builds the bench crate's `lateness` binary (src/bin/lateness.rs: sleeps of 100 µs,
 # 1 ms, 10 ms, 100 ms and 1 s, SLEEPERS concurrent sleepers doing ROUNDS sleeps each, both
-# runtimes in one process), runs it once at each nice value, and appends a Markdown table
-# of p50 / p99 / max lateness and early wakes to bench/results/lateness-<date>.md, which
-# also records the machine, the kernel and the load average.
+# runtimes in one process, and plain sleeping threads as the floor), runs it once at each
+# nice value, and appends a Markdown table of p50 / p99 / max lateness and early wakes to
+# bench/results/lateness-<date>.md, which also records the machine, the kernel and the
+# load average.
 #
 # Timer precision is what a busy machine spoils first, so the script waits for a quiet
 # one: while the 1-minute load average is above MAX_LOAD, it waits 60 s, at most
@@ -75,17 +76,19 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 # The table: one row per length and nice value, the two runtimes side by side.
 table() {
-    echo "| sleep | nice | epoll-rt p50 / p99 / max, µs | tokio p50 / p99 / max, µs | early wakes, epoll-rt / tokio |"
-    echo "|---|---:|---:|---:|---:|"
-    local nice label ours theirs
+    echo "| sleep | nice | epoll-rt p50 / p99 / max, µs | tokio p50 / p99 / max, µs | threads (floor) p50 / p99 / max, µs | early wakes, epoll-rt / tokio |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    local nice label ours theirs floor
     for label in 100us 1ms 10ms 100ms 1s; do
         for nice in $NICES; do
             ours=$(grep " runtime=epoll-rt length=$label " "$TMP/out-$nice")
             theirs=$(grep " runtime=tokio length=$label " "$TMP/out-$nice")
-            printf '| %s | %s | %s / %s / %s | %s / %s / %s | %s / %s of %s |\n' \
+            floor=$(grep " runtime=threads length=$label " "$TMP/out-$nice")
+            printf '| %s | %s | %s / %s / %s | %s / %s / %s | %s / %s / %s | %s / %s of %s |\n' \
                 "$(sed 's/us$/ µs/; s/ms$/ ms/; s/\([0-9]\)s$/\1 s/' <<<"$label")" "$nice" \
                 "$(field p50_us "$ours")" "$(field p99_us "$ours")" "$(field max_us "$ours")" \
                 "$(field p50_us "$theirs")" "$(field p99_us "$theirs")" "$(field max_us "$theirs")" \
+                "$(field p50_us "$floor")" "$(field p99_us "$floor")" "$(field max_us "$floor")" \
                 "$(field early "$ours")" "$(field early "$theirs")" "$(field samples "$ours")"
         done
     done

@@ -7,17 +7,25 @@
 //! and most wakes are measured on their own, while the whole run stays short: about 6 s
 //! per runtime, most of it the 1 s sleeps.
 //!
-//! Each sleep is a `sleep_until(deadline)`, with `deadline` = the instant before the call
-//! + the length; its lateness is the instant the task runs again minus `deadline`. A sleep
-//! that resumes before its deadline is counted as early (there should be none). Each
+//! Each sleep is a `sleep_until(deadline)`, `deadline` being the instant before the call
+//! plus the length; its lateness is the instant the task runs again minus `deadline`. A
+//! sleep that resumes before its deadline is counted as early (there should be none). Each
 //! runtime keeps its own timer slack: epoll-rt lowers its thread's to 1 µs while
 //! `block_on` runs, tokio leaves the default 50 µs.
+//!
+//! A third column, `threads`, is the floor: the same schedule of sleeps with no runtime at
+//! all, one OS thread per sleeper blocked in `clock_nanosleep` (`std::thread::sleep` of the
+//! length, the deadline taken just before it) with a timer slack of 1 µs, to which the
+//! kernel adds no share of the length. Its lateness is the time the kernel (and, in a
+//! virtual machine, the host) takes to run a thread whose timer expired: a runtime that
+//! sleeps in the kernel cannot wake its tasks sooner.
 //!
 //! ```text
 //! cargo run --release --bin lateness [-- --sleepers 200 --rounds 5]
 //! ```
 //!
-//! It prints one line per runtime and length, which `bench/lateness.sh` turns into a table:
+//! It prints one line per runtime (`epoll-rt`, `tokio`, `threads`) and length, which
+//! `bench/lateness.sh` turns into a table:
 //!
 //! ```text
 //! lateness runtime=epoll-rt length=1ms samples=1000 early=0 p50_us=12.3 p99_us=45.6 max_us=78.9
@@ -116,6 +124,32 @@ fn on_tokio(length: Duration, sleepers: usize, rounds: usize) -> std::io::Result
     }))
 }
 
+/// Every lateness of one length's sleepers as plain threads (see the module docs).
+fn on_threads(length: Duration, sleepers: usize, rounds: usize) -> std::io::Result<Vec<i64>> {
+    let threads = (0..sleepers)
+        .map(|i| {
+            let offset = offset(i, sleepers, length);
+            std::thread::Builder::new().spawn(move || {
+                // SAFETY: PR_SET_TIMERSLACK takes the slack (1 µs) as a plain integer.
+                unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1_000, 0, 0, 0) };
+                std::thread::sleep(offset);
+                let mut samples = Vec::with_capacity(rounds);
+                for _ in 0..rounds {
+                    let deadline = Instant::now() + length;
+                    std::thread::sleep(length);
+                    samples.push(lateness_ns(Instant::now(), deadline));
+                }
+                samples
+            })
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut all = Vec::with_capacity(sleepers * rounds);
+    for thread in threads {
+        all.extend(thread.join().expect("a sleeping thread does not panic"));
+    }
+    Ok(all)
+}
+
 /// Prints the line of one runtime and length (see the module docs).
 fn report(runtime: &str, label: &str, mut samples: Vec<i64>) {
     samples.sort_unstable();
@@ -150,6 +184,7 @@ fn main() -> std::io::Result<()> {
     for (label, length) in LENGTHS {
         report("epoll-rt", label, on_epoll_rt(length, sleepers, rounds));
         report("tokio", label, on_tokio(length, sleepers, rounds)?);
+        report("threads", label, on_threads(length, sleepers, rounds)?);
     }
     Ok(())
 }
