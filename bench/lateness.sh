@@ -6,11 +6,11 @@
 #   SLEEPERS=200 ROUNDS=5 bench/lateness.sh
 #
 # It builds the bench crate's `lateness` binary (src/bin/lateness.rs: sleeps of 100 µs,
-# 1 ms, 10 ms, 100 ms and 1 s, SLEEPERS concurrent sleepers doing ROUNDS sleeps each, both
-# runtimes in one process, and plain sleeping threads as the floor), runs it once at each
-# nice value, and appends a Markdown table of p50 / p99 / max lateness and early wakes to
-# bench/results/lateness-<date>.md, which also records the machine, the kernel and the
-# load average.
+# 1 ms, 10 ms, 100 ms and 1 s, SLEEPERS concurrent sleepers, each with a thread and runtime
+# of its own, doing ROUNDS sleeps each; both runtimes in one process, and plain sleeping
+# threads as the floor), runs it once at each nice value, and appends a Markdown table of
+# p50 / p99 / max lateness and early wakes to bench/results/lateness-<date>.md, which also
+# records the machine, the kernel and the load average.
 #
 # Timer precision is what a busy machine spoils first, so the script waits for a quiet
 # one: while the 1-minute load average is above MAX_LOAD, it waits 60 s, at most
