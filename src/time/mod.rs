@@ -27,11 +27,11 @@
 //! returns), or a thousandth of the wait (a two-hundredth in a niced process, at most
 //! 100 ms), whichever is larger. So for a deadline more than 1 ms away the reactor stops
 //! waiting early by more than that slack, and waits out the rest in a short wait
-//! (`driver/slack.rs`): a `sleep` of a second wakes as close to its deadline as one of a
-//! millisecond. `cargo bench --bench timer_precision` measures it. No extra descriptor is needed, as a
-//! `timerfd` would be. Where `epoll_pwait2` is not available (a kernel before 5.11, or a
-//! seccomp profile that refuses it), timeouts are rounded up to the next millisecond:
-//! late, never early.
+//! (`driver/slack.rs`). So a `sleep` of a second wakes as close to its deadline as one of
+//! a millisecond (`bench/lateness.sh` measures both, next to tokio). No extra descriptor
+//! is needed, as a `timerfd` would be. Where `epoll_pwait2` is not available (a kernel
+//! before 5.11, or a seccomp profile that refuses it), timeouts are rounded up to the next
+//! millisecond: late, never early.
 
 mod interval;
 mod sleep;
