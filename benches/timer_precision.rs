@@ -6,9 +6,10 @@
 //! `late_100us_p50`, `late_100us_p99`, `late_1ms_p50`, `late_1ms_p99`.
 //!
 //! This runtime waits with `epoll_pwait2` and a nanosecond timeout, so the lateness is the
-//! kernel's timer slack (50 µs by default) plus a wake-up; tokio's timer wheel rounds
-//! deadlines to the millisecond. The same measurement on tokio is in
-//! `bench/src/bin/tokio_micro.rs`.
+//! kernel's timer slack (1 µs while the runtime runs) plus the time the kernel takes to run
+//! the woken thread; tokio's timer wheel rounds deadlines to the millisecond. The same
+//! measurement on tokio is in `bench/src/bin/tokio_micro.rs`; `bench/lateness.sh` measures
+//! longer sleeps too, on both runtimes.
 //!
 //! ```text
 //! cargo bench --bench timer_precision

@@ -7,7 +7,7 @@
 
 mod util;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, pending, poll_fn};
 use std::io;
 use std::panic::catch_unwind;
@@ -114,6 +114,40 @@ fn reset_moves_the_deadline_both_ways() {
         nap.reset(deadline);
         nap.await;
         assert!(Instant::now() >= deadline);
+    });
+}
+
+/// A sleep shared between two tasks: one awaits it (under a 1 s `timeout`, the only other
+/// timer that could wake it), the other resets it. The waiting task must be woken at the
+/// new deadline, whether that has passed already or is still ahead, not by the timeout.
+#[test]
+fn reset_from_another_task_wakes_the_waiting_task_at_the_new_deadline() {
+    /// The waiter's own timeout: what would wake it if the reset lost its waker.
+    const UNRELATED: Duration = Duration::from_secs(1);
+    util::run(|| async {
+        for ahead in [Duration::ZERO, Duration::from_millis(20)] {
+            let nap = Rc::new(RefCell::new(Box::pin(sleep(Duration::from_secs(3600)))));
+            let waiter = spawn({
+                let nap = nap.clone();
+                async move {
+                    let shared = poll_fn(|cx| nap.borrow_mut().as_mut().poll(cx));
+                    let finished = timeout(UNRELATED, shared).await;
+                    (finished, Instant::now())
+                }
+            });
+            // Let the waiter register its hour-long timer, then move the deadline.
+            yield_now().await;
+            let deadline = Instant::now() + ahead;
+            nap.borrow_mut().as_mut().reset(deadline);
+            let (finished, woke) = waiter.await.unwrap();
+            assert_eq!(finished, Ok(()), "the timeout fired first");
+            assert!(woke >= deadline, "woken before the new deadline");
+            assert!(
+                woke - deadline < UNRELATED / 2,
+                "woken {:?} after the new deadline {ahead:?} ahead: by the unrelated timer",
+                woke - deadline
+            );
+        }
     });
 }
 
@@ -405,6 +439,48 @@ fn interval_reset_restarts_the_schedule() {
         ticks.reset();
         let due = tick(&mut ticks).await;
         assert!(due >= reset_at + PERIOD);
+    });
+}
+
+/// Periods too long to add to an instant give a tick in the far future instead of the
+/// panic "overflow when adding duration to instant": after `reset`, and after a missed
+/// tick under `Delay` (now + period).
+#[test]
+fn intervals_with_huge_periods_do_not_overflow() {
+    util::run(|| async {
+        let mut ticks = interval(Duration::MAX);
+        tick(&mut ticks).await;
+        ticks.reset();
+        assert!(
+            poll_fn(|cx| Poll::Ready(ticks.poll_tick(cx)))
+                .await
+                .is_pending()
+        );
+
+        // A first tick due i64::MAX seconds ago, and as long a period: the second tick was
+        // due about now (so it was missed), and now + period does not fit in an Instant.
+        let huge = Duration::from_secs(i64::MAX as u64);
+        let long_ago = Instant::now()
+            .checked_sub(huge)
+            .expect("an Instant reaches i64::MAX seconds back");
+        for behavior in [
+            MissedTickBehavior::Delay,
+            MissedTickBehavior::Skip,
+            MissedTickBehavior::Burst,
+        ] {
+            let mut ticks = interval_at(long_ago, huge);
+            ticks.set_missed_tick_behavior(behavior);
+            assert_eq!(tick(&mut ticks).await, long_ago);
+            if behavior == MissedTickBehavior::Burst {
+                tick(&mut ticks).await; // the missed one, at once
+            }
+            assert!(
+                poll_fn(|cx| Poll::Ready(ticks.poll_tick(cx)))
+                    .await
+                    .is_pending(),
+                "{behavior:?}"
+            );
+        }
     });
 }
 

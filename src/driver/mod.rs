@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!   turn(timeout)
-//!     │  timeout = min(timeout, nearest timer)
+//!     │  timeout = min(timeout, time to the nearest timer, less the kernel's slack)
 //!     ▼
 //!   epoll_wait ──▶ for each event: token ──▶ slab slot ──▶ set readiness bits,
 //!     │                                                    wake the waiting tasks
@@ -41,11 +41,17 @@
 //!   wait for events nobody will deliver. So does a wait while the runtime is alive but
 //!   not running on this thread (an object polled by another runtime, or outside any).
 //!
+//! A timer fires at its deadline, not up to a millisecond later as the kernel's slack on a
+//! long wait would make it: the reactor stops waiting shortly before a far deadline and
+//! waits out the rest in a short, precise wait, at most three `epoll_wait`s per timer
+//! (`slack.rs`).
+//!
 //! Unlike tokio's I/O driver, which is shared by the threads of a multi-threaded runtime
 //! and so stores readiness in atomics, this reactor belongs to one thread and uses `Cell`s.
 
 mod readiness;
 mod registration;
+mod slack;
 mod timers;
 mod waiters;
 
@@ -269,6 +275,12 @@ impl Reactor {
         replaced.is_ok()
     }
 
+    /// Moves a pending timer to `deadline`, keeping its waker; returns its new key, or
+    /// `None` if it has already fired.
+    pub(crate) fn reset_timer(&self, key: TimerKey, deadline: Instant) -> Option<TimerKey> {
+        self.timers.borrow_mut().reset(key, deadline)
+    }
+
     /// Removes a timer, fired or not.
     pub(crate) fn remove_timer(&self, key: TimerKey) {
         // As in `update_timer`: the waker is dropped once the queue is released.
@@ -283,13 +295,20 @@ impl Reactor {
 
     /// Waits for events at most `timeout` (`None`: until something happens), records them
     /// and wakes the tasks they concern. Returns whether the runtime's eventfd was rung.
-    pub(crate) fn turn(&self, timeout: Option<Duration>) -> bool {
-        // 1. The nearest timer bounds the wait.
+    ///
+    /// An error means the runtime's own epoll instance failed, which no correct program
+    /// causes (see [`Epoll::poll`]: `EINTR` is retried, and a kernel or sandbox without
+    /// `epoll_pwait2` only costs precision): its descriptor was closed or replaced behind
+    /// the runtime's back. Nothing was recorded or woken then.
+    pub(crate) fn turn(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        // 1. The nearest timer bounds the wait: up to shortly before its deadline, if the
+        // kernel's slack could otherwise make it late (see `slack.rs`).
         let timeout = match self.timers.borrow_mut().next_deadline() {
             None => timeout,
             Some(deadline) => {
                 let until = deadline.saturating_duration_since(Instant::now());
-                Some(timeout.map_or(until, |t| t.min(until)))
+                let wait = slack::wait_for(until);
+                Some(timeout.map_or(wait, |t| t.min(wait)))
             }
         };
 
@@ -297,13 +316,10 @@ impl Reactor {
         // sleep on; its runtime, the only caller, is gone anyway.)
         let mut events = self.events.borrow_mut();
         let started = self.tracer.as_ref().map(|_| Instant::now());
-        let polled = match &*self.epoll.borrow() {
-            Some(epoll) => epoll.poll(&mut events, timeout),
-            None => return false,
+        let n = match &*self.epoll.borrow() {
+            Some(epoll) => epoll.poll(&mut events, timeout)?,
+            None => return Ok(false),
         };
-        let n = polled.expect(
-            "epoll_wait on the runtime's own epoll fails only for EINTR, which poll retries",
-        );
         self.waits.bump();
         self.events_seen.add(n as u64);
         if let (Some(tracer), Some(started)) = (&self.tracer, started) {
@@ -350,7 +366,7 @@ impl Reactor {
             }
             self.wake_list.set(wake_list);
         }
-        notified
+        Ok(notified)
     }
 }
 

@@ -117,7 +117,7 @@ fn turn_until(reactor: &Reactor, done: impl Fn() -> bool) -> bool {
         if done() {
             return true;
         }
-        reactor.turn(Some(TURN));
+        reactor.turn(Some(TURN)).expect("epoll_wait");
     }
     done()
 }
@@ -166,7 +166,7 @@ fn waiting_registration(
     let registration = register(socket.as_fd())?;
     // Take any event the registration itself queued (a writable socket is reported at
     // once), then forget the optimistic readiness, as a `WouldBlock` in each direction would.
-    reactor.turn(Some(Duration::ZERO));
+    reactor.turn(Some(Duration::ZERO)).expect("epoll_wait");
     registration.clear_readiness(Direction::Read);
     registration.clear_readiness(Direction::Write);
     let (reader, writer) = (Counter::new(), Counter::new());
@@ -187,7 +187,7 @@ fn a_readable_event_wakes_only_the_reader() -> io::Result<()> {
             turn_until(reactor, || reader.count() > 0),
             "reader never woken"
         );
-        reactor.turn(Some(Duration::ZERO));
+        reactor.turn(Some(Duration::ZERO)).expect("epoll_wait");
         assert_eq!(reader.count(), 1);
         assert_eq!(writer.count(), 0, "a readable event woke the writer");
         assert!(wait_on(&registration, Direction::Read, &reader).is_ready());
@@ -209,7 +209,7 @@ fn a_writable_event_wakes_only_the_writer() -> io::Result<()> {
             turn_until(reactor, || writer.count() > 0),
             "writer never woken"
         );
-        reactor.turn(Some(Duration::ZERO));
+        reactor.turn(Some(Duration::ZERO)).expect("epoll_wait");
         assert_eq!(writer.count(), 1);
         assert_eq!(reader.count(), 0, "a writable event woke the reader");
         assert!(wait_on(&registration, Direction::Write, &writer).is_ready());
@@ -290,7 +290,7 @@ fn a_waker_may_reenter_the_reactor() -> io::Result<()> {
     with_reactor(|reactor| {
         let (a, mut b) = socket_pair()?;
         let registration = register(a.as_fd())?;
-        reactor.turn(Some(Duration::ZERO));
+        reactor.turn(Some(Duration::ZERO)).expect("epoll_wait");
         registration.clear_readiness(Direction::Read);
         let reentrant = Arc::new(Reentrant::default());
         let waker = futures_task::waker(reentrant.clone());
@@ -333,14 +333,18 @@ fn no_wake_after_deregistration() -> io::Result<()> {
             "the reactor still holds a waker"
         );
         b.write_all(b"late")?;
-        reactor.turn(Some(Duration::from_millis(30)));
+        reactor
+            .turn(Some(Duration::from_millis(30)))
+            .expect("epoll_wait");
 
         // ...or while it is still registered, with the kernel's event already queued.
         let (c, mut d) = socket_pair()?;
         let (registration, reader2, writer2) = waiting_registration(reactor, &c)?;
         d.write_all(b"early")?;
         drop(registration);
-        reactor.turn(Some(Duration::from_millis(30)));
+        reactor
+            .turn(Some(Duration::from_millis(30)))
+            .expect("epoll_wait");
 
         for counter in [&reader, &writer, &reader2, &writer2] {
             assert_eq!(
@@ -453,7 +457,9 @@ fn a_removed_timer_never_wakes() {
         );
 
         assert!(turn_until(reactor, || kept.count() > 0));
-        reactor.turn(Some(Duration::from_millis(10)));
+        reactor
+            .turn(Some(Duration::from_millis(10)))
+            .expect("epoll_wait");
         assert_eq!(removed.count(), 0);
         assert_eq!(kept.count(), 1);
 

@@ -85,6 +85,15 @@ impl TimerQueue {
         Ok(Some(mem::replace(stored, waker.clone())))
     }
 
+    /// Moves a pending timer to `deadline`, keeping its waker, and returns its new key;
+    /// `None` if it has already fired. A deadline already past fires at the next
+    /// [`fire_expired`](Self::fire_expired).
+    pub(crate) fn reset(&mut self, key: TimerKey, deadline: Instant) -> Option<TimerKey> {
+        // The old heap entry goes stale, as for a cancel; the waker moves to a new slot.
+        let waker = self.remove(key)?;
+        Some(self.insert(deadline, waker))
+    }
+
     /// Cancels a timer, fired or not, and returns its waker if it had not fired, for the
     /// caller to drop once the queue is released (see the module docs).
     #[must_use = "drop the waker only once the queue is released"]

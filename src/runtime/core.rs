@@ -115,13 +115,24 @@ impl Core {
 
     /// One trip to the kernel: a quick look for events while tasks are ready, otherwise
     /// sleep until an event, a timer or a remote wake.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime's epoll instance fails (see `Reactor::turn`: only when its descriptor
+    /// was closed behind its back). `block_on` has no error to return it as, and a runtime
+    /// that cannot wait can never wake a task again: going on would spin or hang.
     pub(crate) fn park(&self) {
         let timeout = if self.scheduler.has_ready() {
             Some(Duration::ZERO)
         } else {
             None
         };
-        if self.reactor.turn(timeout) {
+        let notified = self.reactor.turn(timeout).unwrap_or_else(|e| {
+            panic!(
+                "epoll_rt: the runtime's epoll instance failed ({e}); was its descriptor closed?"
+            )
+        });
+        if notified {
             self.drain_remote();
         }
     }

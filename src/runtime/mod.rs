@@ -128,7 +128,9 @@ impl Runtime {
     /// # Panics
     ///
     /// If called while a runtime is already running on this thread (from inside async
-    /// code: `.await` the future instead). A panic of `future` itself is passed on.
+    /// code: `.await` the future instead), or if the runtime's epoll instance fails, which
+    /// only a descriptor closed behind its back (a `close` of a raw descriptor number that
+    /// was not the caller's) can make it do. A panic of `future` itself is passed on.
     ///
     /// ```
     /// use epoll_rt::Runtime;
@@ -282,9 +284,9 @@ impl fmt::Debug for Runtime {
 ///
 /// # Panics
 ///
-/// If the runtime cannot be created (the process is out of file descriptors), or if
-/// called while a runtime is already running on this thread. A panic of `future` itself is
-/// passed on.
+/// If the runtime cannot be created (the process is out of file descriptors), if called
+/// while a runtime is already running on this thread, or if the runtime's epoll instance
+/// fails (see [`Runtime::block_on`]). A panic of `future` itself is passed on.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let runtime = Runtime::new()
         .unwrap_or_else(|e| panic!("epoll_rt::block_on: cannot create a runtime: {e}"));

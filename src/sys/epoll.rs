@@ -60,6 +60,7 @@ use std::fmt;
 use std::io;
 use std::ops::{BitAnd, BitOr, BitOrAssign};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The `events` mask of an epoll registration or event: which conditions to watch, or which
@@ -965,9 +966,12 @@ impl Epoll {
     /// `events`, and returns how many events it holds (0 on timeout).
     ///
     /// `None` waits forever; `Some(Duration::ZERO)` only looks. Timeouts are kept to the
-    /// nanosecond (`epoll_pwait2`, Linux 5.11) rather than rounded to milliseconds; on
-    /// older kernels they are rounded *up* to the next millisecond, so a poll never returns
-    /// before its timeout and a short timeout never becomes a busy loop.
+    /// nanosecond (`epoll_pwait2`, Linux 5.11) rather than rounded to milliseconds. Where
+    /// `epoll_pwait2` is not available (an older kernel answers `ENOSYS`, a seccomp profile
+    /// that predates it, as in older container runtimes, `EPERM`), the process remembers
+    /// it and from then on rounds timeouts *up* to the next millisecond for `epoll_wait`, so
+    /// a poll never returns before its timeout and a short timeout never becomes a busy
+    /// loop.
     ///
     /// A signal that interrupts the wait (`EINTR`) is not an error: the wait resumes for
     /// whatever is left of the timeout.
@@ -1034,8 +1038,12 @@ impl Epoll {
             Some(t) if t.subsec_nanos() % 1_000_000 == 0 && t.as_millis() <= i32::MAX as u128 => {
                 t.as_millis() as libc::c_int
             }
+            Some(t) if PWAIT2_UNAVAILABLE.load(Ordering::Relaxed) => round_up_ms(t),
             Some(t) => match pwait2(epfd, ptr, max, t) {
-                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => round_up_ms(t),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
+                    PWAIT2_UNAVAILABLE.store(true, Ordering::Relaxed);
+                    round_up_ms(t)
+                }
                 res => return res,
             },
         };
@@ -1045,20 +1053,52 @@ impl Epoll {
     }
 }
 
+/// Set once `epoll_pwait2` has failed with `ENOSYS` (a kernel older than 5.11) or `EPERM`
+/// (a seccomp filter that does not know the call): from then on every wait of the process
+/// uses `epoll_wait`. Neither answer changes while a process runs, so asking once is
+/// enough; a race between threads only means a second thread asks once too.
+static PWAIT2_UNAVAILABLE: AtomicBool = AtomicBool::new(false);
+
+/// The kernel's `struct __kernel_timespec`, which `epoll_pwait2` reads: 64-bit seconds and
+/// nanoseconds on every architecture, unlike `libc::timespec`, whose `time_t` is 32 bits on
+/// some 32-bit targets.
+#[repr(C)]
+struct KernelTimespec {
+    /// Whole seconds.
+    tv_sec: i64,
+    /// Nanoseconds, below 10^9.
+    tv_nsec: i64,
+}
+
 /// `epoll_pwait2`: `epoll_wait` with a nanosecond timeout.
+///
+/// Called as a raw system call rather than through the C library, whose wrapper exists
+/// only in glibc 2.35 and later (and in no musl): a binary that linked the wrapper would
+/// not even load on an older glibc, such as RHEL 9's 2.34.
 fn pwait2(
     epfd: RawFd,
     ptr: *mut libc::epoll_event,
     max: libc::c_int,
     t: Duration,
 ) -> io::Result<usize> {
-    let ts = libc::timespec {
-        tv_sec: t.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
-        tv_nsec: t.subsec_nanos() as libc::c_long,
+    let ts = KernelTimespec {
+        tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
+        tv_nsec: i64::from(t.subsec_nanos()),
     };
     // SAFETY: `ptr` points to `max` writable epoll_event slots (see `Epoll::wait`), `ts`
-    // lives across the call, and a null signal mask means "leave the mask alone".
-    syscall!(epoll_pwait2(epfd, ptr, max, &ts, std::ptr::null())).map(|n| n as usize)
+    // lives across the call, and a null signal mask means "leave the mask alone" (its size,
+    // the last argument, is then not read). The integers are passed as `c_long`, the width
+    // the kernel reads every argument at.
+    syscall!(syscall(
+        libc::SYS_epoll_pwait2,
+        libc::c_long::from(epfd),
+        ptr,
+        libc::c_long::from(max),
+        &ts as *const KernelTimespec,
+        std::ptr::null::<libc::sigset_t>(),
+        0 as libc::c_long,
+    ))
+    .map(|n| n as usize)
 }
 
 /// A timeout in whole milliseconds for `epoll_wait`, rounded up and capped at `i32::MAX`.

@@ -4,7 +4,9 @@
 //! "slack" nanoseconds late, so that nearby wake-ups can be merged and the CPU sleeps
 //! longer. The default is 50 µs: more than half of a 100 µs sleep. While a runtime runs,
 //! it lowers its thread's slack so that timers fire when they are due, and restores the
-//! previous value when it stops.
+//! previous value when it stops. (A long wait also gets a slack in proportion to its
+//! length, which no `prctl` changes: the reactor works around that one, see
+//! `driver/slack.rs`.)
 
 use std::io;
 

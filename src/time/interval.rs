@@ -5,9 +5,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::sleep::{Sleep, far_future, sleep_until};
+use super::sleep::{Sleep, after, sleep_until};
 
 /// Ticks every `period`, the first tick at once.
+///
+/// A tick too far ahead to fit in an `Instant` (a period of `Duration::MAX`, say) is due
+/// about thirty years from now: never, in practice, rather than a panic.
 ///
 /// # Panics
 ///
@@ -163,18 +166,18 @@ impl Interval {
         }
         let due = self.sleep.deadline();
         let now = Instant::now();
-        let on_schedule = due.checked_add(self.period).unwrap_or_else(far_future);
+        let on_schedule = after(due, self.period);
         let next = match self.missed {
             _ if on_schedule > now => on_schedule,
             MissedTickBehavior::Burst => on_schedule,
-            MissedTickBehavior::Delay => now + self.period,
+            MissedTickBehavior::Delay => after(now, self.period),
             MissedTickBehavior::Skip => {
                 let late = now.duration_since(due).as_nanos();
                 let periods = late / self.period.as_nanos() + 1;
                 let skip = self
                     .period
                     .saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
-                due.checked_add(skip).unwrap_or_else(far_future)
+                after(due, skip)
             }
         };
         self.sleep.reset(next);
@@ -246,6 +249,6 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep.reset(after(Instant::now(), self.period));
     }
 }

@@ -21,11 +21,17 @@
 //!
 //! `epoll_wait` takes its timeout in milliseconds, which is why tokio's timers round to
 //! 1 ms. This runtime waits with `epoll_pwait2` (Linux 5.11), whose timeout is a
-//! `timespec` in nanoseconds, so a `sleep` wakes as close to its deadline as the kernel's
-//! timer slack allows rather than up to a millisecond late. Linux's default slack is
-//! 50 µs, so while a runtime runs it lowers its thread's slack to 1 µs (restored when
-//! `block_on` returns); `cargo bench --bench timer_precision` measures the result. No extra descriptor is needed, as a `timerfd` would be. On an older
-//! kernel the timeout is rounded up to the next millisecond: late, never early.
+//! `timespec` in nanoseconds, so a `sleep` is not rounded up to the next millisecond. The
+//! kernel still ends a wait up to a *slack* late: the thread's timer slack (50 µs by
+//! default, which the runtime lowers to 1 µs while `block_on` runs, and restores when it
+//! returns), or a thousandth of the wait (a two-hundredth in a niced process, at most
+//! 100 ms), whichever is larger. So for a deadline more than 1 ms away the reactor stops
+//! waiting early by more than that slack, and waits out the rest in a short wait
+//! (`driver/slack.rs`). So a `sleep` of a second wakes as close to its deadline as one of
+//! a millisecond (`bench/lateness.sh` measures both, next to tokio). No extra descriptor
+//! is needed, as a `timerfd` would be. Where `epoll_pwait2` is not available (a kernel
+//! before 5.11, or a seccomp profile that refuses it), timeouts are rounded up to the next
+//! millisecond: late, never early.
 
 mod interval;
 mod sleep;

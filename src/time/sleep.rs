@@ -24,11 +24,7 @@ use crate::runtime::context;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    // A duration too large to add to now is, for every practical purpose, forever.
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
-    sleep_until(deadline)
+    sleep_until(after(Instant::now(), duration))
 }
 
 /// Waits until `deadline`. A deadline in the past completes at the first poll.
@@ -50,9 +46,14 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
-/// An instant about thirty years ahead: "never" for a timer.
-pub(crate) fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+/// `instant + duration`, or, if that does not fit in an `Instant`, an instant about thirty
+/// years from now: for every practical purpose, never (as in tokio).
+pub(crate) fn after(instant: Instant, duration: Duration) -> Instant {
+    instant.checked_add(duration).unwrap_or_else(|| {
+        // Cannot overflow: an Instant counts seconds since boot in an i64, so thirty years
+        // from now fits for the next 292 billion years.
+        Instant::now() + Duration::from_secs(86400 * 365 * 30)
+    })
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -108,19 +109,42 @@ impl Sleep {
 
     /// Moves the deadline, as if the sleep had been created anew with `deadline`.
     ///
+    /// A task already waiting on this sleep stays registered: it is woken at the new
+    /// deadline (at the next turn of the loop, if that has passed), even when another task
+    /// did the reset.
+    ///
     /// ```
+    /// use std::cell::RefCell;
+    /// use std::future::poll_fn;
+    /// use std::rc::Rc;
     /// use std::time::{Duration, Instant};
     /// use epoll_rt::time::sleep;
     ///
     /// epoll_rt::block_on(async {
-    ///     let mut nap = sleep(Duration::from_secs(3600));
-    ///     nap.reset(Instant::now());
-    ///     nap.await; // completes at once
+    ///     let nap = Rc::new(RefCell::new(Box::pin(sleep(Duration::from_secs(3600)))));
+    ///     let waiter = epoll_rt::spawn({
+    ///         let nap = nap.clone();
+    ///         async move { poll_fn(|cx| nap.borrow_mut().as_mut().poll(cx)).await }
+    ///     });
+    ///     epoll_rt::yield_now().await; // the waiter registers its hour-long timer
+    ///     let start = Instant::now();
+    ///     nap.borrow_mut().as_mut().reset(Instant::now()); // from this task
+    ///     waiter.await.unwrap(); // woken now, not in an hour
+    ///     assert!(start.elapsed() < Duration::from_secs(60));
     /// });
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
-        self.cancel();
         self.deadline = deadline;
+        // Move the timer rather than cancel it: its waker belongs to the task awaiting
+        // this sleep, which is not necessarily the one resetting it, and nothing else
+        // would wake that task at the new deadline.
+        if let Some((reactor, key)) = self.timer.take() {
+            if let Some(key) = reactor.reset_timer(key, deadline) {
+                self.timer = Some((reactor, key));
+            }
+            // Otherwise the timer has fired: its task was woken, and registers again
+            // when it polls the sleep.
+        }
     }
 
     /// Removes the registered timer, if any.
