@@ -12,7 +12,7 @@
 mod util;
 
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::UdpSocket;
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
@@ -103,19 +103,6 @@ async fn ignore<F: Future>(future: F) {
     let _ = future.await;
 }
 
-/// Fills `socket`'s send buffer, so that a write waits.
-fn fill(mut socket: &UnixStream) -> io::Result<()> {
-    let chunk = [0u8; 64 * 1024];
-    for _ in 0..10_000 {
-        match socket.write(&chunk) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::other("the send buffer never filled up"))
-}
-
 #[test]
 fn a_cancelled_accept_takes_its_waker_back() {
     util::run(|| async {
@@ -164,7 +151,7 @@ fn a_cancelled_write_takes_its_waker_back() {
     util::run(|| async {
         let (a, _b) = UnixStream::pair()?;
         a.set_nonblocking(true)?;
-        fill(&a)?;
+        util::fill(&a)?;
         let mut a = AsyncUnixStream::from_std(a)?;
         assert_cancel_releases("Unix write", ignore(a.write(b"more")));
         assert_cancel_releases("Unix write_all", ignore(a.write_all(b"more")));

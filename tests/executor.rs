@@ -7,6 +7,8 @@
 
 mod util;
 
+use util::drop_flag;
+
 use std::any::Any;
 use std::cell::Cell;
 use std::future::{Future, pending, poll_fn};
@@ -55,21 +57,6 @@ impl Signal {
             Poll::Pending
         })
     }
-}
-
-/// Sets its flag when dropped: tells a test that a task's future has been destroyed.
-struct DropFlag(Rc<Cell<bool>>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-/// A flag and the guard that sets it.
-fn drop_flag() -> (Rc<Cell<bool>>, DropFlag) {
-    let flag = Rc::new(Cell::new(false));
-    (flag.clone(), DropFlag(flag))
 }
 
 /// The text of a panic payload made by `panic!` (a `&str` or a `String`).

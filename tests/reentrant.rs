@@ -15,6 +15,8 @@
 
 mod util;
 
+use util::{DropFlag, drop_flag};
+
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::{Future, pending};
@@ -79,21 +81,6 @@ fn waker_owning<T: 'static>(value: T) -> Waker {
     let id = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
     OWNED.with(|owned| owned.borrow_mut().push((id, Box::new(value))));
     Waker::from(Arc::new(Owner { id }))
-}
-
-/// Sets its flag when dropped: tells a test that the owned object is gone.
-struct DropFlag(Rc<Cell<bool>>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-/// A flag and the guard that sets it.
-fn drop_flag() -> (Rc<Cell<bool>>, DropFlag) {
-    let flag = Rc::new(Cell::new(false));
-    (flag.clone(), DropFlag(flag))
 }
 
 /// Polls `future` once with `waker`.

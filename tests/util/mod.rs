@@ -88,3 +88,34 @@ impl Rng {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }
+
+/// Sets its flag when dropped: tells a test that what owns it (a task's future, an object
+/// a waker holds) is gone.
+pub struct DropFlag(std::rc::Rc<std::cell::Cell<bool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+/// A flag and the guard that sets it.
+pub fn drop_flag() -> (std::rc::Rc<std::cell::Cell<bool>>, DropFlag) {
+    let flag = std::rc::Rc::new(std::cell::Cell::new(false));
+    (flag.clone(), DropFlag(flag))
+}
+
+/// Writes to `socket` until its send buffer is full, so that it stops being writable and
+/// a write waits.
+pub fn fill(mut socket: &std::os::unix::net::UnixStream) -> std::io::Result<()> {
+    use std::io::Write;
+    let chunk = [0u8; 64 * 1024];
+    for _ in 0..10_000 {
+        match socket.write(&chunk) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("the send buffer never filled up"))
+}
