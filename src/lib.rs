@@ -111,7 +111,7 @@
 //! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |
 //! | runtime | the current runtime of a thread | `src/runtime/context.rs` |
 //! | runtime | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
-//! | resources | [`AsyncFd`] | `src/async_fd.rs` |
+//! | resources | [`AsyncFd`]; a wait (`Waiter`); [`ReadyGuard`] | `src/async_fd/` |
 //! | resources | [`AsyncTcpListener`], [`AsyncTcpStream`], split halves | `src/net/tcp_*.rs` |
 //! | resources | `read_exact` / `write_all` for every byte stream | `src/net/byte_stream.rs` |
 //! | resources | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`], [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |

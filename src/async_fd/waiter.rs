@@ -1,0 +1,122 @@
+//! A `Waiter`: one wait on an [`AsyncFd`], in one direction, the way every operation of
+//! the crate's I/O objects waits; dropping it gives the task's waker back.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::task::{Context, Poll, ready};
+
+use super::AsyncFd;
+use crate::driver::{Direction, Ticket};
+
+/// One wait on an [`AsyncFd`], in one direction: how every operation waits.
+///
+/// A future that waits (a `read`, an `accept`, a `readable`) holds one for as long as it
+/// lives, and polls through it: the waker it stores stays in an entry of its own (see
+/// `driver/waiters.rs`), which dropping the future gives back, waker included. A poll
+/// method makes one for the call, on the direction's shared poll slot, which it leaves
+/// filled.
+pub(crate) struct Waiter<'a, T: AsFd> {
+    /// The descriptor waited on.
+    pub(super) fd: &'a AsyncFd<T>,
+    /// The entry of the descriptor's waiter list this wait holds.
+    pub(super) ticket: Ticket,
+}
+
+impl<'a, T: AsFd> Waiter<'a, T> {
+    /// The descriptor waited on.
+    #[inline]
+    pub(crate) fn fd(&self) -> &'a AsyncFd<T> {
+        self.fd
+    }
+
+    /// Runs the non-blocking read `f` until it does something other than `WouldBlock`,
+    /// waiting for the descriptor to become readable between tries.
+    #[inline]
+    pub(crate) fn poll_read<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Read, f)
+    }
+
+    /// Runs the non-blocking write `f` until it does something other than `WouldBlock`,
+    /// waiting for the descriptor to become writable between tries.
+    #[inline]
+    pub(crate) fn poll_write<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Write, f)
+    }
+
+    /// Runs `f` until it does something other than `WouldBlock`, waiting for readiness in
+    /// `dir` between tries (see `Registration::poll_io`). An operation that may proceed
+    /// spends one unit of the task's cooperative budget; with the budget spent, the answer
+    /// is `Pending` and the task is queued again (`util/budget.rs`).
+    ///
+    /// `dir` is a constant at each call (`poll_read`, `poll_write`), which lets the
+    /// compiler fold the readiness mask it selects.
+    #[inline]
+    fn poll_io<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let fd = self.fd;
+        let inner = fd.get_ref();
+        let budget = &fd.budget;
+        fd.registration.poll_io(
+            cx,
+            dir,
+            &mut self.ticket,
+            |cx| budget.poll_proceed(cx),
+            || f(inner),
+        )
+    }
+
+    /// `Ready` once the reactor reports the descriptor ready in `dir`, spending one unit
+    /// of the task's budget; an error if the object cannot wait (its runtime has shut
+    /// down, or is not running on this thread).
+    #[inline]
+    pub(crate) fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<()>> {
+        ready!(self.fd.registration.poll_ready(cx, dir, &mut self.ticket))?;
+        self.fd.budget.poll_proceed(cx).map(Ok)
+    }
+
+    /// A write for stream sockets: writes `buf` with `f`, and treats a short write as
+    /// proof that the send buffer is full, clearing write readiness so the next write waits
+    /// for the EPOLLOUT edge instead of spending a syscall on `EAGAIN`. An empty `buf`
+    /// writes nothing.
+    #[inline]
+    pub(crate) fn poll_write_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        mut f: impl FnMut(&T, &[u8]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = ready!(self.poll_write(cx, |inner| f(inner, buf)))?;
+        if n < buf.len() {
+            self.fd.clear_writable();
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl<T: AsFd> Drop for Waiter<'_, T> {
+    /// Gives the wait's entry back, with the waker it may still hold: the future is done
+    /// or cancelled, and nobody will poll it again.
+    #[inline]
+    fn drop(&mut self) {
+        self.fd.registration.release(&mut self.ticket);
+    }
+}
