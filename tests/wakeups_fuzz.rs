@@ -165,8 +165,10 @@ enum Waits {
     Shared(usize),
     /// One byte from a socket the task owns; the model holds the peer and counts writes.
     Owned { peer: UnixStream, written: usize },
-    /// A deadline (a sleep, or a timeout around nothing); known once the timer is set.
-    Deadline(Rc<Cell<Option<Instant>>>),
+    /// A deadline (a sleep, or a timeout around nothing), known once the timer is set, as
+    /// the earliest and the latest instant it may be: the task must not complete before
+    /// the first, and must have completed once the second has passed.
+    Deadline(Rc<Cell<Option<(Instant, Instant)>>>),
     /// A signal, fired (and by then delivered) or not.
     Signal { signal: Signal, fired: bool },
     /// Nothing: it yields a few times and completes.
@@ -394,21 +396,29 @@ impl Model {
                 let armed = deadline.clone();
                 if self.rng.below(2) == 0 {
                     let at = Instant::now() + after;
-                    deadline.set(Some(at));
+                    deadline.set(Some((at, at)));
                     self.spawn_task(Waits::Deadline(deadline), async move {
                         sleep_until(at).await;
                         assert!(Instant::now() >= at, "a sleep ended early");
                         0
                     });
                 } else {
-                    // `timeout` starts counting at its first poll; the deadline the model
-                    // knows is taken just before, so the real one is no earlier.
+                    // `timeout` starts counting at its first poll, so its deadline lies
+                    // between `after` from just before that poll and `after` from just
+                    // after it. The task checks the earlier bound (never early); the model
+                    // counts the task due from the later one, which a preemption between
+                    // the two clock reads may push well past the earlier.
                     self.spawn_task(Waits::Deadline(deadline), async move {
-                        let at = Instant::now() + after;
-                        armed.set(Some(at));
-                        let out = timeout(after, pending::<()>()).await;
+                        let earliest = Instant::now() + after;
+                        let mut out = Box::pin(timeout(after, pending::<()>()));
+                        let first = poll_fn(|cx| Poll::Ready(out.as_mut().poll(cx))).await;
+                        armed.set(Some((earliest, Instant::now() + after)));
+                        let out = match first {
+                            Poll::Ready(out) => out,
+                            Poll::Pending => out.await,
+                        };
                         assert!(out.is_err(), "pending completed");
-                        assert!(Instant::now() >= at, "a timeout fired early");
+                        assert!(Instant::now() >= earliest, "a timeout fired early");
                         0
                     });
                 }
@@ -566,7 +576,7 @@ impl Model {
         match &task.waits {
             Waits::Shared(s) => self.sockets[*s].ready(),
             Waits::Owned { written, .. } => *written > 0,
-            Waits::Deadline(deadline) => deadline.get().is_some_and(|d| d <= now),
+            Waits::Deadline(deadline) => deadline.get().is_some_and(|(_, latest)| latest <= now),
             Waits::Signal { fired, .. } => *fired,
             Waits::Yields => true,
             Waits::Forever { .. } => false,
@@ -650,7 +660,10 @@ impl Model {
                 }
                 Waits::Deadline(deadline) => {
                     assert!(
-                        !task.done() || deadline.get().is_some_and(|d| d <= Instant::now()),
+                        !task.done()
+                            || deadline
+                                .get()
+                                .is_some_and(|(earliest, _)| earliest <= Instant::now()),
                         "task {t} early"
                     );
                 }
