@@ -22,13 +22,7 @@ pub(crate) struct Waiter<'a, T: AsFd> {
     pub(super) ticket: Ticket,
 }
 
-impl<'a, T: AsFd> Waiter<'a, T> {
-    /// The descriptor waited on.
-    #[inline]
-    pub(crate) fn fd(&self) -> &'a AsyncFd<T> {
-        self.fd
-    }
-
+impl<T: AsFd> Waiter<'_, T> {
     /// Runs the non-blocking read `f` until it does something other than `WouldBlock`,
     /// waiting for the descriptor to become readable between tries.
     #[inline]
@@ -88,6 +82,30 @@ impl<'a, T: AsFd> Waiter<'a, T> {
     ) -> Poll<io::Result<()>> {
         ready!(self.fd.registration.poll_ready(cx, dir, &mut self.ticket))?;
         self.fd.budget.poll_proceed(cx).map(Ok)
+    }
+
+    /// A read for stream sockets: reads into `buf` with `f`, and treats a short read as
+    /// proof that the receive queue is empty, clearing read readiness so the next read
+    /// waits for the next edge instead of spending a syscall on `EAGAIN`; new data brings a
+    /// new edge. `f` returns the bytes read and whether the kernel may have stopped short
+    /// with more queued behind (a Unix message that carried descriptors or credentials),
+    /// in which case readiness stays: no edge would come for what is already there. An
+    /// empty `buf` reads nothing.
+    #[inline]
+    pub(crate) fn poll_read_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        mut f: impl FnMut(&T, &mut [u8]) -> io::Result<(usize, bool)>,
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let (n, cut_short) = ready!(self.poll_read(cx, |inner| f(inner, buf)))?;
+        if n > 0 && n < buf.len() && !cut_short {
+            self.fd.clear_readable();
+        }
+        Poll::Ready(Ok(n))
     }
 
     /// A write for stream sockets: writes `buf` with `f`, and treats a short write as

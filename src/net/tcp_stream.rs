@@ -5,7 +5,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use super::{byte_stream, no_addresses};
 use crate::AsyncFd;
@@ -459,17 +459,9 @@ fn poll_read(
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
-    if buf.is_empty() {
-        return Poll::Ready(Ok(0));
-    }
-    let n = ready!(waiter.poll_read(cx, |s| socket::recv(s.as_fd(), buf)))?;
-    // A short read emptied the socket's receive queue. Clearing readiness now saves the
-    // next read a syscall that would only return EAGAIN; if more data arrives, the
-    // edge-triggered registration reports it with a new event.
-    if n > 0 && n < buf.len() {
-        waiter.fd().clear_readable();
-    }
-    Poll::Ready(Ok(n))
+    // A TCP read never stops short with more queued (out-of-band data aside, `MSG_OOB`,
+    // which nothing reports; this assumes peers that do not send it).
+    waiter.poll_read_stream(cx, buf, |s, b| Ok((socket::recv(s.as_fd(), b)?, false)))
 }
 
 /// Polls a write of `buf`, waiting with `waiter`: the building block of

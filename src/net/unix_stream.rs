@@ -15,7 +15,7 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{SocketAddr, UnixStream};
 use std::path::Path;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::byte_stream;
@@ -345,22 +345,11 @@ fn poll_read(
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
-    if buf.is_empty() {
-        return Poll::Ready(Ok(0));
-    }
-    let (n, cut_short) =
-        ready!(waiter.poll_read(cx, |s| unix_socket::recv_stream(s.as_fd(), buf)))?;
-    // A short read emptied the socket's receive queue, as for TCP: clearing readiness
-    // saves the next read a syscall that would only return EAGAIN, and new data brings
-    // a new edge. Unless the kernel ended the read at a message that carried
-    // descriptors or credentials (`cut_short`): more data may be queued behind it,
-    // with no edge to come, so the next read must try. (A read also stops at
+    // The kernel ends a read at a message that carried descriptors or credentials; more
+    // data may be queued behind it, and `recv_stream` says so. (A read also stops at
     // out-of-band data, `MSG_OOB`, which nothing reports; like the TCP stream, this
     // assumes peers that do not send it.)
-    if n > 0 && n < buf.len() && !cut_short {
-        waiter.fd().clear_readable();
-    }
-    Poll::Ready(Ok(n))
+    waiter.poll_read_stream(cx, buf, |s, b| unix_socket::recv_stream(s.as_fd(), b))
 }
 
 /// Polls a write of `buf`, waiting with `waiter`: the building block of
