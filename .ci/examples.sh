@@ -293,8 +293,8 @@ for src in examples/guide_ch*.rs; do
     name=$(basename "$src" .rs)
     check "$name runs as the guide says" timeout "$PROBE_LIMIT" "$bin/$name"
 done
-check "EPOLL_RT_TRACE=1 prints the loop (guide chapter 9)" bash -c \
-    "EPOLL_RT_TRACE=1 timeout $PROBE_LIMIT '$bin/guide_ch09_one_client' 2>&1 >/dev/null | grep -q 'epoll_wait('"
+check "EPOLL_RT_TRACE=1 prints the loop (guide chapter 10)" bash -c \
+    "EPOLL_RT_TRACE=1 timeout $PROBE_LIMIT '$bin/guide_ch10_one_client' 2>&1 >/dev/null | grep -q 'epoll_wait('"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,4 +1,4 @@
-//! Chapter 6 of the guide (`docs/guide/06-async-tcp.md`): async TCP on loopback, where
+//! Chapter 7 of the guide (`docs/guide/07-async-tcp.md`): async TCP on loopback, where
 //! the interesting cases are the unhappy ones.
 //!
 //! 1. Backpressure: a writer sends 16 MiB to a reader that starts reading only after
@@ -9,7 +9,7 @@
 //!    of killing the process with `SIGPIPE`.
 //!
 //! ```text
-//! cargo run --example guide_ch06_async_tcp
+//! cargo run --example guide_ch07_async_tcp
 //! ```
 //!
 //! Exits with status 0 if every case behaved as the chapter says, 1 otherwise.
@@ -155,7 +155,7 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("unexpected: a case did not behave as chapter 6 describes");
+            eprintln!("unexpected: a case did not behave as chapter 7 describes");
             ExitCode::FAILURE
         }
         Err(e) => {

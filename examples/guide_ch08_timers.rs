@@ -1,4 +1,4 @@
-//! Chapter 7 of the guide (`docs/guide/07-timers.md`): timers on the reactor.
+//! Chapter 8 of the guide (`docs/guide/08-timers.md`): timers on the reactor.
 //!
 //! 1. Three sleeps started out of order finish in deadline order: the reactor keeps
 //!    deadlines sorted and sleeps in `epoll_wait` until the nearest one.
@@ -8,8 +8,8 @@
 //!    policies: which ticks it then delivers, and when.
 //!
 //! ```text
-//! cargo run --example guide_ch07_timers
-//! cargo run --release --example guide_ch07_timers   # steadier figures for part 2
+//! cargo run --example guide_ch08_timers
+//! cargo run --release --example guide_ch08_timers   # steadier figures for part 2
 //! ```
 //!
 //! Exits with status 0 if the timers behaved as the chapter says (never early, in order,
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
     if ok {
         ExitCode::SUCCESS
     } else {
-        eprintln!("unexpected: the timers did not behave as chapter 7 describes");
+        eprintln!("unexpected: the timers did not behave as chapter 8 describes");
         ExitCode::FAILURE
     }
 }

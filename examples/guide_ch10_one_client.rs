@@ -1,4 +1,4 @@
-//! Chapter 9 of the guide (`docs/guide/09-watching-the-loop.md`): one echo exchange,
+//! Chapter 10 of the guide (`docs/guide/10-watching-the-loop.md`): one echo exchange,
 //! server and client in one runtime, and the runtime's counters afterwards.
 //!
 //! The server task is the echo server's handler; the client task sends one line, reads
@@ -7,9 +7,9 @@
 //! (ui.perfetto.dev) or `chrome://tracing`.
 //!
 //! ```text
-//! cargo run --example guide_ch09_one_client
-//! EPOLL_RT_TRACE=1 cargo run --example guide_ch09_one_client
-//! EPOLL_RT_TRACE=trace.json cargo run --example guide_ch09_one_client
+//! cargo run --example guide_ch10_one_client
+//! EPOLL_RT_TRACE=1 cargo run --example guide_ch10_one_client
+//! EPOLL_RT_TRACE=trace.json cargo run --example guide_ch10_one_client
 //! ```
 //!
 //! Exits with status 0 if the echo came back and the counters add up, 1 otherwise.
