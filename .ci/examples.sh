@@ -34,12 +34,19 @@ trap 'exit 143' TERM
 source .ci/lib.sh
 
 # start_server NAME: starts examples/NAME on 127.0.0.1:0 and waits for its first line,
-# `listening on ADDR`. Sets SERVER_PID and SERVER_ADDR.
+# `listening on ADDR`. Sets SERVER_PID and SERVER_ADDR. (start_command NAME PROGRAM...
+# does the same for any program that takes the address last.)
 start_server() {
+    local name=$1
+    shift
+    start_command "$name" "$bin/$name" 127.0.0.1:0 "$@"
+}
+
+start_command() {
     local name=$1 line
     shift
     SERVER_ADDR=""
-    "$bin/$name" 127.0.0.1:0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     SERVER_PID=$!
     pids+=("$SERVER_PID")
     for _ in $(seq $((START_LIMIT * 10))); do
@@ -264,6 +271,15 @@ check "seed_server serves a second client" probe seed_echo "second client"
 check "seed_server serves echo_client" timeout "$PROBE_LIMIT" "$bin/echo_client" "$SERVER_ADDR"
 check "seed_server prints what clients send" grep -q "hello, seed" "$tmp/seed_server.out"
 check "seed_server idles after clients close" probe seed_idle "$SERVER_PID"
+stop_server
+
+# The same server in Python (guide chapter 6), checked the same way.
+check "seed_server_fixed.py starts" start_command seed_server_fixed.py \
+    python3 docs/guide/python/seed_server_fixed.py 127.0.0.1:0
+check "seed_server_fixed.py echoes a client" probe seed_echo "hello, python"
+check "seed_server_fixed.py serves a second client" probe seed_echo "second client"
+check "seed_server_fixed.py prints what clients send" grep -q "hello, python" "$tmp/seed_server_fixed.py.out"
+check "seed_server_fixed.py idles after clients close" probe seed_idle "$SERVER_PID"
 stop_server
 
 # echo_server + echo_client.
