@@ -304,8 +304,9 @@ check "http_hello closes an oversized request" probe http_oversized
 check "http_hello survives all of the above" alive
 stop_server
 
-# The guide's programs (docs/guide/): each checks its own claims and exits 0 if they hold.
-for src in examples/guide_ch*.rs; do
+# The guide's programs (docs/guide/), and the solutions to its exercises: each checks its
+# own claims and exits 0 if they hold.
+for src in examples/guide_ch*.rs examples/guide_ex*.rs; do
     name=$(basename "$src" .rs)
     check "$name runs as the guide says" timeout "$PROBE_LIMIT" "$bin/$name"
 done
