@@ -108,6 +108,24 @@ pub struct Shared {
     owner: ThreadId,
 }
 
+impl Shared {
+    /// Queues task `id`.
+    fn push(&self, id: usize) {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(id);
+    }
+
+    /// Takes the next woken id. (A method, so that the lock is released before the poll.)
+    fn pop(&self) -> Option<usize> {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+    }
+}
+
 /// The waker of one task: waking pushes the task's id onto the run queue.
 struct TaskWaker {
     /// The task to poll again.
@@ -125,11 +143,7 @@ impl Wake for TaskWaker {
         let shared = &self.shared;
         // A task woken twice is queued twice, and polled once more for nothing: harmless,
         // since a future may always be polled again. (src/ keeps a state per task instead.)
-        shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(self.id);
+        shared.push(self.id);
         if thread::current().id() != shared.owner {
             // The loop may be asleep in epoll_wait: add 1 to the eventfd's counter, which
             // makes it readable and wakes the loop.
@@ -189,15 +203,6 @@ impl Runtime {
         }))
     }
 
-    /// Takes the next woken id. (A method, so that the lock is released before the poll.)
-    fn pop(&self) -> Option<usize> {
-        self.shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
-    }
-
     /// Polls task `id` once, if it still exists.
     fn run_task(&self, id: usize) {
         // Take the task out of the map while it runs: its poll may call `spawn`.
@@ -243,11 +248,7 @@ pub fn spawn(future: impl Future<Output = ()> + 'static) {
         rt.tasks
             .borrow_mut()
             .insert(id, (Box::pin(future), rt.waker(id)));
-        rt.shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(id);
+        rt.shared.push(id);
     });
 }
 
@@ -260,7 +261,7 @@ pub fn block_on<F: Future>(future: F) -> io::Result<F::Output> {
         waker.wake_by_ref(); // Poll the main future once to start.
         loop {
             // 1. Poll every task that was woken, in the order of the wakes.
-            while let Some(id) = rt.pop() {
+            while let Some(id) = rt.shared.pop() {
                 if id != MAIN {
                     rt.run_task(id);
                 } else if let Poll::Ready(output) =
