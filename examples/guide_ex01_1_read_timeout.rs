@@ -45,10 +45,11 @@ fn main() -> io::Result<()> {
         Ok::<(), io::Error>(())
     });
 
+    // The clock starts before A connects: the server's 100 ms on A cannot start earlier.
+    let start = Instant::now();
     let mut a = TcpStream::connect(addr)?; // silent
     let mut b = TcpStream::connect(addr)?;
     b.set_read_timeout(Some(Duration::from_secs(5)))?; // the watchdog of this program
-    let start = Instant::now();
     b.write_all(b"hello")?;
     let mut buf = [0u8; 5];
     b.read_exact(&mut buf)?;

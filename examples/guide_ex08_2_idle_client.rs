@@ -46,18 +46,20 @@ fn main() -> io::Result<()> {
         let (stream, _) = listener.accept().await?;
         let server = epoll_rt::spawn(handle(stream));
 
+        // The clock starts before the last message: the server's idle limit, which starts
+        // when it has echoed, cannot start earlier.
+        let silent_since = Instant::now();
         let mut buf = [0u8; 8];
         client.write_all(b"hi").await?;
         client.read_exact(&mut buf[..2]).await?;
         // Now stay silent, and see when the server hangs up.
-        let silent_since = Instant::now();
         let n = client.read(&mut buf).await?;
         let silent_for = silent_since.elapsed();
         assert_eq!(n, 0, "end of file, no data");
         let why = server.await.expect("the handler does not panic")?;
         Ok::<_, io::Error>((why, silent_for))
     })?;
-    println!("the server hung up ({why}) after {silent_for:?} of silence");
+    println!("the server hung up ({why}) {silent_for:?} after the client's last message");
     assert_eq!(why, "idle");
     assert!(silent_for >= IDLE, "not before the idle limit");
     assert!(silent_for < Duration::from_secs(2), "and not long after it");
