@@ -34,12 +34,19 @@ trap 'exit 143' TERM
 source .ci/lib.sh
 
 # start_server NAME: starts examples/NAME on 127.0.0.1:0 and waits for its first line,
-# `listening on ADDR`. Sets SERVER_PID and SERVER_ADDR.
+# `listening on ADDR`. Sets SERVER_PID and SERVER_ADDR. (start_command NAME PROGRAM...
+# does the same for any program that takes the address last.)
 start_server() {
+    local name=$1
+    shift
+    start_command "$name" "$bin/$name" 127.0.0.1:0 "$@"
+}
+
+start_command() {
     local name=$1 line
     shift
     SERVER_ADDR=""
-    "$bin/$name" 127.0.0.1:0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     SERVER_PID=$!
     pids+=("$SERVER_PID")
     for _ in $(seq $((START_LIMIT * 10))); do
@@ -266,6 +273,15 @@ check "seed_server prints what clients send" grep -q "hello, seed" "$tmp/seed_se
 check "seed_server idles after clients close" probe seed_idle "$SERVER_PID"
 stop_server
 
+# The same server in Python (guide chapter 6), checked the same way.
+check "seed_server_fixed.py starts" start_command seed_server_fixed.py \
+    python3 docs/guide/python/seed_server_fixed.py 127.0.0.1:0
+check "seed_server_fixed.py echoes a client" probe seed_echo "hello, python"
+check "seed_server_fixed.py serves a second client" probe seed_echo "second client"
+check "seed_server_fixed.py prints what clients send" grep -q "hello, python" "$tmp/seed_server_fixed.py.out"
+check "seed_server_fixed.py idles after clients close" probe seed_idle "$SERVER_PID"
+stop_server
+
 # echo_server + echo_client.
 check "echo_server starts" start_server echo_server
 check "echo_client gets 5 echoes" timeout "$PROBE_LIMIT" "$bin/echo_client" "$SERVER_ADDR"
@@ -288,8 +304,9 @@ check "http_hello closes an oversized request" probe http_oversized
 check "http_hello survives all of the above" alive
 stop_server
 
-# The guide's programs (docs/guide/): each checks its own claims and exits 0 if they hold.
-for src in examples/guide_ch*.rs; do
+# The guide's programs (docs/guide/), and the solutions to its exercises: each checks its
+# own claims and exits 0 if they hold.
+for src in examples/guide_ch*.rs examples/guide_ex*.rs; do
     name=$(basename "$src" .rs)
     check "$name runs as the guide says" timeout "$PROBE_LIMIT" "$bin/$name"
 done

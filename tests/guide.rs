@@ -7,7 +7,9 @@
 //!   that file: its pieces, cut at `// ...` lines, appear in the file in order;
 //! - every `cargo run --example NAME` names an example that exists;
 //! - every relative link points to a file that exists;
-//! - the table of contents lists every chapter, and every guide example is listed.
+//! - the table of contents lists every chapter, and every guide example is listed;
+//! - every chapter has an `## Exercises` section naming at least two solutions
+//!   (`--example guide_exNN_...`), and every solution program is named by one.
 //!
 //! The programs themselves are built by `cargo build --examples` (CI) and run, with their
 //! own checks, by `.ci/examples.sh`.
@@ -182,6 +184,42 @@ fn the_contents_list_every_chapter_and_program() {
             assert!(
                 readme.contains(&format!("examples/{name}")),
                 "docs/guide/README.md does not list examples/{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_chapter_has_exercises_with_solutions() {
+    let files = guide_files();
+    let chapters: Vec<_> = files
+        .iter()
+        .filter_map(|(name, text)| Some((name.split('-').next()?.parse::<u32>().ok()?, name, text)))
+        .collect();
+    assert!(!chapters.is_empty(), "no numbered chapter found");
+    for (number, name, text) in chapters {
+        let exercises = text
+            .split("\n## Exercises\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{name} has no `## Exercises` section"));
+        // Each solution is named `guide_exNN_M_...` after its chapter, and exists (the
+        // `--example` check above).
+        let prefix = format!("--example guide_ex{number:02}_");
+        let solutions = exercises.matches(&prefix).count();
+        assert!(
+            solutions >= 2,
+            "{name}: {solutions} exercise solution(s) named, at least 2 wanted"
+        );
+    }
+    // And every solution program is named by its chapter.
+    let named: String = files.iter().map(|(_, text)| text.as_str()).collect();
+    for entry in fs::read_dir(root().join("examples")).expect("read examples/") {
+        let name = entry.expect("read a directory entry").file_name();
+        let name = name.to_string_lossy();
+        if let Some(stem) = name.strip_prefix("guide_ex").and(name.strip_suffix(".rs")) {
+            assert!(
+                named.contains(&format!("--example {stem}")),
+                "examples/{name} is the solution of no exercise in the guide"
             );
         }
     }
