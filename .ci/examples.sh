@@ -335,6 +335,8 @@ for src in examples/guide_ch*.rs; do
 done
 check "guide_ch03_futures: EPOLL_RT_TRACE=FILE is one valid Chrome trace of both runtimes" \
     traced_program guide_ch03_futures main
+check "docs/tools/trace_svg.py draws the guide's timeline picture from its committed trace" bash -c \
+    "python3 docs/tools/trace_svg.py docs/guide/img/echo-session-trace.json | cmp - docs/guide/img/echo-session-timeline.svg"
 check "EPOLL_RT_TRACE=1 prints the loop (guide chapter 10)" bash -c \
     "EPOLL_RT_TRACE=1 timeout $PROBE_LIMIT '$bin/guide_ch10_one_client' 2>&1 >/dev/null | grep -q 'epoll_wait('"
 
