@@ -42,7 +42,9 @@
 //! - `vary: TOKEN ... = KIND [LOW..HIGH]`: each `TOKEN` (a whole word of the block, not a
 //!   part of a longer number) stands for a value that changes from run to run; the
 //!   program's output must have, at that place, a value of that `KIND` within the range
-//!   (either bound may be left out). `KIND` is `int` (digits), `duration` (as Rust's
+//!   (either bound, or the whole range, may be left out: timings on a busy machine are
+//!   checked for their shape, and only for a bound the program itself guarantees, such
+//!   as "no earlier than the timeout"). `KIND` is `int` (digits), `duration` (as Rust's
 //!   `Debug` prints a `Duration`: `14.37µs`, `50.1ms`, `2s`; bounds written the same way)
 //!   or `any` (any run of non-space characters).
 //! - `vary: durations`: every duration-shaped word of the block varies (as `duration`,
