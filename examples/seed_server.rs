@@ -38,7 +38,8 @@ fn main() -> io::Result<()> {
     // The tutorial leaves the listener blocking. Non-blocking is safer: if another thread
     // or process accepts the connection between `poll` saying "ready" and our `accept`,
     // we get `WouldBlock`, not a hang until the next client. (A client that gave up in
-    // that window is still accepted on Linux; its first `recv` gets `ECONNRESET`.)
+    // that window is still accepted on Linux: its first `recv` gets end of file, or
+    // `ECONNRESET`.)
     server.set_nonblocking(true)?;
     // py 15: serverfd = server.fileno()
     let serverfd = server.as_raw_fd();
