@@ -70,7 +70,9 @@
 //! - `figures`: the Markdown table that follows quotes the section of `FILE.md` whose
 //!   heading line starts with `## HEADING` (one run of a benchmark script): each of its
 //!   columns is a column of a table in that section, with the same header, and each of
-//!   its rows is a row of that table, every cell the same.
+//!   its rows is a row of that table, every cell the same. Followed by a paragraph or a
+//!   list instead (up to a blank line), each of its figures with a decimal point (`3.35`,
+//!   `158.6`) must be a number of that section; without a `"HEADING"`, of the whole file.
 mod util;
 
 use std::fs;
@@ -316,13 +318,25 @@ fn markers() -> Vec<Marker> {
             }
             let mut quoted = Vec::new();
             if kind == "figures" {
-                while let Some(line) = lines.get(j).filter(|l| l.starts_with('|')) {
+                // A table, or a paragraph (or list) up to the next blank line.
+                let table = lines.get(j).is_some_and(|l| l.starts_with('|'));
+                while let Some(line) = lines.get(j).filter(|l| {
+                    if table {
+                        l.starts_with('|')
+                    } else {
+                        !l.trim().is_empty()
+                    }
+                }) {
                     quoted.push((*line).to_owned());
                     j += 1;
                 }
                 assert!(
-                    quoted.len() > 2,
-                    "{chapter}: a `figures` marker must be followed by a table"
+                    !table || quoted.len() > 2,
+                    "{chapter}: a `figures` marker's table has no rows"
+                );
+                assert!(
+                    !quoted.is_empty(),
+                    "{chapter}: a `figures` marker quotes nothing"
                 );
             } else {
                 assert_eq!(
@@ -943,24 +957,58 @@ fn cells(row: &str) -> Vec<String> {
 fn figures_match_their_results_files() {
     let mut checked = 0;
     for marker in markers().iter().filter(|m| m.kind == "figures") {
-        let [file, heading] = &marker.args[..] else {
-            panic!(
-                "{}: `figures: FILE \"HEADING\"`: {:?}",
+        let (file, heading) = match &marker.args[..] {
+            [file] => (file, None),
+            [file, heading] => (file, Some(heading)),
+            _ => panic!(
+                "{}: `figures: FILE [\"HEADING\"]`: {:?}",
                 marker.chapter, marker.args
-            );
+            ),
         };
         let text = fs::read_to_string(root().join(file))
             .unwrap_or_else(|e| panic!("{}: {file}: {e}", marker.chapter));
-        // The run's section: from its heading to the next one.
+        // The run's section: from its heading to the next one (no heading: the file).
         let lines: Vec<&str> = text.lines().collect();
-        let start = lines
-            .iter()
-            .position(|l| l.starts_with(&format!("## {heading}")))
-            .unwrap_or_else(|| panic!("{}: no `## {heading}` in {file}", marker.chapter));
-        let end = lines[start + 1..]
-            .iter()
-            .position(|l| l.starts_with("## "))
-            .map_or(lines.len(), |n| start + 1 + n);
+        let (start, end) = match heading {
+            None => (0, lines.len()),
+            Some(heading) => {
+                let start = lines
+                    .iter()
+                    .position(|l| l.starts_with(&format!("## {heading}")))
+                    .unwrap_or_else(|| panic!("{}: no `## {heading}` in {file}", marker.chapter));
+                let end = lines[start + 1..]
+                    .iter()
+                    .position(|l| l.starts_with("## "))
+                    .map_or(lines.len(), |n| start + 1 + n);
+                (start, end)
+            }
+        };
+        let heading = heading.map_or(String::new(), |h| format!(", `## {h}`"));
+        if !marker.quoted[0].starts_with('|') {
+            // Prose: each figure with a decimal point is a number of the section.
+            let numbers = |text: &str| -> Vec<String> {
+                text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+                    .map(|w| w.trim_matches(|c| c == '.' || c == ',').replace(',', ""))
+                    .filter(|w| w.contains('.') && w.parse::<f64>().is_ok())
+                    .collect()
+            };
+            let section = numbers(&lines[start..end].join("\n"));
+            let figures = numbers(&marker.quoted.join("\n"));
+            assert!(
+                !figures.is_empty(),
+                "{}: no figure after a marker",
+                marker.chapter
+            );
+            for figure in figures {
+                assert!(
+                    section.contains(&figure),
+                    "{}: the figure {figure} is not in {file}{heading}",
+                    marker.chapter
+                );
+                checked += 1;
+            }
+            continue;
+        }
         // Its tables, as (header, rows).
         let mut tables: Vec<(Vec<String>, Vec<Vec<String>>)> = Vec::new();
         let mut in_table = false;
@@ -980,7 +1028,7 @@ fn figures_match_their_results_files() {
             .find(|(h, _)| header.iter().all(|c| h.contains(c)))
             .unwrap_or_else(|| {
                 panic!(
-                    "{}: no table in {file}, `## {heading}`, has the columns {header:?}",
+                    "{}: no table in {file}{heading} has the columns {header:?}",
                     marker.chapter
                 )
             });
@@ -1003,7 +1051,7 @@ fn figures_match_their_results_files() {
             });
             assert!(
                 found,
-                "{}: this row is not in {file}, `## {heading}`:\n{row}",
+                "{}: this row is not in {file}{heading}:\n{row}",
                 marker.chapter
             );
             checked += 1;
