@@ -27,6 +27,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -119,9 +120,9 @@ pub(crate) struct Tracer {
     /// Where events are written.
     sink: Sink,
     /// Whether the runtime was dropped and the trace closed: later events (of a waker or
-    /// I/O object that outlived its runtime) are not written. Read and written under
-    /// the sink's lock (stderr's, or the file's), so that no event follows the close.
-    closed: Mutex<bool>,
+    /// I/O object that outlived its runtime) are not written. For a file, read and set
+    /// under the file's lock, so that no event of this runtime follows the array's close.
+    closed: AtomicBool,
 }
 
 impl Tracer {
@@ -135,7 +136,7 @@ impl Tracer {
             Some("1") => Tracer {
                 start: Instant::now(),
                 sink: Sink::Stderr,
-                closed: Mutex::new(false),
+                closed: AtomicBool::new(false),
             },
             _ => match ChromeFile::open(&value) {
                 Ok(file) => {
@@ -147,7 +148,7 @@ impl Tracer {
                             pid: std::process::id(),
                             tid: sys::thread::id(),
                         },
-                        closed: Mutex::new(false),
+                        closed: AtomicBool::new(false),
                     };
                     tracer.name_track();
                     tracer
@@ -194,14 +195,13 @@ impl Tracer {
     fn emit(&self, at: Instant, dur: Option<Duration>, name: &str, line: &str, args: &str) {
         match &self.sink {
             Sink::Stderr => {
-                let mut stderr = io::stderr().lock();
-                if *self.closed.lock().unwrap_or_else(PoisonError::into_inner) {
+                if self.closed.load(Ordering::Relaxed) {
                     return;
                 }
                 // Write errors are ignored: the trace is best effort and must not fail
                 // the program.
                 let _ = writeln!(
-                    stderr,
+                    io::stderr().lock(),
                     "[epoll-rt {:>12.1}µs] {line}",
                     self.micros(Instant::now())
                 );
@@ -220,7 +220,7 @@ impl Tracer {
                 };
                 let _ = write!(event, ",\"args\":{{{args}}}}}");
                 let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
-                if !*self.closed.lock().unwrap_or_else(PoisonError::into_inner) {
+                if !self.closed.load(Ordering::Relaxed) {
                     let _ = file.append(&event);
                 }
             }
@@ -232,10 +232,11 @@ impl Tracer {
     /// still holds the tracer, until another runtime of the process writes to it.
     pub(crate) fn close(&self) {
         match &self.sink {
-            Sink::Stderr => *self.closed.lock().unwrap_or_else(PoisonError::into_inner) = true,
+            Sink::Stderr => self.closed.store(true, Ordering::Relaxed),
             Sink::Chrome { file, .. } => {
                 let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
-                *self.closed.lock().unwrap_or_else(PoisonError::into_inner) = true;
+                // Relaxed: the file's lock orders it with every event's check.
+                self.closed.store(true, Ordering::Relaxed);
                 // Write errors are ignored, as for every event.
                 let _ = file.finish();
             }
