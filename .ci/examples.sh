@@ -103,6 +103,41 @@ graceful_shutdown() {
     [ "$status" -eq 0 ]
 }
 
+# trace_json FILE PID TRACK...: FILE, written with EPOLL_RT_TRACE=FILE by process PID, is
+# valid JSON (python's json.load) in Chrome trace format: every event has PID as its pid
+# and a tid that a `thread_name` metadata event ("ph":"M") names, and a track is named
+# "epoll-rt runtime, thread TRACK" for each TRACK given.
+trace_json() {
+    python3 - "$@" <<'EOF'
+import json, sys
+path, pid, wanted = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+events = json.load(open(path))
+names = {e["tid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+assert all(e["pid"] == pid for e in events), "an event with another pid than %d" % pid
+assert all(e["tid"] in names for e in events), "an event on an unnamed track"
+for track in wanted:
+    assert "epoll-rt runtime, thread " + track in names.values(), (track, names)
+print(len(events), "events on", len(names), "named tracks:", sorted(names.values()))
+EOF
+}
+
+# traced_program NAME TRACK...: runs examples/NAME with EPOLL_RT_TRACE set and checks its
+# trace file with trace_json.
+traced_program() {
+    local name=$1 pid status=0
+    shift
+    EPOLL_RT_TRACE="$tmp/$name.json" "$bin/$name" >/dev/null &
+    pid=$!
+    pids+=("$pid")
+    for _ in $(seq $((PROBE_LIMIT * 10))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$pid" || status=$?
+    [ "$status" -eq 0 ] || return 1
+    trace_json "$tmp/$name.json" "$pid" "$@"
+}
+
 probe() {
     local script=$1
     shift
@@ -290,9 +325,14 @@ check "echo_server shuts down gracefully on Ctrl-C" graceful_shutdown
 stop_server
 # With the server gone, the client must fail with a message, not hang.
 check "echo_client fails cleanly without a server" client_refused "$SERVER_ADDR"
+# Traced: EPOLL_RT_TRACE=FILE, three runtimes (main, and one per thread) in one file.
+export EPOLL_RT_TRACE="$tmp/echo_server.json"
 check "echo_server --threads 2 starts" start_server echo_server --threads 2
+unset EPOLL_RT_TRACE
 check "echo_server --threads 2 serves 200 echoes" timeout "$PROBE_LIMIT" "$bin/echo_client" "$SERVER_ADDR" 200
 check "echo_server --threads 2 shuts down gracefully on Ctrl-C" graceful_shutdown
+check "echo_server --threads 2: EPOLL_RT_TRACE=FILE is one valid Chrome trace" \
+    trace_json "$tmp/echo_server.json" "$SERVER_PID" main epoll-rt-0 epoll-rt-1
 stop_server
 
 # http_hello.
@@ -310,6 +350,10 @@ for src in examples/guide_ch*.rs examples/guide_ex*.rs; do
     name=$(basename "$src" .rs)
     check "$name runs as the guide says" timeout "$PROBE_LIMIT" "$bin/$name"
 done
+check "guide_ch03_futures: EPOLL_RT_TRACE=FILE is one valid Chrome trace of both runtimes" \
+    traced_program guide_ch03_futures main
+check "docs/tools/trace_svg.py draws the guide's timeline picture from its committed trace" bash -c \
+    "python3 docs/tools/trace_svg.py docs/guide/img/echo-session-trace.json | cmp - docs/guide/img/echo-session-timeline.svg"
 check "EPOLL_RT_TRACE=1 prints the loop (guide chapter 10)" bash -c \
     "EPOLL_RT_TRACE=1 timeout $PROBE_LIMIT '$bin/guide_ch10_one_client' 2>&1 >/dev/null | grep -q 'epoll_wait('"
 

@@ -35,8 +35,11 @@ fn main() -> io::Result<()> {
     // py 10-16, 21: socket(), setsockopt(SO_REUSEADDR), bind(), listen(5). std's `bind`
     // does all four, SO_REUSEADDR included, with a backlog of its own choosing.
     let server = TcpListener::bind(&addr)?;
-    // The tutorial leaves the listener blocking. Non-blocking is safer: if a client gives
-    // up between `poll` saying "ready" and our `accept`, we get `WouldBlock`, not a hang.
+    // The tutorial leaves the listener blocking. Non-blocking is safer: if another thread
+    // or process accepts the connection between `poll` saying "ready" and our `accept`,
+    // we get `WouldBlock`, not a hang until the next client. (A client that gave up in
+    // that window is still accepted on Linux: its first `recv` gets end of file, or
+    // `ECONNRESET`.)
     server.set_nonblocking(true)?;
     // py 15: serverfd = server.fileno()
     let serverfd = server.as_raw_fd();
@@ -73,7 +76,7 @@ fn main() -> io::Result<()> {
                 // `accept` belongs to the listening socket.
                 let (client, address) = match server.accept() {
                     Ok(accepted) => accepted,
-                    // Spurious wake-up, or the client already gave up: nothing to do.
+                    // Spurious wake-up, or someone else took the connection: nothing to do.
                     Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
                     Err(e) => return Err(e),
                 };

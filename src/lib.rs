@@ -123,8 +123,8 @@
 //!
 //! - **Readiness**: the kernel's word that a descriptor may be read or written without
 //!   blocking. A hint: the call may still return `WouldBlock`.
-//! - **Edge-triggered**: epoll reports a descriptor when its readiness *changes*, once,
-//!   rather than at every wait while it stays ready. The runtime registers every
+//! - **Edge-triggered**: epoll reports a descriptor when something new happens to it
+//!   (data arrives, room opens), once, rather than at every wait while it stays ready. The runtime registers every
 //!   descriptor this way, once, and reads until `WouldBlock`.
 //! - **Waker**: a handle that puts a task back on the run queue. A future that returns
 //!   `Pending` must have arranged for its waker to be woken later.

@@ -84,6 +84,36 @@ fn traced_workload_outliving_its_runtime() {
     drop(kept);
 }
 
+/// Three runtimes in a row on this thread, then two at once on threads of their own
+/// (`block_on_threads`), all tracing to the same file: each one echoes a message.
+#[test]
+fn traced_workload_of_five_runtimes() {
+    if std::env::var_os(CHILD).is_none() {
+        return; // only meaningful in the child process
+    }
+    async fn echo_once() -> std::io::Result<()> {
+        let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let server = epoll_rt::spawn(async move {
+            let (mut stream, _) = listener.accept().await?;
+            let mut buf = [0; 4];
+            stream.read_exact(&mut buf).await?;
+            stream.write_all(&buf).await
+        });
+        let mut client = AsyncTcpStream::connect(addr).await?;
+        client.write_all(b"ping").await?;
+        let mut buf = [0; 4];
+        client.read_exact(&mut buf).await?;
+        server.await?
+    }
+    for _ in 0..3 {
+        Runtime::new().unwrap().block_on(echo_once()).unwrap();
+    }
+    for result in epoll_rt::block_on_threads(2, |_| echo_once()).unwrap() {
+        result.unwrap();
+    }
+}
+
 /// Runs `traced_workload` in a child process with `EPOLL_RT_TRACE=value`; returns stderr.
 fn run_child(value: &str) -> String {
     run_child_test("traced_workload", value)
@@ -92,15 +122,28 @@ fn run_child(value: &str) -> String {
 /// Runs the test `name` of this file in a child process with `EPOLL_RT_TRACE=value`;
 /// returns stderr.
 fn run_child_test(name: &'static str, value: &str) -> String {
-    let output = util::watchdog(util::LIMIT, {
+    run_child_process(name, value).1
+}
+
+/// Runs the test `name` of this file in a child process with `EPOLL_RT_TRACE=value`;
+/// returns the child's process id and its stderr.
+fn run_child_process(name: &'static str, value: &str) -> (u32, String) {
+    let (pid, output) = util::watchdog(util::LIMIT, {
         let value = value.to_owned();
         move || {
-            Command::new(std::env::current_exe().expect("test binary path"))
+            let child = Command::new(std::env::current_exe().expect("test binary path"))
                 .args(["--exact", name, "--nocapture", "--test-threads=1"])
                 .env(CHILD, "1")
                 .env("EPOLL_RT_TRACE", value)
-                .output()
-                .expect("run the traced child")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run the traced child");
+            let pid = child.id();
+            (
+                pid,
+                child.wait_with_output().expect("wait for the traced child"),
+            )
         }
     });
     assert!(
@@ -108,7 +151,7 @@ fn run_child_test(name: &'static str, value: &str) -> String {
         "child failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stderr).expect("utf-8 trace")
+    (pid, String::from_utf8(output.stderr).expect("utf-8 trace"))
 }
 
 #[test]
@@ -181,7 +224,13 @@ fn trace_file_is_chrome_json() {
     );
     for event in &events {
         let phase = event.get("ph").and_then(json::Value::as_str);
-        assert!(matches!(phase, Some("X" | "i")), "bad phase in {event:?}");
+        assert!(
+            matches!(phase, Some("X" | "i" | "M")),
+            "bad phase in {event:?}"
+        );
+        if phase == Some("M") {
+            continue; // metadata: a track's name, no time
+        }
         assert!(
             event.get("ts").and_then(json::Value::as_f64).is_some(),
             "no timestamp in {event:?}"
@@ -193,6 +242,82 @@ fn trace_file_is_chrome_json() {
             );
         }
     }
+}
+
+/// Five runtimes of one process, three in a row and two at once, write one valid file:
+/// the real process id, one track (tid) per runtime thread, each named by a `thread_name`
+/// metadata event, and every runtime's events from its first to its last. (Each new
+/// runtime used to truncate the file, two at once wrote two arrays into it, and every
+/// event said `pid 1, tid 1`.)
+#[test]
+fn trace_file_of_many_runtimes_is_one_chrome_json() {
+    let path =
+        std::env::temp_dir().join(format!("epoll-rt-trace-five-{}.json", std::process::id()));
+    let (pid, _) = run_child_process(
+        "traced_workload_of_five_runtimes",
+        path.to_str().expect("utf-8 temp path"),
+    );
+    let text = std::fs::read_to_string(&path).expect("trace file written");
+    let _ = std::fs::remove_file(&path);
+    let events = match json::parse(&text) {
+        Ok(json::Value::Array(events)) => events,
+        other => panic!("trace file is not a JSON array: {other:?}\n{text}"),
+    };
+    let field = |e: &json::Value, key: &str| e.get(key).and_then(json::Value::as_f64);
+    for event in &events {
+        assert_eq!(field(event, "pid"), Some(f64::from(pid)), "{event:?}");
+    }
+
+    // One metadata event per runtime, naming its thread's track: the test's own thread
+    // three times, then the two threads of `block_on_threads`.
+    let names: Vec<(f64, &str)> = events
+        .iter()
+        .filter(|e| e.get("ph").and_then(json::Value::as_str) == Some("M"))
+        .map(|e| {
+            assert_eq!(
+                e.get("name").and_then(json::Value::as_str),
+                Some("thread_name")
+            );
+            let name = e
+                .get("args")
+                .and_then(|a| a.get("name"))
+                .and_then(json::Value::as_str)
+                .expect("a thread name");
+            (field(e, "tid").expect("a tid"), name)
+        })
+        .collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert!(
+        names[..3].iter().all(|&(tid, _)| tid == names[0].0),
+        "{names:?}"
+    );
+    let mut threads: Vec<&str> = names[3..].iter().map(|&(_, name)| name).collect();
+    threads.sort_unstable();
+    assert_eq!(
+        threads,
+        [
+            "epoll-rt runtime, thread epoll-rt-0",
+            "epoll-rt runtime, thread epoll-rt-1"
+        ]
+    );
+    let tids: Vec<f64> = names.iter().map(|&(tid, _)| tid).collect();
+    assert!(tids[3] != tids[4] && !tids[..3].contains(&tids[3]) && !tids[..3].contains(&tids[4]));
+
+    // Every event is on a named track, and each runtime's last event, the poll that ends
+    // its `block_on`, is there: three on the first track, one on each of the others.
+    let mut last_polls = [0; 3];
+    for event in &events {
+        let tid = field(event, "tid").expect("a tid");
+        assert!(tids.contains(&tid), "event on an unnamed track: {event:?}");
+        if event.get("name").and_then(json::Value::as_str) == Some("poll block_on") {
+            let outcome = event.get("args").and_then(|a| a.get("outcome"));
+            if outcome.and_then(json::Value::as_str) == Some("Ready") {
+                let track = [tids[0], tids[3], tids[4]].iter().position(|&t| t == tid);
+                last_polls[track.expect("a runtime's track")] += 1;
+            }
+        }
+    }
+    assert_eq!(last_polls, [3, 1, 1], "each runtime's last event");
 }
 
 #[test]

@@ -341,7 +341,9 @@ impl Reactor {
                 .borrow()
                 .get(Key::from_u64(event.token()))
                 .cloned();
-            // No slot: the descriptor was deregistered after the kernel queued the event.
+            // No slot: the descriptor was deregistered after this `epoll_wait` returned the
+            // event (by a waker earlier in the batch). `EPOLL_CTL_DEL` takes back events
+            // still queued in the kernel, not those already in `events`.
             if let Some(state) = state {
                 let ready = Readiness::from_epoll(event.flags());
                 if let Some(tracer) = &self.tracer {

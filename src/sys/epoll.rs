@@ -329,9 +329,10 @@ impl EventFlags {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub const RDHUP: Self = Self(libc::EPOLLRDHUP as u32);
-    /// `EPOLLEXCLUSIVE`: when several epoll instances wait on the same descriptor, wake only
-    /// one of them (avoids a thundering herd on a shared listening socket). Only valid with
-    /// [`Epoll::register`], not [`Epoll::modify`].
+    /// `EPOLLEXCLUSIVE`: when several epoll instances wait on the same descriptor, wake one
+    /// or more of them instead of all (eases a thundering herd on a shared listening
+    /// socket; epoll(7) promises no fewer than one). Only valid with [`Epoll::register`],
+    /// not [`Epoll::modify`].
     ///
     /// ```
     /// use std::io::ErrorKind;

@@ -9,6 +9,7 @@
 //! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`); `recv`, and `send` without `SIGPIPE`, on any connected socket | `net` |
 //! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths | `net` |
 //! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
+//! | `thread` | the calling thread's kernel id (`gettid`) | trace files |
 //! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |
 //! | `signalfd` | a signalfd and the thread's signal mask (`signalfd`, `pthread_sigmask`, `read`) | `signal` |
 //!
@@ -36,5 +37,6 @@ pub(crate) mod eventfd;
 pub(crate) mod fd;
 pub(crate) mod signalfd;
 pub(crate) mod socket;
+pub(crate) mod thread;
 pub(crate) mod timer_slack;
 pub(crate) mod unix_socket;

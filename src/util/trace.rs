@@ -10,42 +10,119 @@
 //! - `EPOLL_RT_TRACE=trace.json` (any other value is a file path): the same events in the
 //!   Chrome trace-event format. Open the file in Perfetto (ui.perfetto.dev) or
 //!   `chrome://tracing` and the loop appears on a timeline: task polls and `epoll_wait`s as
-//!   spans, wakes and readiness as instants. The file is complete JSON once the runtime is
-//!   dropped.
+//!   spans, wakes and readiness as instants.
+//!
+//! Every runtime of the process that traces to the same path writes to one file, created
+//! by the first: each event carries the process id and the kernel id of the runtime's
+//! thread, and each runtime first writes a `thread_name` metadata event, so each runtime
+//! thread is a named track of its own. Times count from the first runtime's start. The
+//! file is complete JSON each time a runtime that writes to it is dropped (the array is
+//! closed, and the next event reopens it), so a process that drops its runtimes leaves a
+//! valid file, whatever their number.
 //!
 //! Off, it costs nothing measurable: the variable is read once, in `Runtime::new`, and every
 //! trace point is a test of an `Option` that is `None`.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::sys;
+
+/// What a Chrome trace file ends with while no runtime writes to it: the array's close.
+const TAIL: &[u8] = b"\n]\n";
+
+/// The Chrome trace files of the process, by path, shared by every runtime that traces
+/// to the same one. Never removed: a later runtime appends to the file, where creating it
+/// again would truncate what the earlier ones wrote.
+static FILES: Mutex<Vec<(OsString, Arc<Mutex<ChromeFile>>)>> = Mutex::new(Vec::new());
+
+/// One Chrome trace-event file: a JSON array of events.
+struct ChromeFile {
+    /// The open file.
+    out: BufWriter<File>,
+    /// Time zero of every event in the file: when its first runtime was created.
+    start: Instant,
+    /// Whether an event has been written (the next one needs a comma before it).
+    written: bool,
+    /// Whether the file ends with [`TAIL`], written when a runtime closed its trace: the
+    /// next event is written over it.
+    tail: bool,
+}
+
+impl ChromeFile {
+    /// The file of `path`, shared with the runtimes that already trace to it, or created.
+    fn open(path: &OsString) -> io::Result<Arc<Mutex<ChromeFile>>> {
+        let mut files = FILES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, file)) = files.iter().find(|(p, _)| p == path) {
+            return Ok(file.clone());
+        }
+        let mut out = BufWriter::new(File::create(path)?);
+        out.write_all(b"[\n")?;
+        let file = Arc::new(Mutex::new(ChromeFile {
+            out,
+            start: Instant::now(),
+            written: false,
+            tail: false,
+        }));
+        files.push((path.clone(), file.clone()));
+        Ok(file)
+    }
+
+    /// Appends one event (a JSON object), over the tail if there is one.
+    fn append(&mut self, event: &str) -> io::Result<()> {
+        if std::mem::take(&mut self.tail) {
+            self.out.seek(SeekFrom::End(-(TAIL.len() as i64)))?;
+        }
+        if std::mem::replace(&mut self.written, true) {
+            self.out.write_all(b",\n")?;
+        }
+        self.out.write_all(event.as_bytes())
+    }
+
+    /// Closes the array and flushes: the file is complete JSON until the next event.
+    fn finish(&mut self) -> io::Result<()> {
+        if !self.tail {
+            self.out.write_all(TAIL)?;
+            self.tail = true;
+        }
+        self.out.flush()
+    }
+}
 
 /// Where trace events go.
 enum Sink {
     /// Human-readable lines on standard error.
     Stderr,
-    /// A Chrome trace-event JSON array being written to a file.
+    /// A Chrome trace file, perhaps shared with other runtimes.
     Chrome {
-        /// The open file.
-        out: BufWriter<File>,
-        /// Whether no event has been written yet (no comma before the next one).
-        first: bool,
+        /// The file.
+        file: Arc<Mutex<ChromeFile>>,
+        /// The process id, the same in every event.
+        pid: u32,
+        /// The kernel id of the thread that created the runtime, which runs its loop:
+        /// the track the runtime's events go to.
+        tid: u32,
     },
-    /// The runtime was dropped and the trace closed: later events (a waker or I/O object
-    /// that outlived its runtime) are not written.
-    Closed,
 }
 
 /// The trace of one runtime. Shared (`Arc`) by the parts that report to it, including
 /// wakers on other threads.
 pub(crate) struct Tracer {
-    /// Time zero of the trace: when the runtime was created.
+    /// Time zero of the trace: when the runtime was created, or, for a file, when the
+    /// file's first runtime was.
     start: Instant,
     /// Where events are written.
-    sink: Mutex<Sink>,
+    sink: Sink,
+    /// Whether the runtime was dropped and the trace closed: later events (of a waker or
+    /// I/O object that outlived its runtime) are not written. For a file, read and set
+    /// under the file's lock, so that no event of this runtime follows the array's close.
+    closed: AtomicBool,
 }
 
 impl Tracer {
@@ -54,14 +131,27 @@ impl Tracer {
     /// tracing stays off: a debugging aid must not stop the program.
     pub(crate) fn from_env() -> Option<Arc<Tracer>> {
         let value = std::env::var_os("EPOLL_RT_TRACE")?;
-        let sink = match value.to_str() {
+        let tracer = match value.to_str() {
             Some("" | "0") => return None,
-            Some("1") => Sink::Stderr,
-            _ => match File::create(&value) {
+            Some("1") => Tracer {
+                start: Instant::now(),
+                sink: Sink::Stderr,
+                closed: AtomicBool::new(false),
+            },
+            _ => match ChromeFile::open(&value) {
                 Ok(file) => {
-                    let mut out = BufWriter::new(file);
-                    let _ = out.write_all(b"[\n");
-                    Sink::Chrome { out, first: true }
+                    let start = file.lock().unwrap_or_else(PoisonError::into_inner).start;
+                    let tracer = Tracer {
+                        start,
+                        sink: Sink::Chrome {
+                            file,
+                            pid: std::process::id(),
+                            tid: sys::thread::id(),
+                        },
+                        closed: AtomicBool::new(false),
+                    };
+                    tracer.name_track();
+                    tracer
                 }
                 Err(e) => {
                     eprintln!(
@@ -71,10 +161,27 @@ impl Tracer {
                 }
             },
         };
-        Some(Arc::new(Tracer {
-            start: Instant::now(),
-            sink: Mutex::new(sink),
-        }))
+        Some(Arc::new(tracer))
+    }
+
+    /// Writes the `thread_name` metadata event that names this runtime's track after
+    /// its thread.
+    fn name_track(&self) {
+        let Sink::Chrome { file, pid, tid } = &self.sink else {
+            return;
+        };
+        let current = thread::current();
+        let name = match current.name() {
+            Some(name) => format!("epoll-rt runtime, thread {name}"),
+            None => format!("epoll-rt runtime, thread {tid}"),
+        };
+        let event = format!(
+            "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":\"{}\"}}}}",
+            json_escape(&name)
+        );
+        let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+        // Write errors are ignored: the trace is best effort and must not fail the program.
+        let _ = file.append(&event);
     }
 
     /// Microseconds from the start of the trace to `t`.
@@ -86,19 +193,24 @@ impl Tracer {
     /// read in the order things finished); for Chrome, a span of `dur` starting at `at` (or
     /// an instant when `dur` is `None`).
     fn emit(&self, at: Instant, dur: Option<Duration>, name: &str, line: &str, args: &str) {
-        let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
-        // Write errors are ignored: the trace is best effort and must not fail the program.
-        let _ = match &mut *sink {
-            Sink::Stderr => writeln!(
-                io::stderr().lock(),
-                "[epoll-rt {:>12.1}µs] {line}",
-                self.micros(Instant::now())
-            ),
-            Sink::Chrome { out, first } => {
+        match &self.sink {
+            Sink::Stderr => {
+                if self.closed.load(Ordering::Relaxed) {
+                    return;
+                }
+                // Write errors are ignored: the trace is best effort and must not fail
+                // the program.
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "[epoll-rt {:>12.1}µs] {line}",
+                    self.micros(Instant::now())
+                );
+            }
+            Sink::Chrome { file, pid, tid } => {
                 let mut event = String::with_capacity(160);
                 let _ = write!(
                     event,
-                    "{{\"name\":\"{}\",\"ts\":{:.3},\"pid\":1,\"tid\":1",
+                    "{{\"name\":\"{}\",\"ts\":{:.3},\"pid\":{pid},\"tid\":{tid}",
                     json_escape(name),
                     self.micros(at)
                 );
@@ -107,23 +219,28 @@ impl Tracer {
                     None => write!(event, ",\"ph\":\"i\",\"s\":\"t\""),
                 };
                 let _ = write!(event, ",\"args\":{{{args}}}}}");
-                let sep = if std::mem::take(first) { "" } else { ",\n" };
-                out.write_all(sep.as_bytes())
-                    .and_then(|()| out.write_all(event.as_bytes()))
+                let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+                if !self.closed.load(Ordering::Relaxed) {
+                    let _ = file.append(&event);
+                }
             }
-            Sink::Closed => Ok(()),
-        };
+        }
     }
 
-    /// Ends the trace, when its runtime is dropped: a Chrome trace's array is closed, so the
-    /// file is valid JSON from then on, whatever still holds the tracer.
+    /// Ends the trace, when its runtime is dropped: later events are not written, and a
+    /// Chrome trace's array is closed, so the file is valid JSON from then on, whatever
+    /// still holds the tracer, until another runtime of the process writes to it.
     pub(crate) fn close(&self) {
-        let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Sink::Chrome { out, .. } = &mut *sink {
-            // Write errors are ignored, as for every event.
-            let _ = out.write_all(b"\n]\n").and_then(|()| out.flush());
+        match &self.sink {
+            Sink::Stderr => self.closed.store(true, Ordering::Relaxed),
+            Sink::Chrome { file, .. } => {
+                let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+                // Relaxed: the file's lock orders it with every event's check.
+                self.closed.store(true, Ordering::Relaxed);
+                // Write errors are ignored, as for every event.
+                let _ = file.finish();
+            }
         }
-        *sink = Sink::Closed;
     }
 
     /// One `epoll_wait`: it began at `started`, with `timeout`, and returned `events`.
