@@ -159,7 +159,7 @@ pub mod signal;
 pub mod task;
 pub mod time;
 
-pub use async_fd::{AsyncFd, ReadyGuard, WouldBlock};
+pub use async_fd::{AsyncFd, Interest, Ready, ReadyGuard, WouldBlock};
 pub use net::{AsyncTcpListener, AsyncTcpStream};
 pub use runtime::{Runtime, RuntimeStats, block_on, block_on_threads, spawn};
 pub use sys::epoll;

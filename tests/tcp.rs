@@ -587,3 +587,27 @@ fn vectored_calls_take_the_first_1024_slices_and_keep_readiness() -> io::Result<
         Ok(())
     })
 }
+
+#[test]
+fn linger_and_ttl_options_round_trip_and_linger_zero_resets() -> io::Result<()> {
+    util::run(|| async {
+        let (client, mut server) = connected_pair().await?;
+        assert_eq!(client.linger()?, None); // the default: a graceful close
+        client.set_linger(Some(Duration::from_secs(3)))?;
+        assert_eq!(client.linger()?, Some(Duration::from_secs(3)));
+        client.set_ttl(17)?;
+        assert_eq!(client.ttl()?, 17);
+
+        // A zero linger turns the close into a reset: the peer reads an error, not end of
+        // file.
+        client.set_linger(Some(Duration::ZERO))?;
+        assert_eq!(client.linger()?, Some(Duration::ZERO));
+        drop(client);
+        let err = server
+            .read(&mut [0u8; 8])
+            .await
+            .expect_err("reset by the peer");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
+        Ok(())
+    })
+}

@@ -686,3 +686,35 @@ fn a_blocking_std_peer_talks_to_an_async_datagram() -> io::Result<()> {
         Ok(())
     })
 }
+
+#[test]
+fn peer_cred_names_this_process() -> io::Result<()> {
+    util::run(|| async {
+        let (a, b) = AsyncUnixStream::pair()?;
+        // SAFETY: getuid and getgid have no preconditions and cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        for cred in [a.peer_cred()?, b.peer_cred()?] {
+            assert_eq!(cred.pid(), Some(std::process::id() as i32));
+            assert_eq!((cred.uid(), cred.gid()), (uid, gid));
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn peek_from_names_an_abstract_sender() -> io::Result<()> {
+    use std::os::linux::net::SocketAddrExt;
+    util::run(|| async {
+        let name = format!("epoll-rt-test-{}-abstract", std::process::id());
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+        let sender = UnixDatagram::bind_addr(&addr)?;
+        let path = TempPath::new("peek-abstract");
+        let receiver = AsyncUnixDatagram::bind(&path)?;
+        // A blocking std send of one small datagram into an empty queue: never waits.
+        sender.send_to(b"hi", &path)?;
+        let mut buf = [0u8; 4];
+        let (n, from) = receiver.peek_from(&mut buf).await?;
+        assert_eq!((n, from.as_abstract_name()), (2, Some(name.as_bytes())));
+        Ok(())
+    })
+}

@@ -6,7 +6,9 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
+use super::readiness::{peek_method, readiness_methods, stream_try_methods};
 use super::{byte_stream, no_addresses};
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
@@ -485,6 +487,36 @@ impl AsyncTcpStream {
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.get_ref().nodelay()
     }
+
+    /// Sets `SO_LINGER`: with `Some(t)`, dropping the stream makes the kernel try for up
+    /// to `t` (whole seconds) to send what is unsent, and `Some(Duration::ZERO)` resets
+    /// the connection (`RST`) instead of closing it; `None`, the default, closes
+    /// gracefully in the background. The close itself never blocks the thread here: the
+    /// socket is non-blocking, so the kernel lingers on its own.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        socket::set_linger(self.as_fd(), linger)
+    }
+
+    /// The `SO_LINGER` setting; see [`set_linger`](Self::set_linger).
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        socket::linger(self.as_fd())
+    }
+
+    /// Sets the IP time-to-live of outgoing packets (`IP_TTL`); forwards to std.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live of outgoing packets (`IP_TTL`); forwards to std.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.get_ref().ttl()
+    }
+
+    // Readiness and non-blocking tries, as every stream has them (`readiness.rs`);
+    // `examples/readiness.rs` shows them in use.
+    readiness_methods!(TcpStream);
+    stream_try_methods!();
+    peek_method!();
 
     /// Polls a read into `buf` for a poll method (`futures_io::AsyncRead`), which waits in
     /// the stream's shared poll slot.

@@ -18,7 +18,8 @@ use std::path::Path;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::byte_stream;
+use super::readiness::{readiness_methods, stream_try_methods};
+use super::{UCred, byte_stream};
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
 use crate::sys::socket;
@@ -352,6 +353,16 @@ impl AsyncUnixStream {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().local_addr()
     }
+
+    /// The credentials of the process at the other end (`SO_PEERCRED`): see [`UCred`].
+    pub fn peer_cred(&self) -> io::Result<UCred> {
+        unix_socket::peer_cred(self.as_fd()).map(UCred::from_raw)
+    }
+
+    // Readiness and non-blocking tries, as every stream has them (`readiness.rs`);
+    // `examples/readiness.rs` shows them in use.
+    readiness_methods!(UnixStream);
+    stream_try_methods!();
 
     /// Polls a read into `buf` for a poll method (`futures_io::AsyncRead`), which waits in
     /// the stream's shared poll slot.

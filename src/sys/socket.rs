@@ -20,6 +20,7 @@ use std::net::{
     Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream, UdpSocket,
 };
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 /// The listen backlog requested; the kernel caps it at `net.core.somaxconn`.
 ///
@@ -204,6 +205,19 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n as usize)
 }
 
+/// Copies queued data into `buf` without taking it off the queue (`MSG_PEEK`): the
+/// number of bytes copied.
+pub(crate) fn peek(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
+    let n = syscall!(recv(
+        fd.as_raw_fd(),
+        buf.as_mut_ptr().cast(),
+        buf.len(),
+        libc::MSG_PEEK,
+    ))?;
+    Ok(n as usize)
+}
+
 /// Sends `buf` on the connected socket `fd`, with `MSG_NOSIGNAL`: a peer that has gone
 /// is an `EPIPE` (`BrokenPipe`) error, never a `SIGPIPE`.
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
@@ -258,4 +272,43 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     // whole call, and no name or control buffer.
     let n = syscall!(sendmsg(fd.as_raw_fd(), &raw const msg, libc::MSG_NOSIGNAL))?;
     Ok(n as usize)
+}
+
+/// Sets `SO_LINGER`: with `Some(t)`, closing the socket waits up to `t` for unsent data
+/// to go (and `Some(0)` resets the connection instead of closing it gracefully); `None`
+/// restores the default, a close that returns at once and sends in the background.
+pub(crate) fn set_linger(fd: BorrowedFd<'_>, linger: Option<Duration>) -> io::Result<()> {
+    let value = libc::linger {
+        l_onoff: linger.is_some() as libc::c_int,
+        l_linger: linger.map_or(0, |t| {
+            t.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+        }),
+    };
+    // SAFETY: the option value is a `linger` that lives across the call, with its size.
+    syscall!(setsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        (&raw const value).cast(),
+        mem::size_of::<libc::linger>() as libc::socklen_t,
+    ))
+    .map(drop)
+}
+
+/// Reads `SO_LINGER`; see [`set_linger`].
+pub(crate) fn linger(fd: BorrowedFd<'_>) -> io::Result<Option<Duration>> {
+    let mut value = libc::linger {
+        l_onoff: 0,
+        l_linger: 0,
+    };
+    let mut len = mem::size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes and describe each other.
+    syscall!(getsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        (&raw mut value).cast(),
+        &mut len,
+    ))?;
+    Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger as u64)))
 }
