@@ -94,3 +94,7 @@ impl_async_read!(ReadHalf<'_>, |h| h.stream());
 impl_async_write!(WriteHalf<'_>, |h| h.stream());
 impl_async_read!(OwnedReadHalf, |h| h.stream());
 impl_async_write!(OwnedWriteHalf, |h| h.stream());
+impl_async_read!(ReadHalf<'_, AsyncUnixStream>, |h| h.stream());
+impl_async_write!(WriteHalf<'_, AsyncUnixStream>, |h| h.stream());
+impl_async_read!(OwnedReadHalf<AsyncUnixStream>, |h| h.stream());
+impl_async_write!(OwnedWriteHalf<AsyncUnixStream>, |h| h.stream());

@@ -718,3 +718,67 @@ fn peek_from_names_an_abstract_sender() -> io::Result<()> {
         Ok(())
     })
 }
+
+#[test]
+fn split_halves_read_and_write_at_once_and_reunite() -> io::Result<()> {
+    util::run(|| async {
+        let (mut a, mut b) = AsyncUnixStream::pair()?;
+        {
+            // Borrowed halves: a read waiting for data while a write goes out, in one task.
+            let (mut rd, mut wr) = a.split();
+            let mut buf = [0u8; 4];
+            let reading = rd.read_exact(&mut buf);
+            let echo = async {
+                let mut got = [0u8; 4];
+                b.read_exact(&mut got).await?;
+                b.write_all(&got).await
+            };
+            let (read, written, echoed) = futures_util::future::join3(
+                reading,
+                wr.write_vectored(&[IoSlice::new(b"pi"), IoSlice::new(b"ng")]),
+                echo,
+            )
+            .await;
+            read?;
+            assert_eq!(written?, 4);
+            echoed?;
+            assert_eq!(&buf, b"ping");
+            assert!(wr.stream().peer_cred().is_ok());
+        }
+
+        // Owned halves in two tasks; dropping the write half shuts down writing.
+        let (mut rd, wr) = a.into_split();
+        let writer = spawn(async move {
+            let mut wr = wr;
+            wr.write_all(b"from a task").await?;
+            Ok::<_, io::Error>(wr)
+        });
+        let mut buf = [0u8; 11];
+        b.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"from a task");
+        let wr = writer.await??;
+        b.write_all(b"back").await?;
+        let mut four = [0u8; 4];
+        rd.read_exact(&mut four).await?;
+        assert_eq!(&four, b"back");
+
+        // Reunited, the stream still writes (no shutdown); halves of two streams do not
+        // reunite.
+        let (c, _d) = AsyncUnixStream::pair()?;
+        let (c_rd, c_wr) = c.into_split();
+        let epoll_rt::net::ReuniteError(c_rd, wr) = c_rd.reunite(wr).unwrap_err();
+        drop((c_rd, c_wr));
+        let (rd, wr2) = (rd, wr);
+        let mut a = rd.reunite(wr2).expect("halves of one stream");
+        a.write_all(b"whole").await?;
+        let mut five = [0u8; 5];
+        b.read_exact(&mut five).await?;
+        assert_eq!(&five, b"whole");
+
+        // Dropping an owned write half: the peer reads end of file.
+        let (_rd, wr) = a.into_split();
+        drop(wr);
+        assert_eq!(b.read(&mut five).await?, 0);
+        Ok(())
+    })
+}

@@ -31,8 +31,8 @@
 
 mod byte_stream;
 mod readiness;
+mod split;
 mod tcp_listener;
-mod tcp_split;
 mod tcp_stream;
 mod ucred;
 mod udp;
@@ -40,8 +40,8 @@ mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp_listener::AsyncTcpListener;
-pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp_stream::AsyncTcpStream;
 pub use ucred::UCred;
 pub use udp::AsyncUdpSocket;

@@ -319,7 +319,7 @@ impl AsyncTcpStream {
     }
 
     // The `&self` forms below do the work. The public methods take `&mut self` so that one
-    // task owns each direction; the split halves (`tcp_split.rs`) share the stream and
+    // task owns each direction; the split halves (`split.rs`) share the stream and
     // call these directly, one direction each.
 
     //

@@ -184,8 +184,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
+        self.read_shared(buf)
     }
 
     /// Reads exactly `buf.len()` bytes. End of file first is an `UnexpectedEof` error.
@@ -207,8 +206,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
+        self.read_exact_shared(buf)
     }
 
     /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
@@ -230,8 +228,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
+        self.write_shared(buf)
     }
 
     /// Writes all of `buf`, waiting for room in the socket's buffer as needed (this is
@@ -256,8 +253,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
+        self.write_all_shared(buf)
     }
 
     /// Reads into the slices `bufs`, filling each in turn, with one `recvmsg`: as
@@ -285,8 +281,7 @@ impl AsyncUnixStream {
         &mut self,
         bufs: &mut [IoSliceMut<'_>],
     ) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_read_vectored(&mut waiter, cx, bufs))
+        self.read_vectored_shared(bufs)
     }
 
     /// Writes the slices `bufs`, in order, with one `sendmsg` (with `MSG_NOSIGNAL`, as
@@ -295,6 +290,51 @@ impl AsyncUnixStream {
     /// used. [`read_vectored`](Self::read_vectored) shows both.
     pub fn write_vectored(
         &mut self,
+        bufs: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.write_vectored_shared(bufs)
+    }
+
+    // The `&self` forms below do the work, as for the TCP stream: the public methods take
+    // `&mut self` so that one task owns each direction; the split halves (`split.rs`)
+    // share the stream and call these directly, one direction each.
+
+    /// [`read`](Self::read) through a shared reference.
+    pub(crate) fn read_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
+    }
+
+    /// [`read_exact`](Self::read_exact) through a shared reference.
+    pub(crate) fn read_exact_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+        let mut waiter = self.inner.waiter();
+        byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
+    }
+
+    /// [`read_vectored`](Self::read_vectored) through a shared reference.
+    pub(crate) fn read_vectored_shared(
+        &self,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_read_vectored(&mut waiter, cx, bufs))
+    }
+
+    /// [`write`](Self::write) through a shared reference.
+    pub(crate) fn write_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
+    }
+
+    /// [`write_all`](Self::write_all) through a shared reference.
+    pub(crate) fn write_all_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        let mut waiter = self.inner.waiter();
+        byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
+    }
+
+    /// [`write_vectored`](Self::write_vectored) through a shared reference.
+    pub(crate) fn write_vectored_shared(
+        &self,
         bufs: &[IoSlice<'_>],
     ) -> impl Future<Output = io::Result<usize>> {
         let mut waiter = self.inner.waiter();

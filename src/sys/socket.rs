@@ -312,3 +312,15 @@ pub(crate) fn linger(fd: BorrowedFd<'_>) -> io::Result<Option<Duration>> {
     ))?;
     Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger as u64)))
 }
+
+/// Shuts down one or both directions of the connected socket `fd`: what std's
+/// `shutdown` does, for a descriptor reached through `AsFd` (a split stream's write half).
+pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: std::net::Shutdown) -> io::Result<()> {
+    let how = match how {
+        std::net::Shutdown::Read => libc::SHUT_RD,
+        std::net::Shutdown::Write => libc::SHUT_WR,
+        std::net::Shutdown::Both => libc::SHUT_RDWR,
+    };
+    // SAFETY: plain integer arguments.
+    syscall!(shutdown(fd.as_raw_fd(), how)).map(drop)
+}
