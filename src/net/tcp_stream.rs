@@ -513,7 +513,7 @@ impl AsyncTcpStream {
     }
 
     // Readiness and non-blocking tries, as every stream has them (`readiness.rs`);
-    // `examples/readiness.rs` shows them in use.
+    // `examples/readiness_*.rs` show them in use.
     readiness_methods!(TcpStream);
     stream_try_methods!();
     peek_method!();

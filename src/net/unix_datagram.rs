@@ -352,7 +352,7 @@ impl AsyncUnixDatagram {
     }
 
     // Readiness, non-blocking tries and poll forms, as every datagram socket has them
-    // (`readiness.rs`); `examples/readiness.rs` shows them in use.
+    // (`readiness.rs`); `examples/readiness_*.rs` show them in use.
     readiness_methods!(UnixDatagram);
     datagram_methods!();
     peek_method!();

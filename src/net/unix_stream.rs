@@ -400,7 +400,7 @@ impl AsyncUnixStream {
     }
 
     // Readiness and non-blocking tries, as every stream has them (`readiness.rs`);
-    // `examples/readiness.rs` shows them in use.
+    // `examples/readiness_*.rs` show them in use.
     readiness_methods!(UnixStream);
     stream_try_methods!();
 
