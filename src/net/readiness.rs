@@ -2,7 +2,8 @@
 //! (`readable`, `writable`, `ready`, and the poll forms `poll_read_ready`,
 //! `poll_write_ready`), giving the socket back to std (`into_std`), and the non-blocking
 //! tries of streams (`try_read`, `try_write` and their vectored forms) and of datagram
-//! sockets (`try_send`, `try_recv`, `poll_send`, `poll_recv`), and `peek`. Named as tokio
+//! sockets (`try_send`, `try_recv`, `try_recv_from`, `poll_send`, `poll_recv`,
+//! `poll_recv_from`), and `peek`. Named as tokio
 //! names them.
 //!
 //! Each is a macro that expands to methods inside a type's `impl` block; the type keeps
@@ -116,10 +117,11 @@ macro_rules! stream_try_methods {
     };
 }
 
-/// `try_send`, `try_recv`, `poll_send` and `poll_recv` for a datagram type whose
-/// `inner` is an `AsyncFd` of a datagram socket.
+/// `try_send`, `try_recv`, `try_recv_from`, `poll_send`, `poll_recv` and `poll_recv_from`
+/// for a datagram type whose `inner` is an `AsyncFd` of a datagram socket with addresses
+/// of type `$addr`.
 macro_rules! datagram_methods {
-    () => {
+    ($addr:ty) => {
         /// Sends `buf` as one datagram to the connected peer, without waiting: the bytes
         /// sent, or `WouldBlock` if the send queue is full, which clears write readiness.
         /// Pair it with [`writable`](Self::writable).
@@ -136,6 +138,24 @@ macro_rules! datagram_methods {
             self.inner.try_io($crate::driver::Direction::Read, |s| {
                 $crate::sys::socket::recv(::std::os::fd::AsFd::as_fd(s), buf)
             })
+        }
+
+        /// Takes one datagram off the queue into `buf`, without waiting: its length and
+        /// sender, or `WouldBlock` if none is queued, which clears read readiness. Pair it
+        /// with [`readable`](Self::readable).
+        pub fn try_recv_from(&self, buf: &mut [u8]) -> ::std::io::Result<(usize, $addr)> {
+            self.inner
+                .try_io($crate::driver::Direction::Read, |s| s.recv_from(buf))
+        }
+
+        /// Poll form of `recv_from`, waiting in the shared read slot (see
+        /// [`poll_send`](Self::poll_send)).
+        pub fn poll_recv_from(
+            &self,
+            cx: &mut ::std::task::Context<'_>,
+            buf: &mut [u8],
+        ) -> ::std::task::Poll<::std::io::Result<(usize, $addr)>> {
+            self.inner.poll_read_with(cx, |s| s.recv_from(buf))
         }
 
         /// Poll form of `send`, for a hand-written future or poll method. It waits in the

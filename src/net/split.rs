@@ -14,7 +14,8 @@
 //! The half types are generic over the stream, `AsyncTcpStream` by default (so
 //! `ReadHalf<'_>` is a TCP half and `ReadHalf<'_, AsyncUnixStream>` a Unix one); their
 //! methods, forwards to the stream's `&self` forms of read and write, are written once in
-//! the macro `halves!` and stamped out for each stream type.
+//! the macro `halves!` (with `read_methods!` and `write_methods!`, shared by the
+//! borrowed and owned halves) and stamped out for each stream type.
 
 use std::error::Error;
 use std::fmt;
@@ -226,29 +227,65 @@ fn into_split<S: AsFd>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
     (OwnedReadHalf(stream), write)
 }
 
+/// The reads of a read half, forwarded to its `stream()`.
+macro_rules! read_methods {
+    () => {
+        /// Reads some bytes; see the stream's `read`. Cancel-safe.
+        pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+            self.stream().read_shared(buf)
+        }
+
+        /// Reads into several slices with one `recvmsg`; see the stream's `read_vectored`.
+        /// Cancel-safe.
+        pub fn read_vectored(
+            &mut self,
+            bufs: &mut [IoSliceMut<'_>],
+        ) -> impl Future<Output = io::Result<usize>> {
+            self.stream().read_vectored_shared(bufs)
+        }
+
+        /// Reads exactly `buf.len()` bytes; see the stream's `read_exact`.
+        pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
+            self.stream().read_exact_shared(buf)
+        }
+    };
+}
+
+/// The writes of a write half, forwarded to its `stream()`.
+macro_rules! write_methods {
+    () => {
+        /// Writes some bytes; see the stream's `write`. Cancel-safe.
+        pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+            self.stream().write_shared(buf)
+        }
+
+        /// Writes several slices with one `sendmsg`; see the stream's `write_vectored`.
+        /// Cancel-safe.
+        pub fn write_vectored(
+            &mut self,
+            bufs: &[IoSlice<'_>],
+        ) -> impl Future<Output = io::Result<usize>> {
+            self.stream().write_vectored_shared(bufs)
+        }
+
+        /// Writes all of `buf`; see the stream's `write_all`.
+        pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+            self.stream().write_all_shared(buf)
+        }
+
+        /// Shuts down the writing direction: the peer reads end of file.
+        pub fn shutdown(&self) -> io::Result<()> {
+            self.stream().shutdown(Shutdown::Write)
+        }
+    };
+}
+
 /// The methods of the four half types for the stream type `$stream`, which has the
 /// `&self` forms they forward to (`read_shared`, `write_shared`, ...).
 macro_rules! halves {
     ($stream:ty) => {
         impl ReadHalf<'_, $stream> {
-            /// Reads some bytes; see the stream's `read`. Cancel-safe.
-            pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-                self.0.read_shared(buf)
-            }
-
-            /// Reads into several slices with one `recvmsg`; see the stream's
-            /// `read_vectored`. Cancel-safe.
-            pub fn read_vectored(
-                &mut self,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> impl Future<Output = io::Result<usize>> {
-                self.0.read_vectored_shared(bufs)
-            }
-
-            /// Reads exactly `buf.len()` bytes; see the stream's `read_exact`.
-            pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-                self.0.read_exact_shared(buf)
-            }
+            read_methods!();
 
             /// The underlying stream, for its addresses, options and readiness.
             pub fn stream(&self) -> &$stream {
@@ -257,29 +294,7 @@ macro_rules! halves {
         }
 
         impl WriteHalf<'_, $stream> {
-            /// Writes some bytes; see the stream's `write`. Cancel-safe.
-            pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-                self.0.write_shared(buf)
-            }
-
-            /// Writes several slices with one `sendmsg`; see the stream's
-            /// `write_vectored`. Cancel-safe.
-            pub fn write_vectored(
-                &mut self,
-                bufs: &[IoSlice<'_>],
-            ) -> impl Future<Output = io::Result<usize>> {
-                self.0.write_vectored_shared(bufs)
-            }
-
-            /// Writes all of `buf`; see the stream's `write_all`.
-            pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-                self.0.write_all_shared(buf)
-            }
-
-            /// Shuts down the writing direction: the peer reads end of file.
-            pub fn shutdown(&self) -> io::Result<()> {
-                self.0.shutdown(Shutdown::Write)
-            }
+            write_methods!();
 
             /// The underlying stream, for its addresses, options and readiness.
             pub fn stream(&self) -> &$stream {
@@ -288,24 +303,7 @@ macro_rules! halves {
         }
 
         impl OwnedReadHalf<$stream> {
-            /// Reads some bytes; see the stream's `read`. Cancel-safe.
-            pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-                self.0.read_shared(buf)
-            }
-
-            /// Reads into several slices with one `recvmsg`; see the stream's
-            /// `read_vectored`. Cancel-safe.
-            pub fn read_vectored(
-                &mut self,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> impl Future<Output = io::Result<usize>> {
-                self.0.read_vectored_shared(bufs)
-            }
-
-            /// Reads exactly `buf.len()` bytes; see the stream's `read_exact`.
-            pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-                self.0.read_exact_shared(buf)
-            }
+            read_methods!();
 
             /// The underlying stream, for its addresses, options and readiness.
             pub fn stream(&self) -> &$stream {
@@ -330,29 +328,7 @@ macro_rules! halves {
         }
 
         impl OwnedWriteHalf<$stream> {
-            /// Writes some bytes; see the stream's `write`. Cancel-safe.
-            pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-                self.stream.write_shared(buf)
-            }
-
-            /// Writes several slices with one `sendmsg`; see the stream's
-            /// `write_vectored`. Cancel-safe.
-            pub fn write_vectored(
-                &mut self,
-                bufs: &[IoSlice<'_>],
-            ) -> impl Future<Output = io::Result<usize>> {
-                self.stream.write_vectored_shared(bufs)
-            }
-
-            /// Writes all of `buf`; see the stream's `write_all`.
-            pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-                self.stream.write_all_shared(buf)
-            }
-
-            /// Shuts down the writing direction: the peer reads end of file.
-            pub fn shutdown(&self) -> io::Result<()> {
-                self.stream.shutdown(Shutdown::Write)
-            }
+            write_methods!();
 
             /// The underlying stream, for its addresses, options and readiness.
             pub fn stream(&self) -> &$stream {

@@ -8,8 +8,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::byte_stream::shared_io_methods;
+use super::no_addresses;
 use super::readiness::{peek_method, readiness_methods, stream_try_methods};
-use super::{byte_stream, no_addresses};
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
 use crate::driver::Direction;
@@ -318,55 +319,9 @@ impl AsyncTcpStream {
         self.write_vectored_shared(bufs)
     }
 
-    // The `&self` forms below do the work. The public methods take `&mut self` so that one
-    // task owns each direction; the split halves (`split.rs`) share the stream and
-    // call these directly, one direction each.
-
-    //
-    // Each future holds a `Waiter` (which also gives it the stream): dropped with the
-    // future, it takes the task's waker back from the reactor.
-
-    /// [`read`](Self::read) through a shared reference.
-    pub(crate) fn read_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
-    }
-
-    /// [`read_exact`](Self::read_exact) through a shared reference.
-    pub(crate) fn read_exact_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
-    }
-
-    /// [`read_vectored`](Self::read_vectored) through a shared reference.
-    pub(crate) fn read_vectored_shared(
-        &self,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_read_vectored(&mut waiter, cx, bufs))
-    }
-
-    /// [`write_vectored`](Self::write_vectored) through a shared reference.
-    pub(crate) fn write_vectored_shared(
-        &self,
-        bufs: &[IoSlice<'_>],
-    ) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_write_vectored(&mut waiter, cx, bufs))
-    }
-
-    /// [`write`](Self::write) through a shared reference.
-    pub(crate) fn write_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
-    }
-
-    /// [`write_all`](Self::write_all) through a shared reference.
-    pub(crate) fn write_all_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
-    }
+    // The `&self` forms (`read_shared`, ...) do the work, and the `poll_*_priv` forms serve
+    // the futures-io traits: see `byte_stream::shared_io_methods`.
+    shared_io_methods!();
 
     /// Does nothing: a TCP stream has no user-space buffer. Here for symmetry with
     /// buffered writers.
@@ -517,47 +472,6 @@ impl AsyncTcpStream {
     readiness_methods!(TcpStream);
     stream_try_methods!();
     peek_method!();
-
-    /// Polls a read into `buf` for a poll method (`futures_io::AsyncRead`), which waits in
-    /// the stream's shared poll slot.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_read(&mut self.inner.poll_slot(), cx, buf)
-    }
-
-    /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&mut self.inner.poll_slot(), cx, buf)
-    }
-
-    /// Polls a vectored read for `futures_io::AsyncRead::poll_read_vectored`.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_read_vectored(&mut self.inner.poll_slot(), cx, bufs)
-    }
-
-    /// Polls a vectored write for `futures_io::AsyncWrite::poll_write_vectored`.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_write_vectored(&mut self.inner.poll_slot(), cx, bufs)
-    }
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of

@@ -262,13 +262,6 @@ impl AsyncUdpSocket {
             .try_io(Direction::Write, |s| s.send_to(buf, target))
     }
 
-    /// Takes one datagram off the queue into `buf`, without waiting: its length and
-    /// sender, or `WouldBlock` if none is queued, which clears read readiness. Pair it
-    /// with [`readable`](Self::readable).
-    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.inner.try_io(Direction::Read, |s| s.recv_from(buf))
-    }
-
     /// Poll form of [`send_to`](Self::send_to), waiting in the shared write slot (see
     /// [`poll_send`](Self::poll_send)).
     pub fn poll_send_to(
@@ -278,16 +271,6 @@ impl AsyncUdpSocket {
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
         self.inner.poll_write_with(cx, |s| s.send_to(buf, target))
-    }
-
-    /// Poll form of [`recv_from`](Self::recv_from), waiting in the shared read slot (see
-    /// [`poll_send`](Self::poll_send)).
-    pub fn poll_recv_from(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.inner.poll_read_with(cx, |s| s.recv_from(buf))
     }
 
     /// Sets the IP time-to-live of outgoing datagrams (`IP_TTL`); forwards to std.
@@ -333,7 +316,7 @@ impl AsyncUdpSocket {
     // Readiness, non-blocking tries and poll forms, as every datagram socket has them
     // (`readiness.rs`); `examples/readiness_*.rs` show them in use.
     readiness_methods!(UdpSocket);
-    datagram_methods!();
+    datagram_methods!(SocketAddr);
     peek_method!();
 
     /// The address the socket is bound to (with the real port, after binding port 0).

@@ -314,13 +314,6 @@ impl AsyncUnixDatagram {
         })
     }
 
-    /// Takes one datagram off the queue into `buf`, without waiting: its length and
-    /// sender, or `WouldBlock` if none is queued, which clears read readiness. Pair it
-    /// with [`readable`](Self::readable).
-    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.inner.try_io(Direction::Read, |s| s.recv_from(buf))
-    }
-
     /// Poll form of [`send_to`](Self::send_to), waiting in the shared write slot (see
     /// [`poll_send`](Self::poll_send)). The path is checked and encoded at each call.
     pub fn poll_send_to(
@@ -334,16 +327,6 @@ impl AsyncUnixDatagram {
             .poll_write_with(cx, |s| unix_socket::send_to(s.as_fd(), buf, &addr))
     }
 
-    /// Poll form of [`recv_from`](Self::recv_from), waiting in the shared read slot (see
-    /// [`poll_send`](Self::poll_send)).
-    pub fn poll_recv_from(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.inner.poll_read_with(cx, |s| s.recv_from(buf))
-    }
-
     /// Like [`recv_from`](Self::recv_from), but leaves the datagram in the queue: the next
     /// receive gets it again. Cancel-safe.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
@@ -354,7 +337,7 @@ impl AsyncUnixDatagram {
     // Readiness, non-blocking tries and poll forms, as every datagram socket has them
     // (`readiness.rs`); `examples/readiness_*.rs` show them in use.
     readiness_methods!(UnixDatagram);
-    datagram_methods!();
+    datagram_methods!(SocketAddr);
     peek_method!();
 
     /// The address the socket is bound to (unnamed if it is not bound).

@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -18,8 +17,9 @@ use std::path::Path;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::UCred;
+use super::byte_stream::shared_io_methods;
 use super::readiness::{readiness_methods, stream_try_methods};
-use super::{UCred, byte_stream};
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
 use crate::sys::socket;
@@ -256,27 +256,9 @@ impl AsyncUnixStream {
         self.write_all_shared(buf)
     }
 
-    /// Reads into the slices `bufs`, filling each in turn, with one `recvmsg`: as
-    /// [`read`](Self::read) otherwise, cancel-safe included. At most the first 1024 slices
-    /// (`UIO_MAXIOV`) are used.
-    ///
-    /// ```
-    /// use std::io::{IoSlice, IoSliceMut};
-    /// use epoll_rt::net::AsyncUnixStream;
-    ///
-    /// epoll_rt::block_on(async {
-    ///     let (mut a, mut b) = AsyncUnixStream::pair()?;
-    ///     let n = a.write_vectored(&[IoSlice::new(b"head"), IoSlice::new(b"body")]).await?;
-    ///     assert_eq!(n, 8); // an empty socket buffer takes both
-    ///     let (mut head, mut body) = ([0; 4], [0; 16]);
-    ///     let mut bufs = [IoSliceMut::new(&mut head), IoSliceMut::new(&mut body)];
-    ///     // A Unix stream queues what one `sendmsg` sent, and a read takes all of it.
-    ///     assert_eq!(b.read_vectored(&mut bufs).await?, 8);
-    ///     assert_eq!((&head[..], &body[..4]), (&b"head"[..], &b"body"[..]));
-    ///     Ok::<(), std::io::Error>(())
-    /// })?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
+    /// Reads into the slices `bufs`, filling each in turn, with one `recvmsg`; as
+    /// [`AsyncTcpStream::read_vectored`](crate::AsyncTcpStream::read_vectored), which has
+    /// the example (the first 1024 slices at most; cancel-safe).
     pub fn read_vectored(
         &mut self,
         bufs: &mut [IoSliceMut<'_>],
@@ -284,10 +266,8 @@ impl AsyncUnixStream {
         self.read_vectored_shared(bufs)
     }
 
-    /// Writes the slices `bufs`, in order, with one `sendmsg` (with `MSG_NOSIGNAL`, as
-    /// every write): as [`write`](Self::write) otherwise, returning how many bytes were
-    /// written in all, and cancel-safe. At most the first 1024 slices (`UIO_MAXIOV`) are
-    /// used. [`read_vectored`](Self::read_vectored) shows both.
+    /// Writes the slices `bufs`, in order, with one `sendmsg` (with `MSG_NOSIGNAL`); as
+    /// [`AsyncTcpStream::write_vectored`](crate::AsyncTcpStream::write_vectored).
     pub fn write_vectored(
         &mut self,
         bufs: &[IoSlice<'_>],
@@ -295,51 +275,9 @@ impl AsyncUnixStream {
         self.write_vectored_shared(bufs)
     }
 
-    // The `&self` forms below do the work, as for the TCP stream: the public methods take
-    // `&mut self` so that one task owns each direction; the split halves (`split.rs`)
-    // share the stream and call these directly, one direction each.
-
-    /// [`read`](Self::read) through a shared reference.
-    pub(crate) fn read_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
-    }
-
-    /// [`read_exact`](Self::read_exact) through a shared reference.
-    pub(crate) fn read_exact_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
-    }
-
-    /// [`read_vectored`](Self::read_vectored) through a shared reference.
-    pub(crate) fn read_vectored_shared(
-        &self,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_read_vectored(&mut waiter, cx, bufs))
-    }
-
-    /// [`write`](Self::write) through a shared reference.
-    pub(crate) fn write_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
-    }
-
-    /// [`write_all`](Self::write_all) through a shared reference.
-    pub(crate) fn write_all_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
-    }
-
-    /// [`write_vectored`](Self::write_vectored) through a shared reference.
-    pub(crate) fn write_vectored_shared(
-        &self,
-        bufs: &[IoSlice<'_>],
-    ) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_write_vectored(&mut waiter, cx, bufs))
-    }
+    // The `&self` forms (`read_shared`, ...) do the work, and the `poll_*_priv` forms serve
+    // the futures-io traits: see `byte_stream::shared_io_methods`.
+    shared_io_methods!();
 
     /// Shuts down the reading half, the writing half (the peer reads end of file), or
     /// both. Never waits.
@@ -403,47 +341,6 @@ impl AsyncUnixStream {
     // `examples/readiness_*.rs` show them in use.
     readiness_methods!(UnixStream);
     stream_try_methods!();
-
-    /// Polls a read into `buf` for a poll method (`futures_io::AsyncRead`), which waits in
-    /// the stream's shared poll slot.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_read(&mut self.inner.poll_slot(), cx, buf)
-    }
-
-    /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&mut self.inner.poll_slot(), cx, buf)
-    }
-
-    /// Polls a vectored read for `futures_io::AsyncRead::poll_read_vectored`.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_read_vectored(&mut self.inner.poll_slot(), cx, bufs)
-    }
-
-    /// Polls a vectored write for `futures_io::AsyncWrite::poll_write_vectored`.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_write_vectored(&mut self.inner.poll_slot(), cx, bufs)
-    }
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
