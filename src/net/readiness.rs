@@ -1,10 +1,9 @@
-//! The readiness API the socket types share, written once: waiting for readiness
-//! (`readable`, `writable`, `ready`, and the poll forms `poll_read_ready`,
-//! `poll_write_ready`), giving the socket back to std (`into_std`), and the non-blocking
-//! tries of streams (`try_read`, `try_write` and their vectored forms) and of datagram
-//! sockets (`try_send`, `try_recv`, `try_recv_from`, `poll_send`, `poll_recv`,
-//! `poll_recv_from`), and `peek`. Named as tokio
-//! names them.
+//! The readiness API the socket types share, written once and named as tokio names it:
+//! waiting for readiness (`readable`, `writable`, `ready`, and the poll forms
+//! `poll_read_ready`, `poll_write_ready`), giving the socket back to std (`into_std`), the
+//! non-blocking tries of streams (`try_read`, `try_write` and their vectored forms) and of
+//! datagram sockets (`try_send`, `try_recv`, `try_recv_from`, `poll_send`, `poll_recv`,
+//! `poll_recv_from`), and `peek`.
 //!
 //! Each is a macro that expands to methods inside a type's `impl` block; the type keeps
 //! its socket in a field `inner: AsyncFd<..>`. The work itself is `AsyncFd`'s
