@@ -121,6 +121,17 @@ fn unix_stream_tries_and_waits() -> io::Result<()> {
     util::run(|| async {
         let (a, b) = AsyncUnixStream::pair()?;
         check_stream_readiness!(a, b);
+
+        // A peer that closes: `ready` reports the read side closed.
+        let (a, b) = AsyncUnixStream::pair()?;
+        assert_eq!(
+            b.try_read(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        drop(a);
+        let ready = b.ready(Interest::READABLE).await?;
+        assert!(ready.is_readable() && ready.is_read_closed(), "{ready:?}");
+        assert_eq!(b.try_read(&mut [0; 4])?, 0); // end of file
         Ok(())
     })
 }
