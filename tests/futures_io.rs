@@ -128,3 +128,39 @@ fn vectored_methods_use_every_slice() {
     })
     .unwrap();
 }
+
+/// The traits on the halves of a split Unix stream: an echo with `copy` between owned
+/// halves, read back through borrowed halves.
+#[test]
+fn copy_between_unix_stream_halves() {
+    util::run(|| async {
+        let (server, mut client) = epoll_rt::net::AsyncUnixStream::pair()?;
+        let echo = spawn(async move {
+            let (mut rd, mut wr) = server.into_split();
+            let copied = copy(&mut rd, &mut wr).await?;
+            wr.close().await?;
+            Ok::<u64, std::io::Error>(copied)
+        });
+        let payload = util::Rng::new(13).bytes(100_000);
+        // The inherent `split`, named in full: with `AsyncReadExt` in scope, `client.split()`
+        // would pick the extension trait's by-value `split` first.
+        let (mut rd, mut wr) = epoll_rt::net::AsyncUnixStream::split(&mut client);
+        let (written, received) = futures_util::future::join(
+            async {
+                AsyncWriteExt::write_all(&mut wr, &payload).await?;
+                AsyncWriteExt::close(&mut wr).await
+            },
+            async {
+                let mut received = Vec::new();
+                AsyncReadExt::read_to_end(&mut rd, &mut received).await?;
+                Ok::<_, std::io::Error>(received)
+            },
+        )
+        .await;
+        written?;
+        assert!(received? == payload, "bytes lost, reordered or corrupted");
+        assert_eq!(echo.await??, payload.len() as u64);
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}
