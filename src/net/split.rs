@@ -135,6 +135,11 @@ impl AsyncTcpStream {
     /// allocation; to use the halves from different tasks, see
     /// [`into_split`](Self::into_split).
     ///
+    /// With the `futures-io` feature and `futures::io::AsyncReadExt` in scope,
+    /// `stream.split()` calls that trait's `split`, which takes the stream by value (Rust
+    /// tries by-value methods before borrowing ones): write `AsyncTcpStream::split(&mut
+    /// stream)` to get these halves.
+    ///
     /// ```
     /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
     ///
