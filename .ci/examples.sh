@@ -344,6 +344,11 @@ check "http_hello closes an oversized request" probe http_oversized
 check "http_hello survives all of the above" alive
 stop_server
 
+# The readiness examples, one per socket type: each asserts what it prints and exits 0.
+for name in readiness_tcp readiness_unix readiness_udp readiness_unix_datagram; do
+    check "$name runs" timeout "$PROBE_LIMIT" "$bin/$name"
+done
+
 # The guide's programs (docs/guide/), and the solutions to its exercises: each checks its
 # own claims and exits 0 if they hold.
 for src in examples/guide_ch*.rs examples/guide_ex*.rs; do

@@ -112,10 +112,34 @@
 //! | runtime | the current runtime of a thread | `src/runtime/context.rs` |
 //! | runtime | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
 //! | resources | [`AsyncFd`]; a wait (`Waiter`); [`ReadyGuard`] | `src/async_fd/` |
-//! | resources | [`AsyncTcpListener`], [`AsyncTcpStream`], split halves | `src/net/tcp_*.rs` |
+//! | resources | [`AsyncTcpListener`], [`AsyncTcpStream`] | `src/net/tcp_*.rs` |
+//! | resources | split halves of a TCP or Unix stream ([`net::ReadHalf`], [`net::OwnedWriteHalf`], ...) | `src/net/split.rs` |
 //! | resources | `read_exact` / `write_all` for every byte stream | `src/net/byte_stream.rs` |
-//! | resources | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`], [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
-//! | resources | [`time::sleep`], [`time::timeout`], [`time::interval`] | `src/time/` |
+//! | resources | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`] ([`net::UCred`]), [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
+//! | resources | the readiness API every socket shares ([`Interest`], [`Ready`]); see below | `src/net/readiness.rs` |
+//! | resources | [`time::sleep`], [`time::timeout`], [`time::timeout_at`], [`time::interval`] | `src/time/` |
+//!
+//! # The socket API
+//!
+//! Besides `async` reads and writes, the socket types have the methods tokio users reach
+//! for, named as tokio names them (`examples/readiness_tcp.rs`, `readiness_unix.rs`,
+//! `readiness_udp.rs` and `readiness_unix_datagram.rs` show them at work):
+//!
+//! | on | methods |
+//! |---|---|
+//! | every socket type | `readable`, `writable`, `ready` ([`Interest`] → [`Ready`]), `poll_read_ready`, `poll_write_ready`, `into_std` |
+//! | [`AsyncTcpStream`], [`net::AsyncUnixStream`] | `read_vectored`, `write_vectored` (one `recvmsg` / `sendmsg`; also on the split halves and through futures-io), `try_read`, `try_write`, `try_read_vectored`, `try_write_vectored`, `split`, `into_split` |
+//! | [`AsyncTcpStream`] | `peek`, `set_linger` / `linger`, `set_ttl` / `ttl` |
+//! | [`net::AsyncUnixStream`] | `peer_cred` |
+//! | [`AsyncTcpListener`], [`net::AsyncUnixListener`] | `poll_accept`; `into_std` |
+//! | [`net::AsyncUdpSocket`], [`net::AsyncUnixDatagram`] | `try_send`, `try_recv`, `try_send_to`, `try_recv_from`, `poll_send`, `poll_recv`, `poll_send_to`, `poll_recv_from`, `peek` |
+//! | [`net::AsyncUdpSocket`] | `set_ttl` / `ttl`, `join_multicast_v4` / `leave_multicast_v4`, `join_multicast_v6` / `leave_multicast_v6` |
+//! | [`net::AsyncUnixDatagram`] | `peek_from` |
+//! | [`time`] | `timeout_at`; `Interval::reset_immediately`, `reset_after`, `reset_at` |
+//!
+//! A `try_` method makes one non-blocking call; when it finds nothing it returns
+//! `WouldBlock` and clears the socket's readiness, so the next `readable()` or
+//! `writable()` sleeps until the kernel reports more: a loop of wait-then-try never spins.
 //! | resources | [`task::Builder`] names, [`yield_now`] | `src/task/` |
 //! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
 //!
@@ -159,7 +183,7 @@ pub mod signal;
 pub mod task;
 pub mod time;
 
-pub use async_fd::{AsyncFd, ReadyGuard, WouldBlock};
+pub use async_fd::{AsyncFd, Interest, Ready, ReadyGuard, WouldBlock};
 pub use net::{AsyncTcpListener, AsyncTcpStream};
 pub use runtime::{Runtime, RuntimeStats, block_on, block_on_threads, spawn};
 pub use sys::epoll;

@@ -12,7 +12,7 @@
 mod util;
 
 use std::future::Future;
-use std::io::{self, Read};
+use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::UdpSocket;
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use epoll_rt::net::{AsyncUdpSocket, AsyncUnixDatagram, AsyncUnixStream};
 use epoll_rt::time::{sleep, timeout};
-use epoll_rt::{AsyncFd, AsyncTcpListener, AsyncTcpStream};
+use epoll_rt::{AsyncFd, AsyncTcpListener, AsyncTcpStream, Interest};
 
 /// A waker that counts its wakes and, through a shared counter, how many probes live.
 struct Probe {
@@ -129,18 +129,40 @@ fn cancelled_reads_and_receives_take_their_wakers_back() {
             let (mut rd, _wr) = client.split();
             assert_cancel_releases("TCP read half", ignore(rd.read(&mut buf)));
         }
+        let mut slices = [IoSliceMut::new(&mut buf)];
+        assert_cancel_releases(
+            "TCP read_vectored",
+            ignore(client.read_vectored(&mut slices)),
+        );
+        assert_cancel_releases("TCP peek", ignore(client.peek(&mut buf)));
+        // A new socket is optimistically readable: a try that finds nothing forgets that,
+        // so the readiness waits below wait.
+        assert!(client.try_read(&mut buf).is_err());
+        assert_cancel_releases("TCP readable", ignore(client.readable()));
+        assert_cancel_releases("TCP ready", ignore(client.ready(Interest::READABLE)));
 
         let (mut a, _b) = AsyncUnixStream::pair()?;
         assert_cancel_releases("Unix read", ignore(a.read(&mut buf)));
+        let mut slices = [IoSliceMut::new(&mut buf)];
+        assert_cancel_releases("Unix read_vectored", ignore(a.read_vectored(&mut slices)));
+        {
+            let (mut rd, _wr) = a.split();
+            assert_cancel_releases("Unix read half", ignore(rd.read(&mut buf)));
+        }
 
         let udp = AsyncUdpSocket::bind("127.0.0.1:0")?;
         assert_cancel_releases("UDP recv_from", ignore(udp.recv_from(&mut buf)));
         assert_cancel_releases("UDP recv", ignore(udp.recv(&mut buf)));
         assert_cancel_releases("UDP peek_from", ignore(udp.peek_from(&mut buf)));
+        assert_cancel_releases("UDP peek", ignore(udp.peek(&mut buf)));
+        assert!(udp.try_recv(&mut buf).is_err());
+        assert_cancel_releases("UDP readable", ignore(udp.readable()));
 
         let (d, _e) = AsyncUnixDatagram::pair()?;
         assert_cancel_releases("Unix datagram recv", ignore(d.recv(&mut buf)));
         assert_cancel_releases("Unix datagram recv_from", ignore(d.recv_from(&mut buf)));
+        assert_cancel_releases("Unix datagram peek", ignore(d.peek(&mut buf)));
+        assert_cancel_releases("Unix datagram peek_from", ignore(d.peek_from(&mut buf)));
         Ok::<(), io::Error>(())
     })
     .unwrap();
@@ -155,6 +177,10 @@ fn a_cancelled_write_takes_its_waker_back() {
         let mut a = AsyncUnixStream::from_std(a)?;
         assert_cancel_releases("Unix write", ignore(a.write(b"more")));
         assert_cancel_releases("Unix write_all", ignore(a.write_all(b"more")));
+        let slices = [IoSlice::new(b"more")];
+        assert_cancel_releases("Unix write_vectored", ignore(a.write_vectored(&slices)));
+        assert!(a.try_write(b"more").is_err());
+        assert_cancel_releases("Unix writable", ignore(a.writable()));
         Ok::<(), io::Error>(())
     })
     .unwrap();

@@ -85,3 +85,82 @@ fn copy_over_a_unix_pair() {
     })
     .unwrap();
 }
+
+/// The traits' vectored methods are one `sendmsg` / `recvmsg` over all the slices (the
+/// traits' defaults would use only the first non-empty one).
+#[test]
+fn vectored_methods_use_every_slice() {
+    use std::io::{IoSlice, IoSliceMut};
+    util::run(|| async {
+        let (mut a, mut b) = epoll_rt::net::AsyncUnixStream::pair()?;
+        let slices = [
+            IoSlice::new(b"one "),
+            IoSlice::new(b""),
+            IoSlice::new(b"call"),
+        ];
+        assert_eq!(AsyncWriteExt::write_vectored(&mut a, &slices).await?, 8);
+        let (mut x, mut y) = ([0u8; 3], [0u8; 8]);
+        let mut bufs = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+        // A Unix stream read takes all that one `sendmsg` queued.
+        assert_eq!(AsyncReadExt::read_vectored(&mut b, &mut bufs).await?, 8);
+        assert_eq!(&x, b"one");
+        assert_eq!(&y[..5], b" call");
+
+        let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+        let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+        let (mut server, _) = listener.accept().await?;
+        let (mut rd, mut wr) = client.into_split();
+        let slices = [IoSlice::new(b"ab"), IoSlice::new(b"cd")];
+        assert_eq!(AsyncWriteExt::write_vectored(&mut wr, &slices).await?, 4);
+        let mut buf = [0u8; 4];
+        AsyncReadExt::read_exact(&mut server, &mut buf).await?;
+        assert_eq!(&buf, b"abcd");
+        AsyncWriteExt::write_all(&mut server, b"wxyz").await?;
+        let (mut x, mut y) = ([0u8; 1], [0u8; 3]);
+        // One 4-byte segment, which arrives whole.
+        let n = AsyncReadExt::read_vectored(
+            &mut rd,
+            &mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)],
+        )
+        .await?;
+        assert_eq!((n, &x, &y), (4, b"w", b"xyz"));
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}
+
+/// The traits on the halves of a split Unix stream: an echo with `copy` between owned
+/// halves, read back through borrowed halves.
+#[test]
+fn copy_between_unix_stream_halves() {
+    util::run(|| async {
+        let (server, mut client) = epoll_rt::net::AsyncUnixStream::pair()?;
+        let echo = spawn(async move {
+            let (mut rd, mut wr) = server.into_split();
+            let copied = copy(&mut rd, &mut wr).await?;
+            wr.close().await?;
+            Ok::<u64, std::io::Error>(copied)
+        });
+        let payload = util::Rng::new(13).bytes(100_000);
+        // The inherent `split`, named in full: with `AsyncReadExt` in scope, `client.split()`
+        // would pick the extension trait's by-value `split` first.
+        let (mut rd, mut wr) = epoll_rt::net::AsyncUnixStream::split(&mut client);
+        let (written, received) = futures_util::future::join(
+            async {
+                AsyncWriteExt::write_all(&mut wr, &payload).await?;
+                AsyncWriteExt::close(&mut wr).await
+            },
+            async {
+                let mut received = Vec::new();
+                AsyncReadExt::read_to_end(&mut rd, &mut received).await?;
+                Ok::<_, std::io::Error>(received)
+            },
+        )
+        .await;
+        written?;
+        assert!(received? == payload, "bytes lost, reordered or corrupted");
+        assert_eq!(echo.await??, payload.len() as u64);
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}

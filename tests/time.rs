@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use epoll_rt::time::{
     Elapsed, Interval, MissedTickBehavior, interval, interval_at, sleep, sleep_until, timeout,
+    timeout_at,
 };
 use epoll_rt::{spawn, yield_now};
 
@@ -254,6 +255,20 @@ fn timeout_of_a_pending_future_elapses_and_drops_it() {
 }
 
 #[test]
+fn timeout_at_gives_up_at_its_deadline_and_not_before() {
+    util::run(|| async {
+        let deadline = Instant::now() + Duration::from_millis(15);
+        assert_eq!(timeout_at(deadline, async { 1 }).await, Ok(1));
+        let result = timeout_at(deadline, pending::<()>()).await;
+        assert!(result.is_err());
+        assert!(Instant::now() >= deadline, "elapsed early");
+        // A deadline already past still lets a ready future through.
+        assert_eq!(timeout_at(deadline, async { 2 }).await, Ok(2));
+        assert!(timeout_at(deadline, pending::<()>()).await.is_err());
+    });
+}
+
+#[test]
 fn elapsed_converts_to_timed_out_io_error() {
     let err = util::run(|| async {
         let elapsed = timeout(Duration::from_millis(1), pending::<()>())
@@ -439,6 +454,33 @@ fn interval_reset_restarts_the_schedule() {
         ticks.reset();
         let due = tick(&mut ticks).await;
         assert!(due >= reset_at + PERIOD);
+    });
+}
+
+#[test]
+fn interval_reset_immediately_after_and_at_move_the_next_tick() {
+    util::run(|| async {
+        let mut ticks = interval(Duration::from_secs(3600));
+        tick(&mut ticks).await;
+        // The next tick is an hour away; `reset_immediately` makes it now.
+        let before = Instant::now();
+        ticks.reset_immediately();
+        let due = tick(&mut ticks).await;
+        assert!(due >= before && due < before + Duration::from_secs(60));
+
+        let before = Instant::now();
+        ticks.reset_after(PERIOD);
+        let due = tick(&mut ticks).await;
+        assert!(due >= before + PERIOD && due < before + Duration::from_secs(60));
+
+        let at = Instant::now() + PERIOD;
+        ticks.reset_at(at);
+        assert_eq!(tick(&mut ticks).await, at);
+        // The schedule goes on from there, a period (an hour) apart.
+        ticks.reset_at(at); // (back to `at`, already past: due at once)
+        assert_eq!(tick(&mut ticks).await, at);
+        let next = timeout(PERIOD, ticks.tick()).await;
+        assert!(next.is_err(), "the tick after a reset comes a period later");
     });
 }
 

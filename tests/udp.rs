@@ -351,3 +351,34 @@ fn binding_outside_a_runtime_is_an_error() {
         );
     });
 }
+
+#[test]
+fn ttl_and_multicast_membership() -> io::Result<()> {
+    util::run(|| async {
+        let socket = AsyncUdpSocket::bind("127.0.0.1:0")?;
+        socket.set_ttl(9)?;
+        assert_eq!(socket.ttl()?, 9);
+        // Join a group on the loopback interface, then leave it: leaving a second time
+        // fails, which shows the join took effect.
+        let group = std::net::Ipv4Addr::new(239, 255, 0, 77);
+        let lo = std::net::Ipv4Addr::LOCALHOST;
+        socket.join_multicast_v4(group, lo)?;
+        socket.leave_multicast_v4(group, lo)?;
+        assert!(socket.leave_multicast_v4(group, lo).is_err());
+
+        let v6 = match AsyncUdpSocket::bind("[::1]:0") {
+            Ok(socket) => socket,
+            // A machine without IPv6 cannot run the rest.
+            Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let group = "ff15::77"
+            .parse::<std::net::Ipv6Addr>()
+            .expect("an IPv6 address");
+        let lo_index = 1; // the loopback interface is always index 1 on Linux
+        v6.join_multicast_v6(&group, lo_index)?;
+        v6.leave_multicast_v6(&group, lo_index)?;
+        assert!(v6.leave_multicast_v6(&group, lo_index).is_err());
+        Ok(())
+    })
+}

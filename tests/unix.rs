@@ -9,7 +9,7 @@
 mod util;
 
 use std::cell::Cell;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, IoSliceMut, Write};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
@@ -181,6 +181,50 @@ fn four_mib_through_a_pair_under_backpressure() -> io::Result<()> {
         let payload = writing.await??;
         assert_eq!(received.len(), LEN);
         assert!(received == payload, "bytes lost, reordered or corrupted");
+        Ok(())
+    })
+}
+
+#[test]
+fn vectored_writes_and_reads_carry_4_mib_across_slice_boundaries() -> io::Result<()> {
+    const LEN: usize = 4 << 20;
+    util::run(|| async {
+        let payload = util::Rng::new(0x1ec7_0002).bytes(LEN);
+        let (mut writer, mut reader) = AsyncUnixStream::pair()?;
+        let expected = payload.clone();
+        // More than the socket buffer holds: short writes, and waits for room.
+        let writing = spawn(async move {
+            let mut storage = [
+                IoSlice::new(&payload[..1]),
+                IoSlice::new(&[]),
+                IoSlice::new(&payload[1..]),
+            ];
+            let mut slices = &mut storage[..];
+            while !slices.is_empty() {
+                let n = writer.write_vectored(slices).await?;
+                assert_ne!(n, 0, "a vectored write of a non-empty buffer wrote nothing");
+                IoSlice::advance_slices(&mut slices, n);
+            }
+            Ok::<_, io::Error>(())
+        });
+        let (mut small, mut large) = ([0u8; 5], vec![0u8; 3 << 10]);
+        let mut received = Vec::with_capacity(LEN);
+        loop {
+            let mut bufs = [
+                IoSliceMut::new(&mut small),
+                IoSliceMut::new(&mut []),
+                IoSliceMut::new(&mut large),
+            ];
+            match reader.read_vectored(&mut bufs).await? {
+                0 => break,
+                n => {
+                    received.extend_from_slice(&small[..n.min(5)]);
+                    received.extend_from_slice(&large[..n.saturating_sub(5)]);
+                }
+            }
+        }
+        writing.await??;
+        assert!(received == expected, "bytes lost, reordered or corrupted");
         Ok(())
     })
 }
@@ -639,6 +683,102 @@ fn a_blocking_std_peer_talks_to_an_async_datagram() -> io::Result<()> {
         let mut got = [0u8; 10];
         async_stream.read_exact(&mut got).await?;
         assert_eq!(&got, b"std stream");
+        Ok(())
+    })
+}
+
+#[test]
+fn peer_cred_names_this_process() -> io::Result<()> {
+    util::run(|| async {
+        let (a, b) = AsyncUnixStream::pair()?;
+        // SAFETY: getuid and getgid have no preconditions and cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        for cred in [a.peer_cred()?, b.peer_cred()?] {
+            assert_eq!(cred.pid(), Some(std::process::id() as i32));
+            assert_eq!((cred.uid(), cred.gid()), (uid, gid));
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn peek_from_names_an_abstract_sender() -> io::Result<()> {
+    use std::os::linux::net::SocketAddrExt;
+    util::run(|| async {
+        let name = format!("epoll-rt-test-{}-abstract", std::process::id());
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+        let sender = UnixDatagram::bind_addr(&addr)?;
+        let path = TempPath::new("peek-abstract");
+        let receiver = AsyncUnixDatagram::bind(&path)?;
+        // A blocking std send of one small datagram into an empty queue: never waits.
+        sender.send_to(b"hi", &path)?;
+        let mut buf = [0u8; 4];
+        let (n, from) = receiver.peek_from(&mut buf).await?;
+        assert_eq!((n, from.as_abstract_name()), (2, Some(name.as_bytes())));
+        Ok(())
+    })
+}
+
+#[test]
+fn split_halves_read_and_write_at_once_and_reunite() -> io::Result<()> {
+    util::run(|| async {
+        let (mut a, mut b) = AsyncUnixStream::pair()?;
+        {
+            // Borrowed halves: a read waiting for data while a write goes out, in one task.
+            let (mut rd, mut wr) = a.split();
+            let mut buf = [0u8; 4];
+            let reading = rd.read_exact(&mut buf);
+            let echo = async {
+                let mut got = [0u8; 4];
+                b.read_exact(&mut got).await?;
+                b.write_all(&got).await
+            };
+            let (read, written, echoed) = futures_util::future::join3(
+                reading,
+                wr.write_vectored(&[IoSlice::new(b"pi"), IoSlice::new(b"ng")]),
+                echo,
+            )
+            .await;
+            read?;
+            assert_eq!(written?, 4);
+            echoed?;
+            assert_eq!(&buf, b"ping");
+            assert!(wr.stream().peer_cred().is_ok());
+        }
+
+        // Owned halves in two tasks; dropping the write half shuts down writing.
+        let (mut rd, wr) = a.into_split();
+        let writer = spawn(async move {
+            let mut wr = wr;
+            wr.write_all(b"from a task").await?;
+            Ok::<_, io::Error>(wr)
+        });
+        let mut buf = [0u8; 11];
+        b.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"from a task");
+        let wr = writer.await??;
+        b.write_all(b"back").await?;
+        let mut four = [0u8; 4];
+        rd.read_exact(&mut four).await?;
+        assert_eq!(&four, b"back");
+
+        // Reunited, the stream still writes (no shutdown); halves of two streams do not
+        // reunite.
+        let (c, _d) = AsyncUnixStream::pair()?;
+        let (c_rd, c_wr) = c.into_split();
+        let epoll_rt::net::ReuniteError(c_rd, wr) = c_rd.reunite(wr).unwrap_err();
+        drop((c_rd, c_wr));
+        let (rd, wr2) = (rd, wr);
+        let mut a = rd.reunite(wr2).expect("halves of one stream");
+        a.write_all(b"whole").await?;
+        let mut five = [0u8; 5];
+        b.read_exact(&mut five).await?;
+        assert_eq!(&five, b"whole");
+
+        // Dropping an owned write half: the peer reads end of file.
+        let (_rd, wr) = a.into_split();
+        drop(wr);
+        assert_eq!(b.read(&mut five).await?, 0);
         Ok(())
     })
 }

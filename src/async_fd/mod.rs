@@ -19,9 +19,11 @@ use crate::runtime::context;
 use crate::sys::fd::is_nonblocking;
 use crate::util::budget::Budget;
 
+mod interest;
 mod ready_guard;
 mod waiter;
 
+pub use interest::{Interest, Ready};
 pub use ready_guard::{ReadyGuard, WouldBlock};
 pub(crate) use waiter::Waiter;
 
@@ -409,6 +411,46 @@ impl<T: AsFd> AsyncFd<T> {
             fd: self,
             dir: Direction::Write,
         })
+    }
+
+    /// Waits until the descriptor is ready in one of the directions of `interest`, and
+    /// says which directions are: the sockets' `ready`.
+    pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let (mut read, mut write) = (self.waiter(), self.waiter());
+        poll_fn(|cx| {
+            // Each direction waits in its own entry: whichever edge comes first wakes us.
+            let read_ready =
+                interest.is_readable() && read.poll_ready(cx, Direction::Read)?.is_ready();
+            let write_ready =
+                interest.is_writable() && write.poll_ready(cx, Direction::Write)?.is_ready();
+            if read_ready || write_ready {
+                Poll::Ready(Ok(Ready::new(self.registration.readiness(), interest)))
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// `Ready` once the descriptor is ready in `dir`, waiting in the direction's shared
+    /// poll slot: the sockets' `poll_read_ready` and `poll_write_ready`.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
+        self.poll_slot().poll_ready(cx, dir)
+    }
+
+    /// Tries the non-blocking operation `f` once, without waiting: the sockets' `try_`
+    /// methods. A `WouldBlock` clears readiness in `dir` (so the next wait sleeps until
+    /// the reactor reports more) and is returned as is.
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        f: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let result = f(self.get_ref());
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.registration.clear_would_block(dir);
+        }
+        result
     }
 
     /// Forgets read readiness: the caller knows the descriptor is drained (a short read

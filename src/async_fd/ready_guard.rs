@@ -114,11 +114,8 @@ impl<T: AsFd> ReadyGuard<'_, T> {
         &mut self,
         f: impl FnOnce(&T) -> io::Result<R>,
     ) -> Result<io::Result<R>, WouldBlock> {
-        match f(self.fd.get_ref()) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready();
-                Err(WouldBlock(()))
-            }
+        match self.fd.try_io(self.dir, f) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(WouldBlock(())),
             result => Ok(result),
         }
     }

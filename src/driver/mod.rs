@@ -55,7 +55,7 @@ mod slack;
 mod timers;
 mod waiters;
 
-pub(crate) use readiness::Direction;
+pub(crate) use readiness::{Direction, Readiness};
 pub(crate) use registration::Registration;
 pub(crate) use timers::TimerKey;
 pub(crate) use waiters::Ticket;
@@ -73,7 +73,6 @@ use crate::sys::epoll::{Epoll, EventFlags, Events};
 use crate::util::slab::{Key, Slab};
 use crate::util::stats::{Counter, RuntimeStats};
 use crate::util::trace::Tracer;
-use readiness::Readiness;
 use registration::IoState;
 use timers::TimerQueue;
 

@@ -71,6 +71,13 @@ impl std::ops::BitOr for Readiness {
     }
 }
 
+impl std::ops::BitAnd for Readiness {
+    type Output = Self;
+    fn bitand(self, rhs: Self) -> Self {
+        Self(self.0 & rhs.0)
+    }
+}
+
 /// Which half of a descriptor an operation uses. Each direction has its own readiness
 /// bits and its own waiting task.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

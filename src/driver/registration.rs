@@ -139,6 +139,11 @@ impl Registration {
         })
     }
 
+    /// What the reactor last heard about the descriptor, for `ready()` to report.
+    pub(crate) fn readiness(&self) -> Readiness {
+        self.state.readiness.get()
+    }
+
     /// Whether an operation in `dir` may make progress (or fail fast) without waiting.
     #[inline]
     fn is_ready(&self, dir: Direction) -> bool {

@@ -1,6 +1,8 @@
 //! The loops every byte stream shares, written once over a stream's poll functions:
 //! `read_exact` (read until the buffer is full) and `write_all` (write until the buffer is
-//! sent). TCP and Unix streams, and the split halves, all call these.
+//! sent). TCP and Unix streams, and the split halves, all call these; and
+//! `shared_io_methods!`, the `&self` forms of a stream's reads and writes that its public
+//! methods, its split halves and its futures-io impls all go through.
 //!
 //! They, and the streams' `read` and `write`, return `poll_fn` closures rather than being
 //! `async fn`s. Each layer of `async fn` stores its own copy of its arguments next to the
@@ -52,3 +54,114 @@ pub(crate) fn write_all(
         Poll::Ready(Ok(()))
     })
 }
+
+/// The `&self` forms of a stream's reads and writes (`read_shared`, `read_exact_shared`,
+/// `read_vectored_shared`, `write_shared`, `write_all_shared`, `write_vectored_shared`),
+/// and the `poll_*_priv` forms the futures-io impls call, for a stream type whose `inner`
+/// is an `AsyncFd`. The invoking module defines the four functions they wait with:
+/// `poll_read`, `poll_write`, `poll_read_vectored` and `poll_write_vectored`.
+///
+/// The public methods take `&mut self`, so that one task owns each direction; the split
+/// halves (`split.rs`) share the stream and call these directly, one direction each. Each
+/// future holds a `Waiter` (which also gives it the stream): dropped with the future, it
+/// takes the task's waker back from the reactor. A poll method has no future to keep one
+/// in, so it waits in the stream's shared poll slot.
+macro_rules! shared_io_methods {
+    () => {
+        /// `read` through a shared reference.
+        pub(crate) fn read_shared(
+            &self,
+            buf: &mut [u8],
+        ) -> impl Future<Output = ::std::io::Result<usize>> {
+            let mut waiter = self.inner.waiter();
+            ::std::future::poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
+        }
+
+        /// `read_exact` through a shared reference.
+        pub(crate) fn read_exact_shared(
+            &self,
+            buf: &mut [u8],
+        ) -> impl Future<Output = ::std::io::Result<()>> {
+            let mut waiter = self.inner.waiter();
+            $crate::net::byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
+        }
+
+        /// `read_vectored` through a shared reference.
+        pub(crate) fn read_vectored_shared(
+            &self,
+            bufs: &mut [::std::io::IoSliceMut<'_>],
+        ) -> impl Future<Output = ::std::io::Result<usize>> {
+            let mut waiter = self.inner.waiter();
+            ::std::future::poll_fn(move |cx| poll_read_vectored(&mut waiter, cx, bufs))
+        }
+
+        /// `write` through a shared reference.
+        pub(crate) fn write_shared(
+            &self,
+            buf: &[u8],
+        ) -> impl Future<Output = ::std::io::Result<usize>> {
+            let mut waiter = self.inner.waiter();
+            ::std::future::poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
+        }
+
+        /// `write_all` through a shared reference.
+        pub(crate) fn write_all_shared(
+            &self,
+            buf: &[u8],
+        ) -> impl Future<Output = ::std::io::Result<()>> {
+            let mut waiter = self.inner.waiter();
+            $crate::net::byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
+        }
+
+        /// `write_vectored` through a shared reference.
+        pub(crate) fn write_vectored_shared(
+            &self,
+            bufs: &[::std::io::IoSlice<'_>],
+        ) -> impl Future<Output = ::std::io::Result<usize>> {
+            let mut waiter = self.inner.waiter();
+            ::std::future::poll_fn(move |cx| poll_write_vectored(&mut waiter, cx, bufs))
+        }
+
+        /// Polls a read into `buf` for `futures_io::AsyncRead`.
+        #[cfg(feature = "futures-io")]
+        pub(crate) fn poll_read_priv(
+            &self,
+            cx: &mut ::std::task::Context<'_>,
+            buf: &mut [u8],
+        ) -> ::std::task::Poll<::std::io::Result<usize>> {
+            poll_read(&mut self.inner.poll_slot(), cx, buf)
+        }
+
+        /// Polls a write of `buf` for `futures_io::AsyncWrite`.
+        #[cfg(feature = "futures-io")]
+        pub(crate) fn poll_write_priv(
+            &self,
+            cx: &mut ::std::task::Context<'_>,
+            buf: &[u8],
+        ) -> ::std::task::Poll<::std::io::Result<usize>> {
+            poll_write(&mut self.inner.poll_slot(), cx, buf)
+        }
+
+        /// Polls a vectored read for `futures_io::AsyncRead::poll_read_vectored`.
+        #[cfg(feature = "futures-io")]
+        pub(crate) fn poll_read_vectored_priv(
+            &self,
+            cx: &mut ::std::task::Context<'_>,
+            bufs: &mut [::std::io::IoSliceMut<'_>],
+        ) -> ::std::task::Poll<::std::io::Result<usize>> {
+            poll_read_vectored(&mut self.inner.poll_slot(), cx, bufs)
+        }
+
+        /// Polls a vectored write for `futures_io::AsyncWrite::poll_write_vectored`.
+        #[cfg(feature = "futures-io")]
+        pub(crate) fn poll_write_vectored_priv(
+            &self,
+            cx: &mut ::std::task::Context<'_>,
+            bufs: &[::std::io::IoSlice<'_>],
+        ) -> ::std::task::Poll<::std::io::Result<usize>> {
+            poll_write_vectored(&mut self.inner.poll_slot(), cx, bufs)
+        }
+    };
+}
+
+pub(crate) use shared_io_methods;

@@ -30,17 +30,20 @@
 //! ```
 
 mod byte_stream;
+mod readiness;
+mod split;
 mod tcp_listener;
-mod tcp_split;
 mod tcp_stream;
+mod ucred;
 mod udp;
 mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp_listener::AsyncTcpListener;
-pub use tcp_split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp_stream::AsyncTcpStream;
+pub use ucred::UCred;
 pub use udp::AsyncUdpSocket;
 pub use unix_datagram::AsyncUnixDatagram;
 pub use unix_listener::AsyncUnixListener;
@@ -48,6 +51,7 @@ pub use unix_stream::AsyncUnixStream;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use crate::time::sleep;
@@ -127,6 +131,22 @@ async fn recover_from_accept_error(e: io::Error) -> io::Result<()> {
         }
         AcceptError::Retry => Ok(()),
         AcceptError::Fail => Err(e),
+    }
+}
+
+/// The error policy of the listeners' `poll_accept`: `poll_once` (one poll of an
+/// accept) is polled again at once after an error that concerns only the connection
+/// being accepted, as `accept` does. A poll method has no way to sleep, so running out of
+/// descriptors or memory is returned to the caller, who decides how to back off.
+fn poll_accept_with<T>(
+    cx: &mut Context<'_>,
+    mut poll_once: impl FnMut(&mut Context<'_>) -> Poll<io::Result<T>>,
+) -> Poll<io::Result<T>> {
+    loop {
+        match ready!(poll_once(cx)) {
+            Err(e) if classify_accept_error(&e) == AcceptError::Retry => continue,
+            result => return Poll::Ready(result),
+        }
     }
 }
 

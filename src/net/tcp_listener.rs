@@ -5,8 +5,9 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll, ready};
 
-use super::{AsyncTcpStream, each_addr, recover_from_accept_error};
+use super::{AsyncTcpStream, each_addr, poll_accept_with, recover_from_accept_error};
 use crate::AsyncFd;
 use crate::sys::socket;
 
@@ -169,6 +170,36 @@ impl AsyncTcpListener {
                 Err(e) => recover_from_accept_error(e).await?,
             }
         }
+    }
+
+    /// Poll form of [`accept`](Self::accept), for a hand-written future or poll method.
+    /// It waits in the listener's one shared read slot, which keeps only the waker of the
+    /// last call: one task at a time should poll it. Errors that concern only the
+    /// connection being accepted are skipped, as by `accept`; but running out of
+    /// descriptors (`EMFILE`, `ENFILE`) or memory is returned, since a poll method cannot
+    /// sleep before trying again: the caller should back off before polling again.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (_stream, peer) = poll_fn(|cx| listener.poll_accept(cx)).await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(AsyncTcpStream, SocketAddr)>> {
+        let (stream, peer) = ready!(poll_accept_with(cx, |cx| {
+            self.inner.poll_read_with(cx, |l| socket::accept(l.as_fd()))
+        }))?;
+        Poll::Ready(Ok((AsyncTcpStream::from_nonblocking(stream)?, peer)))
     }
 
     /// The address the socket is bound to (with the real port, after binding port 0).

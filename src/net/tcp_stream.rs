@@ -2,12 +2,15 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use super::{byte_stream, no_addresses};
+use super::byte_stream::shared_io_methods;
+use super::no_addresses;
+use super::readiness::{peek_method, readiness_methods, stream_try_methods};
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
 use crate::driver::Direction;
@@ -274,37 +277,51 @@ impl AsyncTcpStream {
         self.write_all_shared(buf)
     }
 
-    // The `&self` forms below do the work. The public methods take `&mut self` so that one
-    // task owns each direction; the split halves (`tcp_split.rs`) share the stream and
-    // call these directly, one direction each.
-
-    //
-    // Each future holds a `Waiter` (which also gives it the stream): dropped with the
-    // future, it takes the task's waker back from the reactor.
-
-    /// [`read`](Self::read) through a shared reference.
-    pub(crate) fn read_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
+    /// Reads into the slices `bufs`, filling each in turn, with one `recvmsg`: as
+    /// [`read`](Self::read) otherwise, cancel-safe included. At most the first 1024 slices
+    /// (`UIO_MAXIOV`) are used.
+    ///
+    /// ```
+    /// use std::io::{IoSlice, IoSliceMut};
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     // One `sendmsg` for a header and a body kept in separate buffers.
+    ///     let n = client.write_vectored(&[IoSlice::new(b"head"), IoSlice::new(b"body")]).await?;
+    ///     assert_eq!(n, 8); // an empty socket buffer takes both
+    ///     let (mut head, mut body) = ([0; 4], [0; 16]);
+    ///     let mut bufs = [IoSliceMut::new(&mut head), IoSliceMut::new(&mut body)];
+    ///     // The 8 bytes went out as one segment, and a segment arrives whole.
+    ///     assert_eq!(server.read_vectored(&mut bufs).await?, 8);
+    ///     assert_eq!((&head[..], &body[..4]), (&b"head"[..], &b"body"[..]));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_vectored(
+        &mut self,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.read_vectored_shared(bufs)
     }
 
-    /// [`read_exact`](Self::read_exact) through a shared reference.
-    pub(crate) fn read_exact_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
+    /// Writes the slices `bufs`, in order, with one `sendmsg` (with `MSG_NOSIGNAL`, as
+    /// every write): as [`write`](Self::write) otherwise, returning how many bytes were
+    /// written in all, and cancel-safe. At most the first 1024 slices (`UIO_MAXIOV`) are
+    /// used. [`read_vectored`](Self::read_vectored) shows both.
+    pub fn write_vectored(
+        &mut self,
+        bufs: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.write_vectored_shared(bufs)
     }
 
-    /// [`write`](Self::write) through a shared reference.
-    pub(crate) fn write_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
-    }
-
-    /// [`write_all`](Self::write_all) through a shared reference.
-    pub(crate) fn write_all_shared(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
-    }
+    // The `&self` forms (`read_shared`, ...) do the work, and the `poll_*_priv` forms serve
+    // the futures-io traits: see `byte_stream::shared_io_methods`.
+    shared_io_methods!();
 
     /// Does nothing: a TCP stream has no user-space buffer. Here for symmetry with
     /// buffered writers.
@@ -426,26 +443,35 @@ impl AsyncTcpStream {
         self.inner.get_ref().nodelay()
     }
 
-    /// Polls a read into `buf` for a poll method (`futures_io::AsyncRead`), which waits in
-    /// the stream's shared poll slot.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_read(&mut self.inner.poll_slot(), cx, buf)
+    /// Sets `SO_LINGER`: with `Some(t)`, dropping the stream makes the kernel try for up
+    /// to `t` (whole seconds) to send what is unsent, and `Some(Duration::ZERO)` resets
+    /// the connection (`RST`) instead of closing it; `None`, the default, closes
+    /// gracefully in the background. The close itself never blocks the thread here: the
+    /// socket is non-blocking, so the kernel lingers on its own.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        socket::set_linger(self.as_fd(), linger)
     }
 
-    /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&mut self.inner.poll_slot(), cx, buf)
+    /// The `SO_LINGER` setting; see [`set_linger`](Self::set_linger).
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        socket::linger(self.as_fd())
     }
+
+    /// Sets the IP time-to-live of outgoing packets (`IP_TTL`); forwards to std.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live of outgoing packets (`IP_TTL`); forwards to std.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.get_ref().ttl()
+    }
+
+    // Readiness and non-blocking tries, as every stream has them (`readiness.rs`);
+    // `examples/readiness_*.rs` show them in use.
+    readiness_methods!(TcpStream);
+    stream_try_methods!();
+    peek_method!();
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
@@ -473,6 +499,26 @@ fn poll_write(
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
     waiter.poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
+}
+
+/// Polls a read into the slices `bufs`: [`poll_read`] with one `recvmsg`.
+fn poll_read_vectored(
+    waiter: &mut Waiter<'_, TcpStream>,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_read_vectored_stream(cx, bufs, |s, b| {
+        Ok((socket::recv_vectored(s.as_fd(), b)?, false))
+    })
+}
+
+/// Polls a write of the slices `bufs`: [`poll_write`] with one `sendmsg`.
+fn poll_write_vectored(
+    waiter: &mut Waiter<'_, TcpStream>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_write_vectored_stream(cx, bufs, |s, b| socket::send_vectored(s.as_fd(), b))
 }
 
 impl AsFd for AsyncTcpStream {

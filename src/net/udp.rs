@@ -9,11 +9,14 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
 
+use super::readiness::{datagram_methods, peek_method, readiness_methods};
 use super::{each_addr, no_addresses};
 use crate::AsyncFd;
+use crate::driver::Direction;
 use crate::sys::socket;
 
 /// A UDP socket.
@@ -250,6 +253,71 @@ impl AsyncUdpSocket {
         let mut waiter = self.inner.waiter();
         poll_fn(|cx| waiter.poll_read(cx, |s| s.recv(buf))).await
     }
+
+    /// Sends `buf` as one datagram to `target`, without waiting: the bytes sent, or
+    /// `WouldBlock` if the send queue is full, which clears write readiness. Pair it with
+    /// [`writable`](Self::writable).
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.inner
+            .try_io(Direction::Write, |s| s.send_to(buf, target))
+    }
+
+    /// Poll form of [`send_to`](Self::send_to), waiting in the shared write slot (see
+    /// [`poll_send`](Self::poll_send)).
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_with(cx, |s| s.send_to(buf, target))
+    }
+
+    /// Sets the IP time-to-live of outgoing datagrams (`IP_TTL`); forwards to std.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live of outgoing datagrams (`IP_TTL`); forwards to std.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.get_ref().ttl()
+    }
+
+    /// Joins the IPv4 multicast group `multiaddr` on the interface with address
+    /// `interface` (`Ipv4Addr::UNSPECIFIED`: the kernel's choice); forwards to std.
+    pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.inner
+            .get_ref()
+            .join_multicast_v4(&multiaddr, &interface)
+    }
+
+    /// Leaves an IPv4 multicast group joined with
+    /// [`join_multicast_v4`](Self::join_multicast_v4); forwards to std.
+    pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.inner
+            .get_ref()
+            .leave_multicast_v4(&multiaddr, &interface)
+    }
+
+    /// Joins the IPv6 multicast group `multiaddr` on the interface of index `interface`
+    /// (0: the kernel's choice); forwards to std.
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.inner.get_ref().join_multicast_v6(multiaddr, interface)
+    }
+
+    /// Leaves an IPv6 multicast group joined with
+    /// [`join_multicast_v6`](Self::join_multicast_v6); forwards to std.
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.inner
+            .get_ref()
+            .leave_multicast_v6(multiaddr, interface)
+    }
+
+    // Readiness, non-blocking tries and poll forms, as every datagram socket has them
+    // (`readiness.rs`); `examples/readiness_*.rs` show them in use.
+    readiness_methods!(UdpSocket);
+    datagram_methods!(SocketAddr);
+    peek_method!();
 
     /// The address the socket is bound to (with the real port, after binding port 0).
     ///

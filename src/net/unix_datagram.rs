@@ -12,8 +12,11 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::Path;
+use std::task::{Context, Poll};
 
+use super::readiness::{datagram_methods, peek_method, readiness_methods};
 use crate::AsyncFd;
+use crate::driver::Direction;
 use crate::sys::socket;
 use crate::sys::unix_socket::{self, UnixAddr};
 
@@ -300,6 +303,42 @@ impl AsyncUnixDatagram {
         let mut waiter = self.inner.waiter();
         poll_fn(|cx| waiter.poll_read(cx, |s| s.recv(buf))).await
     }
+
+    /// Sends `buf` as one datagram to the socket bound at `path`, without waiting: the
+    /// bytes sent, or `WouldBlock` if the receiver's queue is full, which clears write
+    /// readiness. Pair it with [`writable`](Self::writable).
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let addr = UnixAddr::from_path(path.as_ref())?;
+        self.inner.try_io(Direction::Write, |s| {
+            unix_socket::send_to(s.as_fd(), buf, &addr)
+        })
+    }
+
+    /// Poll form of [`send_to`](Self::send_to), waiting in the shared write slot (see
+    /// [`poll_send`](Self::poll_send)). The path is checked and encoded at each call.
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        path: impl AsRef<Path>,
+    ) -> Poll<io::Result<usize>> {
+        let addr = UnixAddr::from_path(path.as_ref())?;
+        self.inner
+            .poll_write_with(cx, |s| unix_socket::send_to(s.as_fd(), buf, &addr))
+    }
+
+    /// Like [`recv_from`](Self::recv_from), but leaves the datagram in the queue: the next
+    /// receive gets it again. Cancel-safe.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let mut waiter = self.inner.waiter();
+        poll_fn(|cx| waiter.poll_read(cx, |s| unix_socket::peek_from(s.as_fd(), buf))).await
+    }
+
+    // Readiness, non-blocking tries and poll forms, as every datagram socket has them
+    // (`readiness.rs`); `examples/readiness_*.rs` show them in use.
+    readiness_methods!(UnixDatagram);
+    datagram_methods!(SocketAddr);
+    peek_method!();
 
     /// The address the socket is bound to (unnamed if it is not bound).
     ///

@@ -10,8 +10,9 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{SocketAddr, UnixListener};
 use std::path::Path;
+use std::task::{Context, Poll, ready};
 
-use super::{AsyncUnixStream, recover_from_accept_error};
+use super::{AsyncUnixStream, poll_accept_with, recover_from_accept_error};
 use crate::AsyncFd;
 use crate::sys::socket::BACKLOG;
 use crate::sys::unix_socket::{self, UnixAddr};
@@ -149,6 +150,28 @@ impl AsyncUnixListener {
                 Err(e) => recover_from_accept_error(e).await?,
             }
         }
+    }
+
+    /// Poll form of [`accept`](Self::accept); the same rules as
+    /// [`AsyncTcpListener::poll_accept`](crate::AsyncTcpListener::poll_accept), which has
+    /// the example.
+    pub fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(AsyncUnixStream, SocketAddr)>> {
+        let stream = ready!(poll_accept_with(cx, |cx| {
+            self.inner
+                .poll_read_with(cx, |l| unix_socket::accept(l.as_fd()))
+        }))?;
+        // The peer's address comes from the accepted socket, as in `accept`.
+        let peer = stream.peer_addr()?;
+        Poll::Ready(Ok((AsyncUnixStream::from_nonblocking(stream)?, peer)))
+    }
+
+    /// Deregisters the listener from the runtime and returns the std listener, still in
+    /// non-blocking mode (as tokio's `into_std` leaves it).
+    pub fn into_std(self) -> UnixListener {
+        self.inner.into_inner()
     }
 
     /// The address the socket is bound to.

@@ -9,8 +9,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{SocketAddr, UnixStream};
@@ -18,7 +17,9 @@ use std::path::Path;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::byte_stream;
+use super::UCred;
+use super::byte_stream::shared_io_methods;
+use super::readiness::{readiness_methods, stream_try_methods};
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
 use crate::sys::socket;
@@ -183,8 +184,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
+        self.read_shared(buf)
     }
 
     /// Reads exactly `buf.len()` bytes. End of file first is an `UnexpectedEof` error.
@@ -206,8 +206,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read_exact(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
+        self.read_exact_shared(buf)
     }
 
     /// Writes some bytes of `buf`, waiting until the socket can take at least one. Returns
@@ -229,8 +228,7 @@ impl AsyncUnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
-        let mut waiter = self.inner.waiter();
-        poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
+        self.write_shared(buf)
     }
 
     /// Writes all of `buf`, waiting for room in the socket's buffer as needed (this is
@@ -255,9 +253,31 @@ impl AsyncUnixStream {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn write_all(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
-        let mut waiter = self.inner.waiter();
-        byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
+        self.write_all_shared(buf)
     }
+
+    /// Reads into the slices `bufs`, filling each in turn, with one `recvmsg`; as
+    /// [`AsyncTcpStream::read_vectored`](crate::AsyncTcpStream::read_vectored), which has
+    /// the example (the first 1024 slices at most; cancel-safe).
+    pub fn read_vectored(
+        &mut self,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.read_vectored_shared(bufs)
+    }
+
+    /// Writes the slices `bufs`, in order, with one `sendmsg` (with `MSG_NOSIGNAL`); as
+    /// [`AsyncTcpStream::write_vectored`](crate::AsyncTcpStream::write_vectored).
+    pub fn write_vectored(
+        &mut self,
+        bufs: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.write_vectored_shared(bufs)
+    }
+
+    // The `&self` forms (`read_shared`, ...) do the work, and the `poll_*_priv` forms serve
+    // the futures-io traits: see `byte_stream::shared_io_methods`.
+    shared_io_methods!();
 
     /// Shuts down the reading half, the writing half (the peer reads end of file), or
     /// both. Never waits.
@@ -312,26 +332,15 @@ impl AsyncUnixStream {
         self.inner.get_ref().local_addr()
     }
 
-    /// Polls a read into `buf` for a poll method (`futures_io::AsyncRead`), which waits in
-    /// the stream's shared poll slot.
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_read(&mut self.inner.poll_slot(), cx, buf)
+    /// The credentials of the process at the other end (`SO_PEERCRED`): see [`UCred`].
+    pub fn peer_cred(&self) -> io::Result<UCred> {
+        unix_socket::peer_cred(self.as_fd()).map(UCred::from_raw)
     }
 
-    /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
-    #[cfg(feature = "futures-io")]
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&mut self.inner.poll_slot(), cx, buf)
-    }
+    // Readiness and non-blocking tries, as every stream has them (`readiness.rs`);
+    // `examples/readiness_*.rs` show them in use.
+    readiness_methods!(UnixStream);
+    stream_try_methods!();
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
@@ -361,6 +370,26 @@ fn poll_write(
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
     waiter.poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
+}
+
+/// Polls a read into the slices `bufs`: [`poll_read`] with one `recvmsg`.
+fn poll_read_vectored(
+    waiter: &mut Waiter<'_, UnixStream>,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_read_vectored_stream(cx, bufs, |s, b| {
+        unix_socket::recv_stream_vectored(s.as_fd(), b)
+    })
+}
+
+/// Polls a write of the slices `bufs`: [`poll_write`] with one `sendmsg`.
+fn poll_write_vectored(
+    waiter: &mut Waiter<'_, UnixStream>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_write_vectored_stream(cx, bufs, |s, b| socket::send_vectored(s.as_fd(), b))
 }
 
 impl AsFd for AsyncUnixStream {

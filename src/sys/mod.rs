@@ -6,8 +6,8 @@
 //! |---|---|---|
 //! | [`epoll`] | an epoll instance (`epoll_create1`, `epoll_ctl`, `epoll_wait`) | the reactor, and users who want epoll by hand |
 //! | `eventfd` | an eventfd counter (`eventfd`, `read`, `write`) | waking the loop from another thread |
-//! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`); `recv`, and `send` without `SIGPIPE`, on any connected socket | `net` |
-//! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths | `net` |
+//! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`); `recv`, and `send` without `SIGPIPE`, on any connected socket, and their vectored forms (`recvmsg`, `sendmsg`); `peek` (`MSG_PEEK`); `SO_LINGER` | `net` |
+//! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths, the peer's credentials (`SO_PEERCRED`) | `net` |
 //! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
 //! | `thread` | the calling thread's kernel id (`gettid`) | trace files |
 //! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |

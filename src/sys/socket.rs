@@ -7,16 +7,20 @@
 //! So are the two calls every request makes, `recv` and `send`: std's `read` and `write`
 //! reach the same system calls through a few layers of buffer bookkeeping, about 15
 //! instructions each, 4.5% of an echo request's user-space work (callgrind). And `send`
-//! passes `MSG_NOSIGNAL`, so a peer that has gone is an error, never a `SIGPIPE`.
+//! passes `MSG_NOSIGNAL`, so a peer that has gone is an error, never a `SIGPIPE`. Their
+//! vectored forms, `recv_vectored` and `send_vectored`, are one `recvmsg` and one `sendmsg`
+//! over the caller's slices (not `readv`/`writev`: `writev` has no flags argument, so it
+//! would raise `SIGPIPE`).
 //! Everything else (`shutdown`, `set_nodelay`, ...) is left to the `std::net` types these
 //! functions return.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::mem;
 use std::net::{
     Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream, UdpSocket,
 };
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 /// The listen backlog requested; the kernel caps it at `net.core.somaxconn`.
 ///
@@ -201,6 +205,19 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n as usize)
 }
 
+/// Copies queued data into `buf` without taking it off the queue (`MSG_PEEK`): the
+/// number of bytes copied.
+pub(crate) fn peek(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
+    let n = syscall!(recv(
+        fd.as_raw_fd(),
+        buf.as_mut_ptr().cast(),
+        buf.len(),
+        libc::MSG_PEEK,
+    ))?;
+    Ok(n as usize)
+}
+
 /// Sends `buf` on the connected socket `fd`, with `MSG_NOSIGNAL`: a peer that has gone
 /// is an `EPIPE` (`BrokenPipe`) error, never a `SIGPIPE`.
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
@@ -212,4 +229,98 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
         libc::MSG_NOSIGNAL,
     ))?;
     Ok(n as usize)
+}
+
+/// The most slices one `recvmsg` or `sendmsg` takes (`UIO_MAXIOV`); with more, the call
+/// fails with `EMSGSIZE`. The vectored calls use the first this many, as std's do: a
+/// vectored read or write may always do less than asked.
+pub(crate) const MAX_IOVECS: usize = libc::UIO_MAXIOV as usize;
+
+/// Receives into the slices `bufs`, in order, from the connected socket `fd` with one
+/// `recvmsg`: the number of bytes read, 0 at end of file (or if `bufs` hold no room).
+pub(crate) fn recv_vectored(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    recvmsg_vectored(fd, bufs).map(|(n, _flags)| n)
+}
+
+/// [`recv_vectored`], also returning the `msg_flags` the kernel set (`MSG_CTRUNC` if it
+/// dropped ancillary data: see `unix_socket::recv_stream`).
+pub(crate) fn recvmsg_vectored(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> io::Result<(usize, libc::c_int)> {
+    // SAFETY: msghdr is plain old data; all-zero means no name and no control buffer.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    // `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix (std's docs).
+    msg.msg_iov = bufs.as_mut_ptr().cast();
+    msg.msg_iovlen = bufs.len().min(MAX_IOVECS);
+    // SAFETY: `msg` describes `msg_iovlen` iovecs, each covering a slice writable for the
+    // whole call, and no name or control buffer.
+    let n = syscall!(recvmsg(fd.as_raw_fd(), &raw mut msg, 0))?;
+    Ok((n as usize, msg.msg_flags))
+}
+
+/// Sends the slices `bufs`, in order, on the connected socket `fd` with one `sendmsg`,
+/// with `MSG_NOSIGNAL` (see [`send`]): the number of bytes sent.
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: msghdr is plain old data; all-zero means no name and no control buffer.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix; the kernel only reads
+    // through `msg_iov` for a send, so the cast from a shared pointer is sound.
+    msg.msg_iov = bufs.as_ptr().cast_mut().cast();
+    msg.msg_iovlen = bufs.len().min(MAX_IOVECS);
+    // SAFETY: `msg` describes `msg_iovlen` iovecs, each covering a slice readable for the
+    // whole call, and no name or control buffer.
+    let n = syscall!(sendmsg(fd.as_raw_fd(), &raw const msg, libc::MSG_NOSIGNAL))?;
+    Ok(n as usize)
+}
+
+/// Sets `SO_LINGER`: with `Some(t)`, closing the socket waits up to `t` for unsent data
+/// to go (and `Some(0)` resets the connection instead of closing it gracefully); `None`
+/// restores the default, a close that returns at once and sends in the background.
+pub(crate) fn set_linger(fd: BorrowedFd<'_>, linger: Option<Duration>) -> io::Result<()> {
+    let value = libc::linger {
+        l_onoff: linger.is_some() as libc::c_int,
+        l_linger: linger.map_or(0, |t| {
+            t.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+        }),
+    };
+    // SAFETY: the option value is a `linger` that lives across the call, with its size.
+    syscall!(setsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        (&raw const value).cast(),
+        mem::size_of::<libc::linger>() as libc::socklen_t,
+    ))
+    .map(drop)
+}
+
+/// Reads `SO_LINGER`; see [`set_linger`].
+pub(crate) fn linger(fd: BorrowedFd<'_>) -> io::Result<Option<Duration>> {
+    let mut value = libc::linger {
+        l_onoff: 0,
+        l_linger: 0,
+    };
+    let mut len = mem::size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes and describe each other.
+    syscall!(getsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        (&raw mut value).cast(),
+        &mut len,
+    ))?;
+    Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger as u64)))
+}
+
+/// Shuts down one or both directions of the connected socket `fd`: what std's
+/// `shutdown` does, for a descriptor reached through `AsFd` (a split stream's write half).
+pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: std::net::Shutdown) -> io::Result<()> {
+    let how = match how {
+        std::net::Shutdown::Read => libc::SHUT_RD,
+        std::net::Shutdown::Write => libc::SHUT_WR,
+        std::net::Shutdown::Both => libc::SHUT_RDWR,
+    };
+    // SAFETY: plain integer arguments.
+    syscall!(shutdown(fd.as_raw_fd(), how)).map(drop)
 }

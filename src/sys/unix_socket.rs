@@ -11,12 +11,14 @@
 //! else (`shutdown`, `local_addr`, datagram receives, ...) is left to the
 //! `std::os::unix::net` types built from these descriptors.
 
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+
+use super::socket;
 
 /// A filesystem path encoded as a C `sockaddr_un`, ready for `bind`, `connect` or
 /// `sendto`.
@@ -172,18 +174,79 @@ pub(crate) fn send_to(fd: BorrowedFd<'_>, buf: &[u8], addr: &UnixAddr) -> io::Re
 /// so the kernel closes any passed descriptors (as it does for a plain `read`) and sets
 /// `MSG_CTRUNC`, which tells the caller that this short read proves nothing.
 pub(crate) fn recv_stream(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, bool)> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
+    recv_stream_vectored(fd, &mut [IoSliceMut::new(buf)])
+}
+
+/// [`recv_stream`] into several slices, in order, with the same one `recvmsg`.
+pub(crate) fn recv_stream_vectored(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> io::Result<(usize, bool)> {
+    let (n, flags) = socket::recvmsg_vectored(fd, bufs)?;
+    Ok((n, flags & libc::MSG_CTRUNC != 0))
+}
+
+/// Copies the first queued datagram into `buf` without taking it off the queue
+/// (`MSG_PEEK`): its length (truncated to `buf.len()`) and its sender's address.
+///
+/// std's `peek_from` for Unix datagrams is unstable, so the address is decoded here into
+/// std's type: a path, an abstract name (a leading NUL byte), or unnamed (no path at all,
+/// which std builds from an empty path).
+pub(crate) fn peek_from(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> io::Result<(usize, std::os::unix::net::SocketAddr)> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::SocketAddr;
+
+    // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
+    let mut storage: libc::sockaddr_un = unsafe { mem::zeroed() };
+    let mut len = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes, and `storage` and `len` are
+    // valid for writes and describe each other, for the whole call.
+    let n = syscall!(recvfrom(
+        fd.as_raw_fd(),
+        buf.as_mut_ptr().cast(),
+        buf.len(),
+        libc::MSG_PEEK,
+        (&raw mut storage).cast(),
+        &mut len,
+    ))?;
+    let path_len = (len as usize).saturating_sub(mem::offset_of!(libc::sockaddr_un, sun_path));
+    let path: Vec<u8> = storage.sun_path[..path_len.min(storage.sun_path.len())]
+        .iter()
+        .map(|&c| c as u8)
+        .collect();
+    let addr = match path.split_first() {
+        None => SocketAddr::from_pathname("")?,
+        Some((0, name)) => SocketAddr::from_abstract_name(name)?,
+        Some(_) => {
+            // A path as the kernel reports it may end with its NUL terminator.
+            let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+            SocketAddr::from_pathname(std::ffi::OsStr::from_bytes(&path[..end]))?
+        }
     };
-    // SAFETY: msghdr is plain old data; all-zero means no name and no control buffer.
-    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    // SAFETY: `msg` describes one iovec that covers exactly `buf`, writable for the whole
-    // call, and no name or control buffer.
-    let n = syscall!(recvmsg(fd.as_raw_fd(), &raw mut msg, 0))?;
-    Ok((n as usize, msg.msg_flags & libc::MSG_CTRUNC != 0))
+    Ok((n as usize, addr))
+}
+
+/// The credentials of the process at the other end of the connected socket `fd`, as they
+/// were when it connected (or called `socketpair`): `SO_PEERCRED`.
+pub(crate) fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<libc::ucred> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes and describe each other.
+    syscall!(getsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_PEERCRED,
+        (&raw mut cred).cast(),
+        &mut len,
+    ))?;
+    Ok(cred)
 }
 
 /// Sends the one byte `byte` on `fd` with `fd` itself attached (`SCM_RIGHTS`), as a peer

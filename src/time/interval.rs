@@ -249,6 +249,38 @@ impl Interval {
     /// });
     /// ```
     pub fn reset(&mut self) {
-        self.sleep.reset(after(Instant::now(), self.period));
+        self.reset_after(self.period);
+    }
+
+    /// Restarts the schedule with the next tick due now: the next `tick` completes at
+    /// once, and the ones after follow a period apart.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use epoll_rt::time::interval;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let mut ticks = interval(Duration::from_secs(60));
+    ///     ticks.tick().await; // the first tick; the next is a minute away...
+    ///     let before = Instant::now();
+    ///     ticks.reset_immediately(); // ...or now
+    ///     let due = ticks.tick().await;
+    ///     assert!(due >= before && due - before < Duration::from_secs(60));
+    /// });
+    /// ```
+    pub fn reset_immediately(&mut self) {
+        self.reset_at(Instant::now());
+    }
+
+    /// Restarts the schedule with the next tick due `delay` from now, and the ones after
+    /// a period apart; [`reset`](Self::reset) is `reset_after(period)`.
+    pub fn reset_after(&mut self, delay: Duration) {
+        self.reset_at(after(Instant::now(), delay));
+    }
+
+    /// Restarts the schedule with the next tick due at `deadline`, and the ones after a
+    /// period apart.
+    pub fn reset_at(&mut self, deadline: Instant) {
+        self.sleep.reset(deadline);
     }
 }

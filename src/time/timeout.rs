@@ -1,15 +1,15 @@
-//! `timeout`: give any future a deadline.
+//! `timeout` and `timeout_at`: give any future a deadline.
 
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::sleep::{Sleep, sleep};
+use super::sleep::{Sleep, sleep, sleep_until};
 
 /// Runs `future`, but gives up after `duration`: the result is `Ok(output)` if the future
 /// completed first, `Err(Elapsed)` otherwise (and the future is dropped).
@@ -19,7 +19,7 @@ use super::sleep::{Sleep, sleep};
 ///
 /// ```
 /// use std::future::pending;
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// use epoll_rt::time::timeout;
 ///
 /// epoll_rt::block_on(async {
@@ -35,11 +35,35 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     }
 }
 
+/// [`timeout`] with a deadline instead of a duration: runs `future`, but gives up at
+/// `deadline` (a deadline already past still lets a future that is ready at once
+/// succeed). Handy for one deadline shared by several steps.
+///
+/// ```
+/// use std::future::pending;
+/// use std::time::{Duration, Instant};
+/// use epoll_rt::time::{sleep, timeout_at};
+///
+/// epoll_rt::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(20);
+///     // Two steps against one deadline: the first fits, the second does not.
+///     assert_eq!(timeout_at(deadline, sleep(Duration::from_millis(1))).await, Ok(()));
+///     assert!(timeout_at(deadline, pending::<()>()).await.is_err());
+///     assert!(Instant::now() >= deadline); // never early
+/// });
+/// ```
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep_until(deadline),
+    }
+}
+
 pin_project! {
-    /// The future returned by [`timeout`].
+    /// The future returned by [`timeout`] and [`timeout_at`].
     ///
     /// ```
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     /// use epoll_rt::time::{sleep, timeout, Timeout};
     ///
     /// epoll_rt::block_on(async {
@@ -81,7 +105,7 @@ impl<F: Future> Future for Timeout<F> {
 /// ```
 /// use std::future::pending;
 /// use std::io;
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// use epoll_rt::time::{timeout, Elapsed};
 ///
 /// epoll_rt::block_on(async {
