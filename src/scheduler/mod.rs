@@ -282,6 +282,26 @@ impl Scheduler {
     }
 }
 
+/// What one task of future `F` costs the scheduler, in bytes, for the memory tests:
+/// the future's box, the header's and the join state's `Arc` and `Rc` (counts included),
+/// and the task's slot in the slab.
+#[cfg(test)]
+pub(crate) fn task_sizes<F: Future>() -> [(&'static str, usize); 4] {
+    use std::mem::size_of;
+    [
+        (
+            "task future (Box<Spawned<F>>)",
+            size_of::<spawned::Spawned<F>>(),
+        ),
+        ("task header (Arc<Header>)", 16 + size_of::<Header>()),
+        (
+            "join state (Rc<JoinState>)",
+            16 + size_of::<join::JoinState<F::Output>>(),
+        ),
+        ("scheduler slab slot", Slab::<Option<Task>>::SLOT_SIZE),
+    ]
+}
+
 /// Drops a task's future, containing a panic from its destructors: a task's failure is
 /// reported through its `JoinHandle` and must not take the runtime down.
 fn drop_quietly(task: Task) {
