@@ -57,7 +57,7 @@ fn an_idle_echo_connection_costs_these_bytes() {
     // test, the descriptor state's by `driver/tests.rs`'s.
     let expected = [
         ("task future (Box<Spawned<F>>)", 160),
-        ("task header (Arc<Header>)", 64),
+        ("task header (Arc<Header>)", 48),
         ("join state (Rc<JoinState>)", 64),
         ("descriptor state (Rc<IoState>)", 80),
         ("scheduler slab slot", 40),
@@ -65,5 +65,5 @@ fn an_idle_echo_connection_costs_these_bytes() {
     ];
     assert_eq!(pieces, expected);
     let total: usize = pieces.iter().map(|&(_, bytes)| bytes).sum();
-    assert_eq!(total, 424, "bytes per idle connection, its buffer aside");
+    assert_eq!(total, 408, "bytes per idle connection, its buffer aside");
 }
