@@ -30,6 +30,8 @@
 //! ```
 
 mod byte_stream;
+#[cfg(test)]
+mod memory;
 mod readiness;
 mod split;
 mod tcp_listener;

@@ -80,7 +80,7 @@ macro_rules! stream_try_methods {
         /// queued, which clears read readiness. Pair it with [`readable`](Self::readable).
         pub fn try_read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
             self.inner.try_io($crate::driver::Direction::Read, |s| {
-                $crate::sys::socket::recv(::std::os::fd::AsFd::as_fd(s), buf)
+                $crate::sys::socket::recv(s, buf)
             })
         }
 
@@ -100,7 +100,7 @@ macro_rules! stream_try_methods {
         /// [`writable`](Self::writable).
         pub fn try_write(&self, buf: &[u8]) -> ::std::io::Result<usize> {
             self.inner.try_io($crate::driver::Direction::Write, |s| {
-                $crate::sys::socket::send(::std::os::fd::AsFd::as_fd(s), buf)
+                $crate::sys::socket::send(s, buf)
             })
         }
 
@@ -126,7 +126,7 @@ macro_rules! datagram_methods {
         /// Pair it with [`writable`](Self::writable).
         pub fn try_send(&self, buf: &[u8]) -> ::std::io::Result<usize> {
             self.inner.try_io($crate::driver::Direction::Write, |s| {
-                $crate::sys::socket::send(::std::os::fd::AsFd::as_fd(s), buf)
+                $crate::sys::socket::send(s, buf)
             })
         }
 
@@ -135,7 +135,7 @@ macro_rules! datagram_methods {
         /// readiness. Pair it with [`readable`](Self::readable).
         pub fn try_recv(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
             self.inner.try_io($crate::driver::Direction::Read, |s| {
-                $crate::sys::socket::recv(::std::os::fd::AsFd::as_fd(s), buf)
+                $crate::sys::socket::recv(s, buf)
             })
         }
 
@@ -166,7 +166,7 @@ macro_rules! datagram_methods {
             buf: &[u8],
         ) -> ::std::task::Poll<::std::io::Result<usize>> {
             self.inner.poll_write_with(cx, |s| {
-                $crate::sys::socket::send(::std::os::fd::AsFd::as_fd(s), buf)
+                $crate::sys::socket::send(s, buf)
             })
         }
 
@@ -179,7 +179,7 @@ macro_rules! datagram_methods {
             buf: &mut [u8],
         ) -> ::std::task::Poll<::std::io::Result<usize>> {
             self.inner.poll_read_with(cx, |s| {
-                $crate::sys::socket::recv(::std::os::fd::AsFd::as_fd(s), buf)
+                $crate::sys::socket::recv(s, buf)
             })
         }
     };

@@ -71,7 +71,7 @@ struct Task {
 /// The tasks of one runtime and its run queue. Runtime thread only.
 pub(crate) struct Scheduler {
     /// The runtime's id, stamped into each task's header.
-    runtime_id: u64,
+    runtime_id: u32,
     /// The runtime's remote queue, for the wakers of new tasks.
     remote: Weak<Remote>,
     /// The runtime's tracer, when tracing.
@@ -85,9 +85,9 @@ pub(crate) struct Scheduler {
     /// The cooperative budget, renewed before each poll (shared with the I/O objects,
     /// which spend it).
     budget: Rc<Budget>,
-    /// Every live task. A slot holds `None` while its task is being polled: the future is
-    /// taken out so that the task can spawn (which inserts into this slab) mid-poll.
-    tasks: RefCell<Slab<Option<Task>>>,
+    /// Every live task. A task is taken out of its slot while it is polled (the slot stays
+    /// reserved), so that it can spawn (which inserts into this slab) mid-poll.
+    tasks: RefCell<Slab<Task>>,
     /// Ids of tasks to poll, in wake order; shared with this thread's wakers while the
     /// runtime runs (`current.rs`).
     run_queue: Rc<RunQueue>,
@@ -96,7 +96,7 @@ pub(crate) struct Scheduler {
 impl Scheduler {
     /// A scheduler with no task, for runtime `runtime_id`.
     pub(crate) fn new(
-        runtime_id: u64,
+        runtime_id: u32,
         remote: Weak<Remote>,
         tracer: Option<Arc<Tracer>>,
         budget: Rc<Budget>,
@@ -118,14 +118,21 @@ impl Scheduler {
     pub(crate) fn header(&self, id: TaskId, name: Option<Box<str>>) -> Arc<Header> {
         // Names serve only traces: without one, the name is dropped now rather than kept
         // for the task's whole life (a connection's task can live for hours).
-        let label = self.tracer.as_ref().map(|_| {
-            if id == TaskId::RESERVED {
+        if let Some(tracer) = &self.tracer {
+            let label = if id == TaskId::RESERVED {
                 "block_on".to_owned()
             } else {
                 crate::util::trace::task_label(id.index(), name.as_deref())
-            }
-        });
-        Arc::new(Header::new(id, self.runtime_id, self.remote.clone(), label))
+            };
+            tracer.name_task(id.to_u64(), label);
+        }
+        let traced = self.tracer.is_some();
+        Arc::new(Header::new(
+            id,
+            self.runtime_id,
+            self.remote.clone(),
+            traced,
+        ))
     }
 
     /// Adds a task running `future` and queues it for its first poll.
@@ -140,10 +147,10 @@ impl Scheduler {
             let header = self.header(id, name);
             let (future, join) = spawned(future, header.clone());
             handle = Some(join);
-            Some(Task {
+            Task {
                 future: Box::pin(future),
                 header,
-            })
+            }
         });
         self.push(id);
         handle.expect("insert_with calls its closure exactly once")
@@ -176,7 +183,7 @@ impl Scheduler {
             Some(tracer) => {
                 let started = Instant::now();
                 let poll = future.poll(&mut cx);
-                tracer.poll(header.label(), started, poll.is_ready());
+                tracer.poll(header.id().to_u64(), started, poll.is_ready());
                 poll
             }
         };
@@ -229,7 +236,7 @@ impl Scheduler {
     pub(crate) fn run_task(&self, id: TaskId) {
         // Take the task out of its slot, so no borrow of the slab is held while user code
         // runs. A stale id (the task finished after this wake was queued) finds nothing.
-        let Some(mut task) = self.tasks.borrow_mut().get_mut(id).and_then(Option::take) else {
+        let Some(mut task) = self.tasks.borrow_mut().take(id) else {
             return;
         };
 
@@ -237,7 +244,7 @@ impl Scheduler {
         // its handle, through the `Completion` inside it.
         let done = if task.header.is_aborted() {
             if let Some(tracer) = &self.tracer {
-                tracer.cancel(task.header.label());
+                tracer.cancel(id.to_u64());
             }
             task.header.state().complete();
             true
@@ -248,10 +255,13 @@ impl Scheduler {
 
         if done {
             self.finished.bump();
+            if let Some(tracer) = &self.tracer {
+                tracer.forget_task(id.to_u64());
+            }
             self.tasks.borrow_mut().remove(id);
             drop_quietly(task);
-        } else if let Some(slot) = self.tasks.borrow_mut().get_mut(id) {
-            *slot = Some(task);
+        } else {
+            self.tasks.borrow_mut().put_back(id, task);
         }
     }
 
@@ -267,10 +277,13 @@ impl Scheduler {
         let tasks = self.tasks.borrow_mut().drain();
         // Mark them all complete first, so that a destructor's wake of a task not yet
         // dropped does nothing, rather than queue it on the remote queue.
-        for task in tasks.iter().flatten() {
+        for task in &tasks {
             task.header.state().complete();
+            if let Some(tracer) = &self.tracer {
+                tracer.forget_task(task.header.id().to_u64());
+            }
         }
-        for task in tasks.into_iter().flatten() {
+        for task in tasks {
             drop_quietly(task);
         }
         debug_assert_eq!(
@@ -280,6 +293,26 @@ impl Scheduler {
         );
         self.run_queue.clear();
     }
+}
+
+/// What one task of future `F` costs the scheduler, in bytes, for the memory tests:
+/// the future's box, the header's and the join state's `Arc` and `Rc` (counts included),
+/// and the task's slot in the slab.
+#[cfg(test)]
+pub(crate) fn task_sizes<F: Future>() -> [(&'static str, usize); 4] {
+    use std::mem::size_of;
+    [
+        (
+            "task future (Box<Spawned<F>>)",
+            size_of::<spawned::Spawned<F>>(),
+        ),
+        ("task header (Arc<Header>)", 16 + size_of::<Header>()),
+        (
+            "join state (Rc<JoinState>)",
+            16 + size_of::<join::JoinState<F::Output>>(),
+        ),
+        ("scheduler slab slot", Slab::<Task>::SLOT_SIZE),
+    ]
 }
 
 /// Drops a task's future, containing a panic from its destructors: a task's failure is
