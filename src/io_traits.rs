@@ -2,11 +2,13 @@
 //!
 //! With `features = ["futures-io"]`, the stream types and their halves implement
 //! [`futures_io::AsyncRead`] and [`futures_io::AsyncWrite`], so the `futures` crate's
-//! `copy`, `BufReader`, `lines()`, codecs and compression adapters work on them. Each
-//! impl is a one-line forward to the stream's read or write logic, the same as the
-//! inherent async methods run, except for where it waits: a poll method has no future to
-//! keep a waiter entry in, so it uses the stream's shared poll slot, one waker per
-//! direction, the last one given (see `AsyncFd::poll_read_with`).
+//! `copy`, `BufReader`, `lines()`, codecs and compression adapters work on them. The
+//! vectored methods are real: one `recvmsg` or `sendmsg` over all the slices, not the
+//! traits' default of the first non-empty slice alone. Each impl is a one-line forward to
+//! the stream's read or write logic, the same as the inherent async methods run, except
+//! for where it waits: a poll method has no future to keep a waiter entry in, so it uses
+//! the stream's shared poll slot, one waker per direction, the last one given (see
+//! `AsyncFd::poll_read_with`).
 //!
 //! `AsyncBufRead` is not implemented: these types hold no buffer of their own. Wrap them
 //! in `futures::io::BufReader` for that.
@@ -14,7 +16,7 @@
 //! `poll_close` shuts down the writing direction (the peer reads end of file); `poll_flush`
 //! has nothing to do, since a socket keeps no user-space buffer.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -37,6 +39,15 @@ macro_rules! impl_async_read {
                 let $this = &*self;
                 $stream.poll_read_priv(cx, buf)
             }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let $this = &*self;
+                $stream.poll_read_vectored_priv(cx, bufs)
+            }
         }
     };
 }
@@ -52,6 +63,15 @@ macro_rules! impl_async_write {
             ) -> Poll<io::Result<usize>> {
                 let $this = &*self;
                 $stream.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let $this = &*self;
+                $stream.poll_write_vectored_priv(cx, bufs)
             }
 
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

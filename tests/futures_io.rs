@@ -85,3 +85,46 @@ fn copy_over_a_unix_pair() {
     })
     .unwrap();
 }
+
+/// The traits' vectored methods are one `sendmsg` / `recvmsg` over all the slices (the
+/// traits' defaults would use only the first non-empty one).
+#[test]
+fn vectored_methods_use_every_slice() {
+    use std::io::{IoSlice, IoSliceMut};
+    util::run(|| async {
+        let (mut a, mut b) = epoll_rt::net::AsyncUnixStream::pair()?;
+        let slices = [
+            IoSlice::new(b"one "),
+            IoSlice::new(b""),
+            IoSlice::new(b"call"),
+        ];
+        assert_eq!(AsyncWriteExt::write_vectored(&mut a, &slices).await?, 8);
+        let (mut x, mut y) = ([0u8; 3], [0u8; 8]);
+        let mut bufs = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+        // A Unix stream read takes all that one `sendmsg` queued.
+        assert_eq!(AsyncReadExt::read_vectored(&mut b, &mut bufs).await?, 8);
+        assert_eq!(&x, b"one");
+        assert_eq!(&y[..5], b" call");
+
+        let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+        let client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+        let (mut server, _) = listener.accept().await?;
+        let (mut rd, mut wr) = client.into_split();
+        let slices = [IoSlice::new(b"ab"), IoSlice::new(b"cd")];
+        assert_eq!(AsyncWriteExt::write_vectored(&mut wr, &slices).await?, 4);
+        let mut buf = [0u8; 4];
+        AsyncReadExt::read_exact(&mut server, &mut buf).await?;
+        assert_eq!(&buf, b"abcd");
+        AsyncWriteExt::write_all(&mut server, b"wxyz").await?;
+        let (mut x, mut y) = ([0u8; 1], [0u8; 3]);
+        // One 4-byte segment, which arrives whole.
+        let n = AsyncReadExt::read_vectored(
+            &mut rd,
+            &mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)],
+        )
+        .await?;
+        assert_eq!((n, &x, &y), (4, b"w", b"xyz"));
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}

@@ -8,7 +8,7 @@
 mod util;
 
 use std::cell::Cell;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use epoll_rt::net::OwnedReadHalf;
 use epoll_rt::time::{sleep, timeout};
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, spawn};
 
@@ -447,4 +448,142 @@ fn two_tasks_can_wait_on_one_listener() {
         Ok::<(), std::io::Error>(())
     })
     .unwrap();
+}
+
+/// Writes all of `data` with `write_vectored`, offered as three slices (one byte, an empty
+/// slice, the rest), advancing past what each call sent.
+async fn write_all_vectored(stream: &mut AsyncTcpStream, data: &[u8]) -> io::Result<()> {
+    let mut storage = [
+        IoSlice::new(&data[..1]),
+        IoSlice::new(&[]),
+        IoSlice::new(&data[1..]),
+    ];
+    let mut slices = &mut storage[..];
+    while !slices.is_empty() {
+        let n = stream.write_vectored(slices).await?;
+        assert_ne!(n, 0, "a vectored write of a non-empty buffer wrote nothing");
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
+}
+
+/// Reads until end of file with `read_vectored`, into a 5-byte slice, an empty one and a
+/// 3-KiB one: every read crosses slice boundaries.
+async fn read_to_end_vectored(read: &mut OwnedReadHalf) -> io::Result<Vec<u8>> {
+    let (mut small, mut large) = ([0u8; 5], vec![0u8; 3 << 10]);
+    let mut received = Vec::new();
+    loop {
+        let mut bufs = [
+            IoSliceMut::new(&mut small),
+            IoSliceMut::new(&mut []),
+            IoSliceMut::new(&mut large),
+        ];
+        let n = read.read_vectored(&mut bufs).await?;
+        if n == 0 {
+            return Ok(received);
+        }
+        received.extend_from_slice(&small[..n.min(5)]);
+        received.extend_from_slice(&large[..n.saturating_sub(5)]);
+    }
+}
+
+#[test]
+fn vectored_writes_and_reads_carry_4_mib_across_slice_boundaries() -> io::Result<()> {
+    const LEN: usize = 4 << 20;
+    util::run(|| async {
+        let payload = util::Rng::new(0x1ec7).bytes(LEN);
+        let (mut client, server) = connected_pair().await?;
+        // 4 MiB is more than the socket buffers hold: short writes, and waits for room.
+        let expected = payload.clone();
+        let writer = spawn(async move {
+            write_all_vectored(&mut client, &payload).await?;
+            client.shutdown(Shutdown::Write)
+        });
+        let (mut read, _write) = server.into_split();
+        let received = read_to_end_vectored(&mut read).await?;
+        writer.await??;
+        assert_eq!(received.len(), LEN);
+        assert!(received == expected, "bytes lost, reordered or corrupted");
+        Ok(())
+    })
+}
+
+#[test]
+fn vectored_methods_of_the_halves_reach_the_stream() -> io::Result<()> {
+    util::run(|| async {
+        let (mut client, mut server) = connected_pair().await?;
+        {
+            let (mut rd, mut wr) = client.split();
+            let n = wr
+                .write_vectored(&[IoSlice::new(b"bor"), IoSlice::new(b"rowed")])
+                .await?;
+            assert_eq!(n, 8);
+            let mut buf = [0u8; 8];
+            server.read_exact(&mut buf).await?;
+            assert_eq!(&buf, b"borrowed");
+            server.write_all(b"back").await?;
+            let (mut a, mut b) = ([0u8; 2], [0u8; 2]);
+            let mut bufs = [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)];
+            // One 4-byte segment, which arrives whole.
+            assert_eq!(rd.read_vectored(&mut bufs).await?, 4);
+            assert_eq!((&a, &b), (b"ba", b"ck"));
+        }
+        let (mut rd, mut wr) = client.into_split();
+        wr.write_vectored(&[IoSlice::new(b"ow"), IoSlice::new(b"ned")])
+            .await?;
+        let mut buf = [0u8; 5];
+        server.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"owned");
+        server.write_all(b"!").await?;
+        let mut one = [0u8; 1];
+        assert_eq!(rd.read_vectored(&mut [IoSliceMut::new(&mut one)]).await?, 1);
+        assert_eq!(&one, b"!");
+        Ok(())
+    })
+}
+
+/// Bytes waiting in `stream`'s receive queue (`FIONREAD`).
+fn queued(stream: &impl AsRawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int, to a variable that lives across the call.
+    let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(rc, 0, "FIONREAD: {}", io::Error::last_os_error());
+    n as usize
+}
+
+/// One `sendmsg` or `recvmsg` takes at most 1024 slices (`UIO_MAXIOV`; more is
+/// `EMSGSIZE`): the vectored methods use the first 1024. A read that fills all of those
+/// is not a short read, so it must not clear readiness: the bytes still queued produce no
+/// new edge, and a second read waiting for one would wait forever.
+#[test]
+fn vectored_calls_take_the_first_1024_slices_and_keep_readiness() -> io::Result<()> {
+    util::run(|| async {
+        let (mut client, mut server) = connected_pair().await?;
+        let ones = vec![[b'x'; 1]; 2000];
+        let slices: Vec<IoSlice<'_>> = ones.iter().map(|b| IoSlice::new(b)).collect();
+        assert_eq!(client.write_vectored(&slices).await?, 1024);
+        client.write_all(&[b'y'; 476]).await?;
+        for _ in 0..1000 {
+            if queued(&server) == 1500 {
+                break;
+            }
+            sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(queued(&server), 1500, "loopback did not deliver in 1 s");
+        // A pass through `epoll_wait`, which takes the edges of those arrivals: from here
+        // on, no event will come for bytes already queued.
+        sleep(Duration::from_millis(1)).await;
+
+        let mut storage = vec![[0u8; 1]; 2000];
+        let mut bufs: Vec<IoSliceMut<'_>> =
+            storage.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+        assert_eq!(server.read_vectored(&mut bufs).await?, 1024);
+        let rest = timeout(Duration::from_secs(2), server.read_vectored(&mut bufs))
+            .await
+            .expect("the 476 queued bytes were not read: readiness was cleared")?;
+        assert_eq!(rest, 476);
+        drop(bufs);
+        assert!(storage[..476].iter().all(|b| b == b"y"));
+        Ok(())
+    })
 }

@@ -92,6 +92,13 @@ fn writing_to_a_closed_peer_fails_without_sigpipe() -> io::Result<()> {
             .await
             .expect_err("write after a reset");
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+        // A vectored write is a `sendmsg` with `MSG_NOSIGNAL`, not a `writev`.
+        let slices = [io::IoSlice::new(b"mo"), io::IoSlice::new(b"re")];
+        let err = client
+            .write_vectored(&slices)
+            .await
+            .expect_err("vectored write after a reset");
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
         Ok(())
     })
 }

@@ -9,7 +9,7 @@
 mod util;
 
 use std::cell::Cell;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, IoSliceMut, Write};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
@@ -181,6 +181,50 @@ fn four_mib_through_a_pair_under_backpressure() -> io::Result<()> {
         let payload = writing.await??;
         assert_eq!(received.len(), LEN);
         assert!(received == payload, "bytes lost, reordered or corrupted");
+        Ok(())
+    })
+}
+
+#[test]
+fn vectored_writes_and_reads_carry_4_mib_across_slice_boundaries() -> io::Result<()> {
+    const LEN: usize = 4 << 20;
+    util::run(|| async {
+        let payload = util::Rng::new(0x1ec7_0002).bytes(LEN);
+        let (mut writer, mut reader) = AsyncUnixStream::pair()?;
+        let expected = payload.clone();
+        // More than the socket buffer holds: short writes, and waits for room.
+        let writing = spawn(async move {
+            let mut storage = [
+                IoSlice::new(&payload[..1]),
+                IoSlice::new(&[]),
+                IoSlice::new(&payload[1..]),
+            ];
+            let mut slices = &mut storage[..];
+            while !slices.is_empty() {
+                let n = writer.write_vectored(slices).await?;
+                assert_ne!(n, 0, "a vectored write of a non-empty buffer wrote nothing");
+                IoSlice::advance_slices(&mut slices, n);
+            }
+            Ok::<_, io::Error>(())
+        });
+        let (mut small, mut large) = ([0u8; 5], vec![0u8; 3 << 10]);
+        let mut received = Vec::with_capacity(LEN);
+        loop {
+            let mut bufs = [
+                IoSliceMut::new(&mut small),
+                IoSliceMut::new(&mut []),
+                IoSliceMut::new(&mut large),
+            ];
+            match reader.read_vectored(&mut bufs).await? {
+                0 => break,
+                n => {
+                    received.extend_from_slice(&small[..n.min(5)]);
+                    received.extend_from_slice(&large[..n.saturating_sub(5)]);
+                }
+            }
+        }
+        writing.await??;
+        assert!(received == expected, "bytes lost, reordered or corrupted");
         Ok(())
     })
 }

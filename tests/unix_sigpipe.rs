@@ -36,6 +36,13 @@ fn writing_to_a_closed_unix_peer_fails_without_sigpipe() -> io::Result<()> {
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
         let err = a.write_all(b"still?").await.expect_err("peer closed");
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+        // A vectored write is a `sendmsg` with `MSG_NOSIGNAL`, not a `writev`.
+        let slices = [
+            std::io::IoSlice::new(b"any"),
+            std::io::IoSlice::new(b"one?"),
+        ];
+        let err = a.write_vectored(&slices).await.expect_err("peer closed");
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
 
         // 2. An accepted connection whose client went away.
         let path =

@@ -1,12 +1,13 @@
 //! A `Waiter`: one wait on an [`AsyncFd`], in one direction, the way every operation of
 //! the crate's I/O objects waits; dropping it gives the task's waker back.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::AsFd;
 use std::task::{Context, Poll, ready};
 
 use super::AsyncFd;
 use crate::driver::{Direction, Ticket};
+use crate::sys::socket::MAX_IOVECS;
 
 /// One wait on an [`AsyncFd`], in one direction: how every operation waits.
 ///
@@ -98,11 +99,40 @@ impl<T: AsFd> Waiter<'_, T> {
         buf: &mut [u8],
         mut f: impl FnMut(&T, &mut [u8]) -> io::Result<(usize, bool)>,
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
+        let len = buf.len();
+        self.poll_read_stream_len(cx, len, |inner| f(inner, buf))
+    }
+
+    /// [`poll_read_stream`](Self::poll_read_stream) into several slices (`readv`'s
+    /// shape): only the first [`MAX_IOVECS`] are offered to `f`, since one call takes no
+    /// more, and a read is short if it fills less than those.
+    #[inline]
+    pub(crate) fn poll_read_vectored_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+        mut f: impl FnMut(&T, &mut [IoSliceMut<'_>]) -> io::Result<(usize, bool)>,
+    ) -> Poll<io::Result<usize>> {
+        let used = bufs.len().min(MAX_IOVECS);
+        let bufs = &mut bufs[..used];
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_read_stream_len(cx, len, |inner| f(inner, bufs))
+    }
+
+    /// The rule of [`poll_read_stream`](Self::poll_read_stream), for a read `f` into
+    /// buffers of `len` bytes in all.
+    #[inline]
+    fn poll_read_stream_len(
+        &mut self,
+        cx: &mut Context<'_>,
+        len: usize,
+        f: impl FnMut(&T) -> io::Result<(usize, bool)>,
+    ) -> Poll<io::Result<usize>> {
+        if len == 0 {
             return Poll::Ready(Ok(0));
         }
-        let (n, cut_short) = ready!(self.poll_read(cx, |inner| f(inner, buf)))?;
-        if n > 0 && n < buf.len() && !cut_short {
+        let (n, cut_short) = ready!(self.poll_read(cx, f))?;
+        if n > 0 && n < len && !cut_short {
             self.fd.clear_readable();
         }
         Poll::Ready(Ok(n))
@@ -119,11 +149,38 @@ impl<T: AsFd> Waiter<'_, T> {
         buf: &[u8],
         mut f: impl FnMut(&T, &[u8]) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
+        self.poll_write_stream_len(cx, buf.len(), |inner| f(inner, buf))
+    }
+
+    /// [`poll_write_stream`](Self::poll_write_stream) of several slices (`writev`'s
+    /// shape): only the first [`MAX_IOVECS`] are offered to `f`, and a write is short if
+    /// it sends less than those.
+    #[inline]
+    pub(crate) fn poll_write_vectored_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+        mut f: impl FnMut(&T, &[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let bufs = &bufs[..bufs.len().min(MAX_IOVECS)];
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_write_stream_len(cx, len, |inner| f(inner, bufs))
+    }
+
+    /// The rule of [`poll_write_stream`](Self::poll_write_stream), for a write `f` of
+    /// `len` bytes in all.
+    #[inline]
+    fn poll_write_stream_len(
+        &mut self,
+        cx: &mut Context<'_>,
+        len: usize,
+        f: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if len == 0 {
             return Poll::Ready(Ok(0));
         }
-        let n = ready!(self.poll_write(cx, |inner| f(inner, buf)))?;
-        if n < buf.len() {
+        let n = ready!(self.poll_write(cx, f))?;
+        if n < len {
             self.fd.clear_writable();
         }
         Poll::Ready(Ok(n))

@@ -13,7 +13,7 @@
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
 use std::rc::Rc;
 
@@ -200,6 +200,15 @@ impl ReadHalf<'_> {
         self.0.read_shared(buf)
     }
 
+    /// Reads into several slices with one `recvmsg`; see
+    /// [`AsyncTcpStream::read_vectored`]. Cancel-safe.
+    pub fn read_vectored(
+        &mut self,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.0.read_vectored_shared(bufs)
+    }
+
     /// Reads exactly `buf.len()` bytes; see [`AsyncTcpStream::read_exact`].
     ///
     /// ```
@@ -264,6 +273,15 @@ impl WriteHalf<'_> {
     /// ```
     pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
         self.0.write_shared(buf)
+    }
+
+    /// Writes several slices with one `sendmsg`; see
+    /// [`AsyncTcpStream::write_vectored`]. Cancel-safe.
+    pub fn write_vectored(
+        &mut self,
+        bufs: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.0.write_vectored_shared(bufs)
     }
 
     /// Writes all of `buf`; see [`AsyncTcpStream::write_all`].
@@ -353,6 +371,15 @@ impl OwnedReadHalf {
     /// ```
     pub fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
         self.0.read_shared(buf)
+    }
+
+    /// Reads into several slices with one `recvmsg`; see
+    /// [`AsyncTcpStream::read_vectored`]. Cancel-safe.
+    pub fn read_vectored(
+        &mut self,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.0.read_vectored_shared(bufs)
     }
 
     /// Reads exactly `buf.len()` bytes; see [`AsyncTcpStream::read_exact`].
@@ -449,6 +476,15 @@ impl OwnedWriteHalf {
     /// ```
     pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
         self.stream.write_shared(buf)
+    }
+
+    /// Writes several slices with one `sendmsg`; see
+    /// [`AsyncTcpStream::write_vectored`]. Cancel-safe.
+    pub fn write_vectored(
+        &mut self,
+        bufs: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.stream.write_vectored_shared(bufs)
     }
 
     /// Writes all of `buf`; see [`AsyncTcpStream::write_all`].

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
@@ -274,6 +274,48 @@ impl AsyncTcpStream {
         self.write_all_shared(buf)
     }
 
+    /// Reads into the slices `bufs`, filling each in turn, with one `recvmsg`: as
+    /// [`read`](Self::read) otherwise, cancel-safe included. At most the first 1024 slices
+    /// (`UIO_MAXIOV`) are used.
+    ///
+    /// ```
+    /// use std::io::{IoSlice, IoSliceMut};
+    /// use epoll_rt::{AsyncTcpListener, AsyncTcpStream};
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let listener = AsyncTcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = AsyncTcpStream::connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     // One `sendmsg` for a header and a body kept in separate buffers.
+    ///     let n = client.write_vectored(&[IoSlice::new(b"head"), IoSlice::new(b"body")]).await?;
+    ///     assert_eq!(n, 8); // an empty socket buffer takes both
+    ///     let (mut head, mut body) = ([0; 4], [0; 16]);
+    ///     let mut bufs = [IoSliceMut::new(&mut head), IoSliceMut::new(&mut body)];
+    ///     // The 8 bytes went out as one segment, and a segment arrives whole.
+    ///     assert_eq!(server.read_vectored(&mut bufs).await?, 8);
+    ///     assert_eq!((&head[..], &body[..4]), (&b"head"[..], &b"body"[..]));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_vectored(
+        &mut self,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.read_vectored_shared(bufs)
+    }
+
+    /// Writes the slices `bufs`, in order, with one `sendmsg` (with `MSG_NOSIGNAL`, as
+    /// every write): as [`write`](Self::write) otherwise, returning how many bytes were
+    /// written in all, and cancel-safe. At most the first 1024 slices (`UIO_MAXIOV`) are
+    /// used. [`read_vectored`](Self::read_vectored) shows both.
+    pub fn write_vectored(
+        &mut self,
+        bufs: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.write_vectored_shared(bufs)
+    }
+
     // The `&self` forms below do the work. The public methods take `&mut self` so that one
     // task owns each direction; the split halves (`tcp_split.rs`) share the stream and
     // call these directly, one direction each.
@@ -292,6 +334,24 @@ impl AsyncTcpStream {
     pub(crate) fn read_exact_shared(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<()>> {
         let mut waiter = self.inner.waiter();
         byte_stream::read_exact(buf, move |cx, b| poll_read(&mut waiter, cx, b))
+    }
+
+    /// [`read_vectored`](Self::read_vectored) through a shared reference.
+    pub(crate) fn read_vectored_shared(
+        &self,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_read_vectored(&mut waiter, cx, bufs))
+    }
+
+    /// [`write_vectored`](Self::write_vectored) through a shared reference.
+    pub(crate) fn write_vectored_shared(
+        &self,
+        bufs: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_write_vectored(&mut waiter, cx, bufs))
     }
 
     /// [`write`](Self::write) through a shared reference.
@@ -446,6 +506,26 @@ impl AsyncTcpStream {
     ) -> Poll<io::Result<usize>> {
         poll_write(&mut self.inner.poll_slot(), cx, buf)
     }
+
+    /// Polls a vectored read for `futures_io::AsyncRead::poll_read_vectored`.
+    #[cfg(feature = "futures-io")]
+    pub(crate) fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_read_vectored(&mut self.inner.poll_slot(), cx, bufs)
+    }
+
+    /// Polls a vectored write for `futures_io::AsyncWrite::poll_write_vectored`.
+    #[cfg(feature = "futures-io")]
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_write_vectored(&mut self.inner.poll_slot(), cx, bufs)
+    }
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
@@ -473,6 +553,26 @@ fn poll_write(
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
     waiter.poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
+}
+
+/// Polls a read into the slices `bufs`: [`poll_read`] with one `recvmsg`.
+fn poll_read_vectored(
+    waiter: &mut Waiter<'_, TcpStream>,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_read_vectored_stream(cx, bufs, |s, b| {
+        Ok((socket::recv_vectored(s.as_fd(), b)?, false))
+    })
+}
+
+/// Polls a write of the slices `bufs`: [`poll_write`] with one `sendmsg`.
+fn poll_write_vectored(
+    waiter: &mut Waiter<'_, TcpStream>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_write_vectored_stream(cx, bufs, |s, b| socket::send_vectored(s.as_fd(), b))
 }
 
 impl AsFd for AsyncTcpStream {

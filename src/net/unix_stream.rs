@@ -10,7 +10,7 @@
 use std::fmt;
 use std::future::Future;
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{SocketAddr, UnixStream};
@@ -259,6 +259,47 @@ impl AsyncUnixStream {
         byte_stream::write_all(buf, move |cx, b| poll_write(&mut waiter, cx, b))
     }
 
+    /// Reads into the slices `bufs`, filling each in turn, with one `recvmsg`: as
+    /// [`read`](Self::read) otherwise, cancel-safe included. At most the first 1024 slices
+    /// (`UIO_MAXIOV`) are used.
+    ///
+    /// ```
+    /// use std::io::{IoSlice, IoSliceMut};
+    /// use epoll_rt::net::AsyncUnixStream;
+    ///
+    /// epoll_rt::block_on(async {
+    ///     let (mut a, mut b) = AsyncUnixStream::pair()?;
+    ///     let n = a.write_vectored(&[IoSlice::new(b"head"), IoSlice::new(b"body")]).await?;
+    ///     assert_eq!(n, 8); // an empty socket buffer takes both
+    ///     let (mut head, mut body) = ([0; 4], [0; 16]);
+    ///     let mut bufs = [IoSliceMut::new(&mut head), IoSliceMut::new(&mut body)];
+    ///     // A Unix stream queues what one `sendmsg` sent, and a read takes all of it.
+    ///     assert_eq!(b.read_vectored(&mut bufs).await?, 8);
+    ///     assert_eq!((&head[..], &body[..4]), (&b"head"[..], &b"body"[..]));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_vectored(
+        &mut self,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_read_vectored(&mut waiter, cx, bufs))
+    }
+
+    /// Writes the slices `bufs`, in order, with one `sendmsg` (with `MSG_NOSIGNAL`, as
+    /// every write): as [`write`](Self::write) otherwise, returning how many bytes were
+    /// written in all, and cancel-safe. At most the first 1024 slices (`UIO_MAXIOV`) are
+    /// used. [`read_vectored`](Self::read_vectored) shows both.
+    pub fn write_vectored(
+        &mut self,
+        bufs: &[IoSlice<'_>],
+    ) -> impl Future<Output = io::Result<usize>> {
+        let mut waiter = self.inner.waiter();
+        poll_fn(move |cx| poll_write_vectored(&mut waiter, cx, bufs))
+    }
+
     /// Shuts down the reading half, the writing half (the peer reads end of file), or
     /// both. Never waits.
     ///
@@ -332,6 +373,26 @@ impl AsyncUnixStream {
     ) -> Poll<io::Result<usize>> {
         poll_write(&mut self.inner.poll_slot(), cx, buf)
     }
+
+    /// Polls a vectored read for `futures_io::AsyncRead::poll_read_vectored`.
+    #[cfg(feature = "futures-io")]
+    pub(crate) fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_read_vectored(&mut self.inner.poll_slot(), cx, bufs)
+    }
+
+    /// Polls a vectored write for `futures_io::AsyncWrite::poll_write_vectored`.
+    #[cfg(feature = "futures-io")]
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_write_vectored(&mut self.inner.poll_slot(), cx, bufs)
+    }
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
@@ -361,6 +422,26 @@ fn poll_write(
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
     waiter.poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
+}
+
+/// Polls a read into the slices `bufs`: [`poll_read`] with one `recvmsg`.
+fn poll_read_vectored(
+    waiter: &mut Waiter<'_, UnixStream>,
+    cx: &mut Context<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_read_vectored_stream(cx, bufs, |s, b| {
+        unix_socket::recv_stream_vectored(s.as_fd(), b)
+    })
+}
+
+/// Polls a write of the slices `bufs`: [`poll_write`] with one `sendmsg`.
+fn poll_write_vectored(
+    waiter: &mut Waiter<'_, UnixStream>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    waiter.poll_write_vectored_stream(cx, bufs, |s, b| socket::send_vectored(s.as_fd(), b))
 }
 
 impl AsFd for AsyncUnixStream {

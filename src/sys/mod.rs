@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`epoll`] | an epoll instance (`epoll_create1`, `epoll_ctl`, `epoll_wait`) | the reactor, and users who want epoll by hand |
 //! | `eventfd` | an eventfd counter (`eventfd`, `read`, `write`) | waking the loop from another thread |
-//! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`); `recv`, and `send` without `SIGPIPE`, on any connected socket | `net` |
+//! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`); `recv`, and `send` without `SIGPIPE`, on any connected socket, and their vectored forms (`recvmsg`, `sendmsg`) | `net` |
 //! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths | `net` |
 //! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
 //! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |

@@ -7,11 +7,14 @@
 //! So are the two calls every request makes, `recv` and `send`: std's `read` and `write`
 //! reach the same system calls through a few layers of buffer bookkeeping, about 15
 //! instructions each, 4.5% of an echo request's user-space work (callgrind). And `send`
-//! passes `MSG_NOSIGNAL`, so a peer that has gone is an error, never a `SIGPIPE`.
+//! passes `MSG_NOSIGNAL`, so a peer that has gone is an error, never a `SIGPIPE`. Their
+//! vectored forms, `recv_vectored` and `send_vectored`, are one `recvmsg` and one `sendmsg`
+//! over the caller's slices (not `readv`/`writev`: `writev` has no flags argument, so it
+//! would raise `SIGPIPE`).
 //! Everything else (`shutdown`, `set_nodelay`, ...) is left to the `std::net` types these
 //! functions return.
 
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::mem;
 use std::net::{
     Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpListener, TcpStream, UdpSocket,
@@ -211,5 +214,48 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
         buf.len(),
         libc::MSG_NOSIGNAL,
     ))?;
+    Ok(n as usize)
+}
+
+/// The most slices one `recvmsg` or `sendmsg` takes (`UIO_MAXIOV`); with more, the call
+/// fails with `EMSGSIZE`. The vectored calls use the first this many, as std's do: a
+/// vectored read or write may always do less than asked.
+pub(crate) const MAX_IOVECS: usize = libc::UIO_MAXIOV as usize;
+
+/// Receives into the slices `bufs`, in order, from the connected socket `fd` with one
+/// `recvmsg`: the number of bytes read, 0 at end of file (or if `bufs` hold no room).
+pub(crate) fn recv_vectored(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    recvmsg_vectored(fd, bufs).map(|(n, _flags)| n)
+}
+
+/// [`recv_vectored`], also returning the `msg_flags` the kernel set (`MSG_CTRUNC` if it
+/// dropped ancillary data: see `unix_socket::recv_stream`).
+pub(crate) fn recvmsg_vectored(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> io::Result<(usize, libc::c_int)> {
+    // SAFETY: msghdr is plain old data; all-zero means no name and no control buffer.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    // `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix (std's docs).
+    msg.msg_iov = bufs.as_mut_ptr().cast();
+    msg.msg_iovlen = bufs.len().min(MAX_IOVECS);
+    // SAFETY: `msg` describes `msg_iovlen` iovecs, each covering a slice writable for the
+    // whole call, and no name or control buffer.
+    let n = syscall!(recvmsg(fd.as_raw_fd(), &raw mut msg, 0))?;
+    Ok((n as usize, msg.msg_flags))
+}
+
+/// Sends the slices `bufs`, in order, on the connected socket `fd` with one `sendmsg`,
+/// with `MSG_NOSIGNAL` (see [`send`]): the number of bytes sent.
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: msghdr is plain old data; all-zero means no name and no control buffer.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix; the kernel only reads
+    // through `msg_iov` for a send, so the cast from a shared pointer is sound.
+    msg.msg_iov = bufs.as_ptr().cast_mut().cast();
+    msg.msg_iovlen = bufs.len().min(MAX_IOVECS);
+    // SAFETY: `msg` describes `msg_iovlen` iovecs, each covering a slice readable for the
+    // whole call, and no name or control buffer.
+    let n = syscall!(sendmsg(fd.as_raw_fd(), &raw const msg, libc::MSG_NOSIGNAL))?;
     Ok(n as usize)
 }

@@ -11,12 +11,14 @@
 //! else (`shutdown`, `local_addr`, datagram receives, ...) is left to the
 //! `std::os::unix::net` types built from these descriptors.
 
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+
+use super::socket;
 
 /// A filesystem path encoded as a C `sockaddr_un`, ready for `bind`, `connect` or
 /// `sendto`.
@@ -172,18 +174,16 @@ pub(crate) fn send_to(fd: BorrowedFd<'_>, buf: &[u8], addr: &UnixAddr) -> io::Re
 /// so the kernel closes any passed descriptors (as it does for a plain `read`) and sets
 /// `MSG_CTRUNC`, which tells the caller that this short read proves nothing.
 pub(crate) fn recv_stream(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, bool)> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain old data; all-zero means no name and no control buffer.
-    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    msg.msg_iov = &raw mut iov;
-    msg.msg_iovlen = 1;
-    // SAFETY: `msg` describes one iovec that covers exactly `buf`, writable for the whole
-    // call, and no name or control buffer.
-    let n = syscall!(recvmsg(fd.as_raw_fd(), &raw mut msg, 0))?;
-    Ok((n as usize, msg.msg_flags & libc::MSG_CTRUNC != 0))
+    recv_stream_vectored(fd, &mut [IoSliceMut::new(buf)])
+}
+
+/// [`recv_stream`] into several slices, in order, with the same one `recvmsg`.
+pub(crate) fn recv_stream_vectored(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+) -> io::Result<(usize, bool)> {
+    let (n, flags) = socket::recvmsg_vectored(fd, bufs)?;
+    Ok((n, flags & libc::MSG_CTRUNC != 0))
 }
 
 /// Sends the one byte `byte` on `fd` with `fd` itself attached (`SCM_RIGHTS`), as a peer
