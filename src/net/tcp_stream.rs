@@ -11,6 +11,8 @@ use super::{byte_stream, no_addresses};
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
 use crate::driver::Direction;
+#[cfg(feature = "hyper")]
+use crate::sys::hyper_cursor;
 use crate::sys::socket;
 
 /// A TCP connection.
@@ -498,7 +500,7 @@ impl AsyncTcpStream {
     }
 
     /// Polls a write of `buf` for a poll method (`futures_io::AsyncWrite`).
-    #[cfg(feature = "futures-io")]
+    #[cfg(any(feature = "futures-io", feature = "hyper"))]
     pub(crate) fn poll_write_priv(
         &self,
         cx: &mut Context<'_>,
@@ -518,7 +520,7 @@ impl AsyncTcpStream {
     }
 
     /// Polls a vectored write for `futures_io::AsyncWrite::poll_write_vectored`.
-    #[cfg(feature = "futures-io")]
+    #[cfg(any(feature = "futures-io", feature = "hyper"))]
     pub(crate) fn poll_write_vectored_priv(
         &self,
         cx: &mut Context<'_>,
@@ -526,6 +528,32 @@ impl AsyncTcpStream {
     ) -> Poll<io::Result<usize>> {
         poll_write_vectored(&mut self.inner.poll_slot(), cx, bufs)
     }
+
+    /// Polls a read into the unfilled part of hyper's read buffer, for
+    /// `hyper::rt::Read::poll_read`: one `recv` straight into it, no zeroing.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_cursor(
+        &self,
+        cx: &mut Context<'_>,
+        cursor: &mut hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<usize>> {
+        poll_read_cursor(&mut self.inner.poll_slot(), cx, cursor)
+    }
+}
+
+/// Polls a read into hyper's read buffer: [`poll_read`] into memory that may be
+/// uninitialised (see `sys/hyper_cursor.rs`).
+// Not `#[inline]`, as `poll_read`.
+#[cfg(feature = "hyper")]
+fn poll_read_cursor(
+    waiter: &mut Waiter<'_, TcpStream>,
+    cx: &mut Context<'_>,
+    cursor: &mut hyper::rt::ReadBufCursor<'_>,
+) -> Poll<io::Result<usize>> {
+    let len = cursor.remaining();
+    waiter.poll_read_stream_len(cx, len, |s| {
+        Ok((hyper_cursor::recv_into_cursor(s.as_fd(), cursor)?, false))
+    })
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
