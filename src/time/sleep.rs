@@ -7,8 +7,8 @@
 //! directly, as a non-`Send` timer would; anywhere else, a reset or a drop is sent through
 //! that runtime's remote queue, and the runtime applies it at its next turn.
 //!
-//! tokio's timers are shared by all the threads of a runtime, and lock a shard of the
-//! timer wheel for every operation; here the thread that owns the timer pays no lock.
+//! tokio's timer wheel is shared by the threads of a runtime and taken under a lock to
+//! register or cancel a timer; here the thread that owns the timer takes no lock.
 
 use std::future::Future;
 use std::num::NonZeroU64;
@@ -73,7 +73,29 @@ pub(crate) fn after(instant: Instant, duration: Duration) -> Instant {
 ///
 /// It is `Send + Sync`: it may be reset or dropped on any thread. Away from the thread of
 /// the runtime that holds its timer (or while that runtime is not running), the change
-/// reaches the timer at that runtime's next turn.
+/// reaches the timer at that runtime's next turn:
+///
+/// ```
+/// use std::future::{Future, poll_fn};
+/// use std::sync::{Arc, Mutex};
+/// use std::time::{Duration, Instant};
+/// use epoll_rt::time::sleep;
+///
+/// epoll_rt::block_on(async {
+///     let nap = Arc::new(Mutex::new(Box::pin(sleep(Duration::from_secs(3600)))));
+///     let waiter = epoll_rt::spawn({
+///         let nap = nap.clone();
+///         async move { poll_fn(|cx| nap.lock().unwrap().as_mut().poll(cx)).await }
+///     });
+///     epoll_rt::yield_now().await; // the waiter registers its hour-long timer
+///     let start = Instant::now();
+///     std::thread::spawn(move || nap.lock().unwrap().as_mut().reset(Instant::now()))
+///         .join()
+///         .unwrap();
+///     waiter.await.unwrap(); // woken now, not in an hour
+///     assert!(start.elapsed() < Duration::from_secs(60));
+/// });
+/// ```
 ///
 /// ```
 /// use std::time::{Duration, Instant};
