@@ -27,6 +27,9 @@
 #                       column and a ratio epoll-rt/epoll-rt@BASELINE
 #   MICRO [1]           0 skips the spawn/wake/timer micro-benchmarks
 #   HTTP [auto]         0 skips HTTP; by default on if examples/http_hello.rs exists
+#   HYPER [0]           1 also runs bench/hyper.sh (hyper 1.x on epoll-rt against hyper on
+#                       tokio current_thread) with the same RUNS, SECS, CPUs and NICE: a
+#                       table of its own, appended to bench/results/hyper-<date>.md
 #   SERVER_CPU [0], CLIENT_CPU [1]
 #   NICE [-10]          niceness of every measured process (servers, clients, micro);
 #                       below 0 needs root, and keeps other work on a shared machine
@@ -554,3 +557,10 @@ RESULTS=$BENCH/results/$(date +%F).md
 cat "$TMP/report.md" >>"$RESULTS"
 cat "$TMP/report.md"
 log "appended to $RESULTS"
+
+# hyper on both runtimes: its own servers, build and table (bench/hyper.sh).
+if ((${HYPER:-0})); then
+    log "hyper on epoll-rt and on tokio: bench/hyper.sh"
+    RUNS=$RUNS SECS=$SECS SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU NICE=$NICE \
+        bash "$BENCH/hyper.sh" || die "bench/hyper.sh failed"
+fi

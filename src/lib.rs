@@ -142,6 +142,7 @@
 //! `writable()` sleeps until the kernel reports more: a loop of wait-then-try never spins.
 //! | resources | [`task::Builder`] names, [`yield_now`] | `src/task/` |
 //! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
+//! | resources | `hyper::{Io, Executor, Timer}`: hyper 1.x on this runtime (feature `hyper`) | `src/hyper.rs`, `src/sys/hyper_cursor.rs` |
 //!
 //! # Glossary
 //!
@@ -176,6 +177,8 @@ mod scheduler;
 mod runtime;
 
 mod async_fd;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 #[cfg(feature = "futures-io")]
 mod io_traits;
 pub mod net;

@@ -13,12 +13,15 @@ use std::io;
 use std::panic::catch_unwind;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use epoll_rt::time::{
-    Elapsed, Interval, MissedTickBehavior, interval, interval_at, sleep, sleep_until, timeout,
-    timeout_at,
+    Elapsed, Interval, MissedTickBehavior, Sleep, interval, interval_at, sleep, sleep_until,
+    timeout, timeout_at,
 };
 use epoll_rt::{spawn, yield_now};
 
@@ -540,6 +543,156 @@ fn interval_with_zero_period_panics() {
                 .unwrap_or_default();
             assert!(message.contains("non-zero"), "{message}");
         }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// A Sleep on other threads
+// ---------------------------------------------------------------------------------------
+
+/// A waker that counts its wakes. Its `Arc`'s strong count tells how many clones of it
+/// exist, so a test can see the clone a timer keeps go away.
+#[derive(Default)]
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Rounds of [`sleeps_reset_and_dropped_on_other_threads`].
+const CROSS_THREAD_ROUNDS: usize = 300;
+
+/// Sleeps of each kind per round.
+const PER_ROUND: usize = 8;
+
+/// Longest a task may wait for a wake that should come at once.
+const STALL: Duration = Duration::from_secs(5);
+
+/// A job for a worker thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Sleeps reset and dropped on two other threads while the runtime runs, round after
+/// round, racing the runtime's own polls and turns:
+///
+/// - every task waiting on an hour-long sleep that another thread reset to "now" wakes
+///   (a reset that did not reach the reactor would leave it waiting an hour, which
+///   `timeout` reports as a lost wake);
+/// - the timer of every sleep dropped on another thread, reset there first or not, is
+///   removed with its waker (a timer left behind would keep its clone of the waker).
+#[test]
+fn sleeps_reset_and_dropped_on_other_threads() {
+    util::run(|| async {
+        let hour = Duration::from_secs(3600);
+        let (senders, workers): (Vec<_>, Vec<_>) = (0..2)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel::<Job>();
+                (
+                    tx,
+                    thread::spawn(move || rx.into_iter().for_each(|job| job())),
+                )
+            })
+            .unzip();
+        let counter = Arc::new(CountingWaker::default());
+        let waker = Waker::from(counter.clone());
+
+        for round in 0..CROSS_THREAD_ROUNDS {
+            // Sleeps that tasks wait on, shared with a worker that resets them to now.
+            let shared: Vec<_> = (0..PER_ROUND)
+                .map(|_| Arc::new(Mutex::new(Box::pin(sleep(hour)))))
+                .collect();
+            let waiters: Vec<_> = shared
+                .iter()
+                .map(|nap| {
+                    let nap = nap.clone();
+                    spawn(poll_fn(move |cx| nap.lock().unwrap().as_mut().poll(cx)))
+                })
+                .collect();
+            // Sleeps registered here with the counting waker, then dropped by a worker.
+            let mut dropped: Vec<Pin<Box<Sleep>>> =
+                (0..PER_ROUND).map(|_| Box::pin(sleep(hour))).collect();
+            for nap in &mut dropped {
+                assert!(
+                    nap.as_mut()
+                        .poll(&mut Context::from_waker(&waker))
+                        .is_pending()
+                );
+            }
+            // Let the waiters register on odd rounds; race their first poll on even ones.
+            if round % 2 == 1 {
+                yield_now().await;
+            }
+
+            let job: Job = Box::new(move || {
+                for (i, mut nap) in dropped.into_iter().enumerate() {
+                    if i % 2 == 0 {
+                        nap.as_mut().reset(Instant::now() + 2 * hour);
+                    }
+                    drop(nap);
+                }
+                for nap in shared {
+                    nap.lock().unwrap().as_mut().reset(Instant::now());
+                }
+            });
+            senders[round % 2].send(job).expect("the worker is running");
+
+            for waiter in waiters {
+                timeout(STALL, waiter)
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!("round {round}: a sleep reset on another thread never woke its task")
+                    })
+                    .unwrap();
+            }
+            // The counter and `waker` hold two references; each pending timer, one more.
+            let start = Instant::now();
+            while Arc::strong_count(&counter) > 2 {
+                assert!(
+                    start.elapsed() < STALL,
+                    "round {round}: {} timers of sleeps dropped on another thread left behind",
+                    Arc::strong_count(&counter) - 2
+                );
+                sleep(Duration::from_micros(100)).await;
+            }
+        }
+        drop(senders);
+        for worker in workers {
+            worker.join().expect("no panic on a worker thread");
+        }
+    });
+}
+
+/// A reset on another thread that has not reached the runtime yet does not undo a later
+/// reset on the runtime's thread: the sleep came back, was reset to 5 ms from now, and
+/// completes then, not in an hour.
+#[test]
+fn a_reset_on_another_thread_does_not_undo_a_later_local_one() {
+    util::run(|| async {
+        let mut nap = Box::pin(sleep(Duration::from_secs(60)));
+        let waker = Waker::from(Arc::new(CountingWaker::default()));
+        assert!(
+            nap.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        // Reset on another thread, and back here before the runtime turns again.
+        let mut nap = thread::spawn(move || {
+            nap.as_mut()
+                .reset(Instant::now() + Duration::from_secs(3600));
+            nap
+        })
+        .join()
+        .unwrap();
+        let start = Instant::now();
+        nap.as_mut().reset(start + Duration::from_millis(5));
+        // Bounded: the sleep would complete at the timeout's own wake, when polled, since
+        // its deadline has passed by then; only the time taken tells the lost wake.
+        let _ = timeout(STALL, nap).await;
+        assert!(
+            start.elapsed() < STALL,
+            "the earlier reset from another thread was applied last"
+        );
     });
 }
 

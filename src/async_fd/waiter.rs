@@ -122,7 +122,7 @@ impl<T: AsFd> Waiter<'_, T> {
     /// The rule of [`poll_read_stream`](Self::poll_read_stream), for a read `f` into
     /// buffers of `len` bytes in all.
     #[inline]
-    fn poll_read_stream_len(
+    pub(crate) fn poll_read_stream_len(
         &mut self,
         cx: &mut Context<'_>,
         len: usize,

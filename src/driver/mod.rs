@@ -57,7 +57,7 @@ mod waiters;
 
 pub(crate) use readiness::{Direction, Readiness};
 pub(crate) use registration::Registration;
-pub(crate) use timers::TimerKey;
+pub(crate) use timers::{TimerKey, TimerOp};
 pub(crate) use waiters::Ticket;
 
 use std::cell::{Cell, RefCell};
@@ -274,10 +274,22 @@ impl Reactor {
         replaced.is_ok()
     }
 
-    /// Moves a pending timer to `deadline`, keeping its waker; returns its new key, or
-    /// `None` if it has already fired.
-    pub(crate) fn reset_timer(&self, key: TimerKey, deadline: Instant) -> Option<TimerKey> {
+    /// Moves a pending timer to `deadline`, keeping its key and waker; `false` if it has
+    /// already fired.
+    pub(crate) fn reset_timer(&self, key: TimerKey, deadline: Instant) -> bool {
         self.timers.borrow_mut().reset(key, deadline)
+    }
+
+    /// Applies a change to a timer asked for on another thread.
+    pub(crate) fn apply_timer_op(&self, op: TimerOp) {
+        match op {
+            TimerOp::Cancel(key) => self.remove_timer(key),
+            // A timer that has fired since stays fired: its task was woken, and registers
+            // again, at the new deadline, when it polls its sleep.
+            TimerOp::Reset(key, deadline) => {
+                self.reset_timer(key, deadline);
+            }
+        }
     }
 
     /// Removes a timer, fired or not.

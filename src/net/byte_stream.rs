@@ -133,7 +133,9 @@ macro_rules! shared_io_methods {
         }
 
         /// Polls a write of `buf` for `futures_io::AsyncWrite`.
-        #[cfg(feature = "futures-io")]
+        #[cfg(any(feature = "futures-io", feature = "hyper"))]
+        // With `hyper` alone, only the TCP stream's copy is used (`hyper::Io` wraps TCP).
+        #[cfg_attr(not(feature = "futures-io"), allow(dead_code))]
         pub(crate) fn poll_write_priv(
             &self,
             cx: &mut ::std::task::Context<'_>,
@@ -153,7 +155,9 @@ macro_rules! shared_io_methods {
         }
 
         /// Polls a vectored write for `futures_io::AsyncWrite::poll_write_vectored`.
-        #[cfg(feature = "futures-io")]
+        #[cfg(any(feature = "futures-io", feature = "hyper"))]
+        // With `hyper` alone, only the TCP stream's copy is used (`hyper::Io` wraps TCP).
+        #[cfg_attr(not(feature = "futures-io"), allow(dead_code))]
         pub(crate) fn poll_write_vectored_priv(
             &self,
             cx: &mut ::std::task::Context<'_>,

@@ -165,9 +165,8 @@ macro_rules! datagram_methods {
             cx: &mut ::std::task::Context<'_>,
             buf: &[u8],
         ) -> ::std::task::Poll<::std::io::Result<usize>> {
-            self.inner.poll_write_with(cx, |s| {
-                $crate::sys::socket::send(s, buf)
-            })
+            self.inner
+                .poll_write_with(cx, |s| $crate::sys::socket::send(s, buf))
         }
 
         /// Poll form of `recv`, with the shared read slot (see
@@ -178,9 +177,8 @@ macro_rules! datagram_methods {
             cx: &mut ::std::task::Context<'_>,
             buf: &mut [u8],
         ) -> ::std::task::Poll<::std::io::Result<usize>> {
-            self.inner.poll_read_with(cx, |s| {
-                $crate::sys::socket::recv(s, buf)
-            })
+            self.inner
+                .poll_read_with(cx, |s| $crate::sys::socket::recv(s, buf))
         }
     };
 }

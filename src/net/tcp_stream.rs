@@ -14,6 +14,8 @@ use super::readiness::{peek_method, readiness_methods, stream_try_methods};
 use crate::AsyncFd;
 use crate::async_fd::Waiter;
 use crate::driver::Direction;
+#[cfg(feature = "hyper")]
+use crate::sys::hyper_cursor;
 use crate::sys::socket;
 
 /// A TCP connection.
@@ -472,6 +474,32 @@ impl AsyncTcpStream {
     readiness_methods!(TcpStream);
     stream_try_methods!();
     peek_method!();
+
+    /// Polls a read into the unfilled part of hyper's read buffer, for
+    /// `hyper::rt::Read::poll_read`: one `recv` straight into it, no zeroing.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_cursor(
+        &self,
+        cx: &mut Context<'_>,
+        cursor: &mut hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<usize>> {
+        poll_read_cursor(&mut self.inner.poll_slot(), cx, cursor)
+    }
+}
+
+/// Polls a read into hyper's read buffer: [`poll_read`] into memory that may be
+/// uninitialised (see `sys/hyper_cursor.rs`).
+// Not `#[inline]`, as `poll_read`.
+#[cfg(feature = "hyper")]
+fn poll_read_cursor(
+    waiter: &mut Waiter<'_, TcpStream>,
+    cx: &mut Context<'_>,
+    cursor: &mut hyper::rt::ReadBufCursor<'_>,
+) -> Poll<io::Result<usize>> {
+    let len = cursor.remaining();
+    waiter.poll_read_stream_len(cx, len, |s| {
+        Ok((hyper_cursor::recv_into_cursor(s.as_fd(), cursor)?, false))
+    })
 }
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of

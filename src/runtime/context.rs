@@ -84,7 +84,8 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
         .flatten()
 }
 
-/// The reactor of the current runtime, for a timer.
+/// The reactor of the current runtime, for tests that look inside it.
+#[cfg(test)]
 pub(crate) fn current_reactor() -> io::Result<Rc<Reactor>> {
     with_current(|core| core.reactor().clone()).ok_or_else(no_runtime)
 }
@@ -95,8 +96,8 @@ pub(crate) fn current_io() -> io::Result<(Rc<Reactor>, Rc<Budget>)> {
     with_current(|core| (core.reactor().clone(), core.budget().clone())).ok_or_else(no_runtime)
 }
 
-/// The error for an I/O object or timer made outside any runtime.
-fn no_runtime() -> io::Error {
+/// The error for an I/O object made, or a timer polled, outside any runtime.
+pub(crate) fn no_runtime() -> io::Error {
     io::Error::other(
         "no epoll-rt runtime is running on this thread: create I/O objects inside \
          epoll_rt::block_on (or a task it runs)",

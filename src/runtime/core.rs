@@ -1,15 +1,17 @@
 //! The core of one runtime: its reactor, its scheduler and its remote queue, behind the
 //! `Rc` that the thread-local context and the [`Runtime`](super::Runtime) handle share.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::os::fd::AsFd;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use crate::driver::Reactor;
+use crate::driver::{Reactor, TimerKey, TimerOp};
 use crate::scheduler::{Header, JoinHandle, Remote, Scheduler, TaskId};
 use crate::util::budget::Budget;
 use crate::util::stats::RuntimeStats;
@@ -20,10 +22,16 @@ use crate::util::trace::Tracer;
 /// passes `u32::MAX`, no runtime can be created any more, rather than two share an id.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The remote queue of every live runtime, by id: how a `Sleep` reset or dropped away from
+/// its runtime's thread reaches that runtime. Only that cold path takes this lock; a
+/// `Sleep` keeps its runtime's id (a plain integer) rather than a `Weak` to its queue,
+/// whose reference counts would cost two atomic operations per timer on the hot path.
+static REMOTES: Mutex<BTreeMap<u64, Weak<Remote>>> = Mutex::new(BTreeMap::new());
+
 /// Everything one runtime owns.
 pub(crate) struct Core {
     /// Unique among the runtimes of this process.
-    id: u32,
+    id: NonZeroU32,
     /// Waits for I/O and timers.
     reactor: Rc<Reactor>,
     /// Tasks and the run queue.
@@ -42,9 +50,12 @@ pub(crate) struct Core {
 impl Core {
     /// A runtime core with a new epoll instance and eventfd.
     pub(crate) fn new() -> io::Result<Self> {
-        let id = u32::try_from(NEXT_ID.fetch_add(1, Ordering::Relaxed)).map_err(|_| {
-            io::Error::other("runtime ids exhausted: this process created 2^32 - 1 runtimes")
-        })?;
+        let id = u32::try_from(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+            .ok()
+            .and_then(NonZeroU32::new)
+            .ok_or_else(|| {
+                io::Error::other("runtime ids exhausted: this process created 2^32 - 1 runtimes")
+            })?;
         // Decided once, here: with tracing off, every trace point tests a `None`.
         let tracer = Tracer::from_env();
         let remote = Arc::new(Remote::new(tracer.clone())?);
@@ -53,10 +64,19 @@ impl Core {
         let budget = Rc::new(Budget::new());
         let reactor = Reactor::new(tracer.clone())?;
         reactor.add_notifier(remote.as_fd())?;
+        REMOTES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(u64::from(id.get()), Arc::downgrade(&remote));
         Ok(Self {
             id,
             reactor: Rc::new(reactor),
-            scheduler: Scheduler::new(id, Arc::downgrade(&remote), tracer.clone(), budget.clone()),
+            scheduler: Scheduler::new(
+                id.get(),
+                Arc::downgrade(&remote),
+                tracer.clone(),
+                budget.clone(),
+            ),
             remote,
             budget,
             tracer,
@@ -74,7 +94,13 @@ impl Core {
 
     /// This runtime's id.
     pub(crate) fn id(&self) -> u32 {
-        self.id
+        self.id.get()
+    }
+
+    /// This runtime's id, for a timer registered with it.
+    #[inline]
+    pub(crate) fn timer_owner(&self) -> NonZeroU64 {
+        NonZeroU64::from(self.id)
     }
 
     /// This runtime's reactor.
@@ -115,6 +141,41 @@ impl Core {
     #[inline(never)]
     pub(crate) fn drain_remote(&self) {
         self.remote.drain_into(self.scheduler.run_queue());
+        self.apply_timer_ops();
+    }
+
+    /// Applies the timer changes asked for from other threads, in order.
+    #[inline]
+    fn apply_timer_ops(&self) {
+        if let Some(ops) = self.remote.take_timer_ops() {
+            // The queue's lock is released by now: a cancelled timer's waker is dropped
+            // under no lock and no borrow.
+            for op in ops {
+                self.reactor.apply_timer_op(op);
+            }
+        }
+    }
+
+    /// Moves timer `key` of this runtime to `deadline`; `false` if it has fired.
+    pub(crate) fn reset_timer(&self, key: TimerKey, deadline: std::time::Instant) -> bool {
+        // A reset asked for on another thread and not applied yet must not land after
+        // this one and undo it (the sleep may have come back to this thread since).
+        self.apply_timer_ops();
+        self.reactor.reset_timer(key, deadline)
+    }
+
+    /// Asks runtime `owner` (from any thread) to apply `op` to one of its timers; nothing
+    /// if that runtime is gone (its timers went with it).
+    pub(crate) fn send_timer_op(owner: NonZeroU64, op: TimerOp) {
+        let remote = REMOTES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&owner.get())
+            .and_then(Weak::upgrade);
+        // Pushed with the registry released: the push may ring the eventfd.
+        if let Some(remote) = remote {
+            remote.push_timer_op(op);
+        }
     }
 
     /// One trip to the kernel: a quick look for events while tasks are ready, otherwise
@@ -164,6 +225,11 @@ impl Core {
         // epoll instance is still there to deregister from.
         self.scheduler.shutdown();
         self.reactor.shutdown();
+        // Timers of this runtime reset or dropped from now on have nothing to reach.
+        REMOTES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&u64::from(self.id.get()));
         if let Some(tracer) = &self.tracer {
             tracer.close();
         }

@@ -27,7 +27,8 @@
 //! nothing. So a task sits in the run queue at most once, and a wake is never lost.
 //!
 //! This layer knows nothing of epoll or timers: it is woken through wakers, like any
-//! executor, and the runtime above ties it to the driver.
+//! executor, and the runtime above ties it to the driver. (Its remote queue only carries
+//! timer changes from other threads, for the runtime to hand to the driver.)
 
 pub(crate) mod current;
 mod header;

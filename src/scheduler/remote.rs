@@ -8,6 +8,11 @@
 //! The `notified` flag keeps the eventfd to one write per turn of the loop, however many
 //! wakes arrive: the first wake after the runtime drained the queue rings, later ones see
 //! the flag and only push.
+//!
+//! Timers travel the same way. A `Sleep` is `Send + Sync`, so it may be dropped or reset on
+//! any thread, but its timer lives in the reactor, which only the runtime's thread
+//! touches: from elsewhere, the change is pushed here as a [`TimerOp`] and rings the same
+//! eventfd, and the runtime hands it to the reactor when it drains this queue.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -17,6 +22,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::TaskId;
 use super::run_queue::RunQueue;
+use crate::driver::TimerOp;
 use crate::sys::eventfd::EventFd;
 use crate::util::trace::Tracer;
 
@@ -25,6 +31,12 @@ use crate::util::trace::Tracer;
 pub(crate) struct Remote {
     /// Ids of tasks woken from elsewhere, not yet moved to the run queue.
     queue: Mutex<Vec<TaskId>>,
+    /// Changes to timers asked for from elsewhere, in the order they were asked, not yet
+    /// applied.
+    timer_ops: Mutex<Vec<TimerOp>>,
+    /// Set while `timer_ops` is not empty (written under its lock): lets the runtime's
+    /// thread skip the lock when there is nothing to apply.
+    has_timer_ops: AtomicBool,
     /// Rung to interrupt `epoll_wait`; registered with the runtime's reactor.
     eventfd: EventFd,
     /// Set when the eventfd has been rung and the runtime has not drained it yet.
@@ -42,6 +54,8 @@ impl Remote {
     pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
         Ok(Self {
             queue: Mutex::new(Vec::new()),
+            timer_ops: Mutex::new(Vec::new()),
+            has_timer_ops: AtomicBool::new(false),
             eventfd: EventFd::new()?,
             notified: AtomicBool::new(false),
             pushes: AtomicU64::new(0),
@@ -72,19 +86,54 @@ impl Remote {
             .unwrap_or_else(PoisonError::into_inner)
             .push(id);
         self.pushes.fetch_add(1, Ordering::Relaxed);
+        self.notify();
+    }
+
+    /// Asks the runtime to apply `op` to one of its timers, from any thread. Ops are
+    /// applied in the order they were pushed.
+    pub(crate) fn push_timer_op(&self, op: TimerOp) {
+        let mut ops = self
+            .timer_ops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        ops.push(op);
+        self.has_timer_ops.store(true, Ordering::Release);
+        drop(ops);
+        self.notify();
+    }
+
+    /// Rings the eventfd, unless it has been rung since the runtime last drained.
+    fn notify(&self) {
         if !self.notified.swap(true, Ordering::AcqRel) {
             self.rings.fetch_add(1, Ordering::Relaxed);
             self.eventfd.ring();
         }
     }
 
-    /// Moves every remotely woken task onto `run_queue`. Runtime thread only.
+    /// Takes the timer ops pushed so far, oldest first; none (and no lock taken) if there
+    /// are none. Runtime thread only.
+    #[inline]
+    pub(crate) fn take_timer_ops(&self) -> Option<Vec<TimerOp>> {
+        if !self.has_timer_ops.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut ops = self
+            .timer_ops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.has_timer_ops.store(false, Ordering::Relaxed);
+        Some(std::mem::take(&mut *ops))
+    }
+
+    /// Moves every remotely woken task onto `run_queue`. Runtime thread only; the caller
+    /// then takes the timer ops ([`take_timer_ops`](Self::take_timer_ops)).
     pub(crate) fn drain_into(&self, run_queue: &RunQueue) {
-        // Order matters: reset the eventfd, then clear the flag, then take the queue. A
-        // push that finds the flag clear rings *after* the reset, so the ring survives to
-        // the next turn; one that finds it set pushed before the take. (Clearing the flag
-        // first would let a ring land before the reset and be swallowed by it, leaving the
-        // flag set with no ring pending: every later wake would be lost.)
+        // Order matters: reset the eventfd, then clear the flag, then take the queue (and,
+        // after this, the timer ops). A push that finds the flag clear rings *after* the
+        // reset, so the ring survives to the next turn; one that finds it set pushed
+        // before the take. (Clearing the flag first would let a ring land before the
+        // reset and be swallowed by it, leaving the flag set with no ring pending: every
+        // later wake would be lost.)
         self.eventfd.drain();
         self.notified.store(false, Ordering::Release);
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);

@@ -8,6 +8,7 @@
 //! | `eventfd` | an eventfd counter (`eventfd`, `read`, `write`) | waking the loop from another thread |
 //! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`); `recv`, and `send` without `SIGPIPE`, on any connected socket, and their vectored forms (`recvmsg`, `sendmsg`); `peek` (`MSG_PEEK`); `SO_LINGER` | `net` |
 //! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths, the peer's credentials (`SO_PEERCRED`) | `net` |
+//! | `hyper_cursor` | `recv` straight into hyper's uninitialised read buffer (feature `hyper`) | `epoll_rt::hyper` |
 //! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
 //! | `thread` | the calling thread's kernel id (`gettid`) | trace files |
 //! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |
@@ -35,6 +36,8 @@ macro_rules! syscall {
 pub mod epoll;
 pub(crate) mod eventfd;
 pub(crate) mod fd;
+#[cfg(feature = "hyper")]
+pub(crate) mod hyper_cursor;
 pub(crate) mod signalfd;
 pub(crate) mod socket;
 pub(crate) mod thread;

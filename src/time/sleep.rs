@@ -1,13 +1,23 @@
 //! `sleep`: a future that completes at a deadline.
+//!
+//! A `Sleep` is `Send + Sync` (hyper's `Timer`, for one, asks for that), but its timer
+//! lives in the reactor of the runtime that polled it, which only that runtime's thread
+//! touches. So a `Sleep` keeps, besides its timer's key, the id of that runtime: polled,
+//! reset or dropped on the runtime's thread while it runs, it works on the reactor
+//! directly, as a non-`Send` timer would; anywhere else, a reset or a drop is sent through
+//! that runtime's remote queue, and the runtime applies it at its next turn.
+//!
+//! tokio's timer wheel is shared by the threads of a runtime and taken under a lock to
+//! register or cancel a timer; here the thread that owns the timer takes no lock.
 
 use std::future::Future;
+use std::num::NonZeroU64;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::driver::{Reactor, TimerKey};
-use crate::runtime::context;
+use crate::driver::{TimerKey, TimerOp};
+use crate::runtime::{Core, context};
 
 /// Waits until `duration` has passed.
 ///
@@ -61,6 +71,32 @@ pub(crate) fn after(instant: Instant, duration: Duration) -> Instant {
 /// It registers its timer with the current runtime at its first poll, so it may be
 /// created anywhere but must be polled inside a runtime. Dropping it removes the timer.
 ///
+/// It is `Send + Sync`: it may be reset or dropped on any thread. Away from the thread of
+/// the runtime that holds its timer (or while that runtime is not running), the change
+/// reaches the timer at that runtime's next turn:
+///
+/// ```
+/// use std::future::{Future, poll_fn};
+/// use std::sync::{Arc, Mutex};
+/// use std::time::{Duration, Instant};
+/// use epoll_rt::time::sleep;
+///
+/// epoll_rt::block_on(async {
+///     let nap = Arc::new(Mutex::new(Box::pin(sleep(Duration::from_secs(3600)))));
+///     let waiter = epoll_rt::spawn({
+///         let nap = nap.clone();
+///         async move { poll_fn(|cx| nap.lock().unwrap().as_mut().poll(cx)).await }
+///     });
+///     epoll_rt::yield_now().await; // the waiter registers its hour-long timer
+///     let start = Instant::now();
+///     std::thread::spawn(move || nap.lock().unwrap().as_mut().reset(Instant::now()))
+///         .join()
+///         .unwrap();
+///     waiter.await.unwrap(); // woken now, not in an hour
+///     assert!(start.elapsed() < Duration::from_secs(60));
+/// });
+/// ```
+///
 /// ```
 /// use std::time::{Duration, Instant};
 /// use epoll_rt::time::sleep;
@@ -75,9 +111,25 @@ pub(crate) fn after(instant: Instant, duration: Duration) -> Instant {
 pub struct Sleep {
     /// When the sleep completes.
     deadline: Instant,
-    /// The registered timer, once polled: the reactor that holds it and its key.
-    timer: Option<(Rc<Reactor>, TimerKey)>,
+    /// The registered timer, once polled.
+    timer: Option<Registered>,
 }
+
+/// A `Sleep`'s timer, registered with one runtime's reactor.
+#[derive(Debug)]
+struct Registered {
+    /// The id of the runtime that holds the timer: changes made away from its thread go
+    /// to its remote queue.
+    owner: NonZeroU64,
+    /// The timer's key in that runtime's reactor; a reset keeps it.
+    key: TimerKey,
+}
+
+/// Whether `sleep` is `Send + Sync`, checked at compile time.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Sleep>();
+};
 
 impl Sleep {
     /// When this sleep completes.
@@ -138,19 +190,31 @@ impl Sleep {
         // Move the timer rather than cancel it: its waker belongs to the task awaiting
         // this sleep, which is not necessarily the one resetting it, and nothing else
         // would wake that task at the new deadline.
-        if let Some((reactor, key)) = self.timer.take() {
-            if let Some(key) = reactor.reset_timer(key, deadline) {
-                self.timer = Some((reactor, key));
-            }
-            // Otherwise the timer has fired: its task was woken, and registers again
-            // when it polls the sleep.
+        let Some(timer) = &self.timer else { return };
+        let here = context::with_current(|core| {
+            (core.timer_owner() == timer.owner).then(|| core.reset_timer(timer.key, deadline))
+        });
+        match here {
+            // The timer has fired: its task was woken, and registers again when it polls
+            // the sleep.
+            Some(Some(false)) => self.timer = None,
+            Some(Some(true)) => {}
+            // Not on the runtime's thread while it runs: its next turn moves the timer (or
+            // finds it fired, and does nothing).
+            _ => Core::send_timer_op(timer.owner, TimerOp::Reset(timer.key, deadline)),
         }
     }
 
     /// Removes the registered timer, if any.
     fn cancel(&mut self) {
-        if let Some((reactor, key)) = self.timer.take() {
-            reactor.remove_timer(key);
+        let Some(timer) = self.timer.take() else {
+            return;
+        };
+        let here = context::with_current(|core| {
+            (core.timer_owner() == timer.owner).then(|| core.reactor().remove_timer(timer.key))
+        });
+        if here.flatten().is_none() {
+            Core::send_timer_op(timer.owner, TimerOp::Cancel(timer.key));
         }
     }
 }
@@ -164,20 +228,37 @@ impl Future for Sleep {
             this.cancel();
             return Poll::Ready(());
         }
-        let reactor = context::current_reactor()
-            .unwrap_or_else(|e| panic!("epoll_rt::time::Sleep polled outside a runtime: {e}"));
-        // Registered already with this runtime: make sure the timer wakes the task polling
-        // us now.
-        if let Some((registered, key)) = &this.timer {
-            if Rc::ptr_eq(registered, &reactor) && registered.update_timer(*key, cx.waker()) {
-                return Poll::Pending;
+        let registered = context::with_current(|core| {
+            // Registered already with this runtime: make sure the timer wakes the task
+            // polling us now.
+            if let Some(timer) = &this.timer {
+                if core.timer_owner() == timer.owner
+                    && core.reactor().update_timer(timer.key, cx.waker())
+                {
+                    return None;
+                }
+            }
+            // First poll, a timer that fired early (its sleep was reset to later), or
+            // polled on another runtime than before (whose reactor would never wake us
+            // here): register with the current runtime.
+            let key = core.reactor().add_timer(this.deadline, cx.waker().clone());
+            Some(Registered {
+                owner: core.timer_owner(),
+                key,
+            })
+        });
+        match registered {
+            None => panic!(
+                "epoll_rt::time::Sleep polled outside a runtime: {}",
+                context::no_runtime()
+            ),
+            Some(None) => {}
+            Some(Some(new)) => {
+                // Cancels the old timer, if any, here or on its runtime.
+                this.cancel();
+                this.timer = Some(new);
             }
         }
-        // First poll, or polled on another runtime than before (whose reactor would never
-        // wake us here): register with the current runtime.
-        this.cancel();
-        let key = reactor.add_timer(this.deadline, cx.waker().clone());
-        this.timer = Some((reactor, key));
         Poll::Pending
     }
 }

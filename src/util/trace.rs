@@ -23,8 +23,8 @@
 //! Off, it costs nothing measurable: the variable is read once, in `Runtime::new`, and every
 //! trace point is a test of an `Option` that is `None`.
 
-use std::ffi::OsString;
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
