@@ -11,10 +11,8 @@ use std::future::pending;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 use epoll_rt::task::JoinSet;
-use epoll_rt::time::sleep;
 use epoll_rt::{Runtime, spawn, yield_now};
 
 #[test]
@@ -25,13 +23,20 @@ fn join_next_yields_outcomes_in_the_order_tasks_finish() {
             set.join_next().await.is_none(),
             "an empty set has nothing to join"
         );
-        for ms in [40_u64, 0, 20] {
+        // Each task yields `n` times before it returns `n`: with a FIFO run queue, they
+        // finish in the order of `n`, at any speed.
+        for n in [3_u32, 0, 2] {
             set.spawn(async move {
-                sleep(Duration::from_millis(ms)).await;
-                ms
+                for _ in 0..n {
+                    yield_now().await;
+                }
+                n
             });
         }
-        set.spawn(async { panic!("boom") });
+        set.spawn(async {
+            yield_now().await;
+            panic!("boom")
+        });
         assert_eq!(set.len(), 4);
         let mut outputs = Vec::new();
         let mut panics = 0;
@@ -44,7 +49,7 @@ fn join_next_yields_outcomes_in_the_order_tasks_finish() {
                 }
             }
         }
-        assert_eq!(outputs, [0, 20, 40]);
+        assert_eq!(outputs, [0, 2, 3]);
         assert_eq!(panics, 1);
         assert!(set.is_empty());
     });
