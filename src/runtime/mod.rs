@@ -418,7 +418,9 @@ where
 /// the wait, not the closure, which runs to its end (a thread cannot be stopped from
 /// outside); its result is then dropped. Dropping the runtime waits for the closures still
 /// running (see [`Runtime::shutdown_timeout`]), and drops those that no thread has
-/// started.
+/// started. Should the pool have no thread and fail to start one (the process is at its
+/// thread limit), the handle yields a panic [`JoinError`](crate::JoinError) whose message
+/// says so.
 ///
 /// # Panics
 ///
