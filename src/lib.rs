@@ -60,7 +60,8 @@
 //! ```text
 //!  resources   AsyncFd, net, time, signal, task    what programs use; each looks the
 //!     │                                            runtime up once and keeps its handle
-//!  runtime     Runtime, block_on, context, threads  ties a scheduler to a driver for a thread
+//!  runtime     Runtime, block_on, context,         ties a scheduler to a driver for a thread;
+//!     │        threads, blocking pool              blocking closures run on a pool
 //!     │
 //!  scheduler   tasks, run queue, remote queue      polls futures; knows nothing of epoll
 //!     │
@@ -80,8 +81,10 @@
 //! 2. The driver (`src/driver/`): the reactor, its registrations, readiness, waiters and
 //!    timers, and its shutdown state (what an I/O object that outlives its runtime sees).
 //! 3. The scheduler (`src/scheduler/`): the task slab, the run queue, wakers built on
-//!    `ArcWake`, cross-thread wakes, [`JoinHandle`].
-//! 4. The runtime (`src/runtime/`): [`block_on`], [`spawn`], the thread's context.
+//!    `ArcWake`, cross-thread wakes, [`JoinHandle`] and [`task::AbortHandle`].
+//! 4. The runtime (`src/runtime/`): [`block_on`], [`spawn`], the thread's context, and
+//!    the pool of threads for blocking work ([`spawn_blocking`]), and the [`runtime::Handle`]
+//!    other threads spawn with.
 //! 5. [`AsyncFd`] and [`net`]: I/O objects as thin users of the reactor.
 //! 6. [`time`]: sleeping, timeouts and intervals on the reactor's timers.
 //! 7. [`signal`], and the trace mode (`src/util/trace.rs`) that shows every step of the loop.
@@ -96,6 +99,7 @@
 //! | util | the cooperative budget (128 I/O operations per poll) | `src/util/budget.rs` |
 //! | util | [`Runtime::stats`] counters | `src/util/stats.rs` |
 //! | util | trace mode (`EPOLL_RT_TRACE`) | `src/util/trace.rs` |
+//! | util | a one-shot channel across threads (a blocking closure's result) | `src/util/oneshot.rs` |
 //! | driver | reactor: epoll + registrations + timers | `src/driver/mod.rs` |
 //! | driver | readiness of one descriptor, per direction | `src/driver/readiness.rs` |
 //! | driver | registration protocol (wait, try, clear on `WouldBlock`) | `src/driver/registration.rs` |
@@ -106,11 +110,15 @@
 //! | scheduler | the run queue local wakes go to on this thread | `src/scheduler/current.rs` |
 //! | scheduler | task wakers | `src/scheduler/header.rs` |
 //! | scheduler | task state machine (idle, scheduled, running, notified, complete) | `src/scheduler/state.rs` |
-//! | scheduler | cross-thread wakes (eventfd) | `src/scheduler/remote.rs` |
+//! | scheduler | cross-thread wakes and spawns (eventfd) | `src/scheduler/remote.rs` |
 //! | scheduler | [`JoinHandle`], [`JoinError`] | `src/scheduler/join.rs` |
+//! | scheduler | [`task::AbortHandle`]: cancel a task from any thread | `src/scheduler/abort.rs` |
 //! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |
 //! | runtime | the current runtime of a thread | `src/runtime/context.rs` |
 //! | runtime | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
+//! | runtime | the blocking pool ([`spawn_blocking`], [`Runtime::shutdown_timeout`]) | `src/runtime/blocking.rs` |
+//! | runtime | [`runtime::Builder`]: the blocking pool's limits | `src/runtime/builder.rs` |
+//! | runtime | [`runtime::Handle`]: spawn from any thread | `src/runtime/handle.rs` |
 //! | resources | [`AsyncFd`]; a wait (`Waiter`); [`ReadyGuard`] | `src/async_fd/` |
 //! | resources | [`AsyncTcpListener`], [`AsyncTcpStream`] | `src/net/tcp_*.rs` |
 //! | resources | split halves of a TCP or Unix stream ([`net::ReadHalf`], [`net::OwnedWriteHalf`], ...) | `src/net/split.rs` |
@@ -118,6 +126,9 @@
 //! | resources | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`] ([`net::UCred`]), [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
 //! | resources | the readiness API every socket shares ([`Interest`], [`Ready`]); see below | `src/net/readiness.rs` |
 //! | resources | [`time::sleep`], [`time::timeout`], [`time::timeout_at`], [`time::interval`] | `src/time/` |
+//! | resources | [`task::Builder`] names, [`task::JoinSet`], [`yield_now`] | `src/task/` |
+//! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
+//! | resources | `hyper::{Io, Executor, Timer}`: hyper 1.x on this runtime (feature `hyper`) | `src/hyper.rs`, `src/sys/hyper_cursor.rs` |
 //!
 //! # The socket API
 //!
@@ -140,9 +151,6 @@
 //! A `try_` method makes one non-blocking call; when it finds nothing it returns
 //! `WouldBlock` and clears the socket's readiness, so the next `readable()` or
 //! `writable()` sleeps until the kernel reports more: a loop of wait-then-try never spins.
-//! | resources | [`task::Builder`] names, [`yield_now`] | `src/task/` |
-//! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
-//! | resources | `hyper::{Io, Executor, Timer}`: hyper 1.x on this runtime (feature `hyper`) | `src/hyper.rs`, `src/sys/hyper_cursor.rs` |
 //!
 //! # Glossary
 //!
@@ -174,7 +182,7 @@ mod driver;
 
 mod scheduler;
 
-mod runtime;
+pub mod runtime;
 
 mod async_fd;
 #[cfg(feature = "hyper")]
@@ -188,6 +196,6 @@ pub mod time;
 
 pub use async_fd::{AsyncFd, Interest, Ready, ReadyGuard, WouldBlock};
 pub use net::{AsyncTcpListener, AsyncTcpStream};
-pub use runtime::{Runtime, RuntimeStats, block_on, block_on_threads, spawn};
+pub use runtime::{Runtime, RuntimeStats, block_on, block_on_threads, spawn, spawn_blocking};
 pub use sys::epoll;
 pub use task::{JoinError, JoinHandle, yield_now};

@@ -182,6 +182,11 @@ impl<T> Slab<T> {
         value
     }
 
+    /// Every stored value, in slot order (a value taken out is not among them).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter().filter_map(|slot| slot.value.as_ref())
+    }
+
     /// Removes every value, returning them; keys handed out before stop matching. (A
     /// value taken out is not returned, and its slot stays reserved.)
     pub(crate) fn drain(&mut self) -> Vec<T> {
@@ -218,6 +223,7 @@ mod tests {
         assert_eq!(slab.get(a), None);
         assert_eq!(slab.remove(a), None);
         assert_eq!(slab.get(b), Some(&"b"));
+        assert_eq!(slab.iter().collect::<Vec<_>>(), [&"b"]);
         assert_eq!(Key::from_u64(b.to_u64()), b);
         assert_eq!(slab.len(), 1);
         assert_eq!(slab.drain(), vec!["b"]);

@@ -53,6 +53,13 @@ where
     watchdog(LIMIT, move || epoll_rt::block_on(make()))
 }
 
+/// Whether the test runs under valgrind (`bash .ci/sanitize.sh valgrind`), which preloads
+/// its own libraries and runs the program 20 to 50 times slower: a test that bounds a
+/// latency from above widens its bound there.
+pub fn under_valgrind() -> bool {
+    std::env::var("LD_PRELOAD").is_ok_and(|preload| preload.contains("vgpreload"))
+}
+
 /// Number of open descriptors of this process.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
