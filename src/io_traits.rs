@@ -13,6 +13,10 @@
 //!
 //! `poll_close` shuts down the writing direction (the peer reads end of file); `poll_flush`
 //! has nothing to do, since a socket keeps no user-space buffer.
+//!
+//! A child process's pipes implement them too: [`ChildStdout`] and [`ChildStderr`]
+//! `AsyncRead`, [`ChildStdin`] `AsyncWrite`. A pipe cannot be shut down half-way, so its
+//! `poll_close` does nothing: dropping the `ChildStdin` is what closes the pipe.
 
 use std::io;
 use std::net::Shutdown;
@@ -24,6 +28,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use crate::net::{
     AsyncTcpStream, AsyncUnixStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
 };
+use crate::process::{ChildStderr, ChildStdin, ChildStdout};
 
 /// `AsyncRead` for a type, given how to reach the stream to read from it.
 macro_rules! impl_async_read {
@@ -74,3 +79,23 @@ impl_async_read!(ReadHalf<'_>, |h| h.stream());
 impl_async_write!(WriteHalf<'_>, |h| h.stream());
 impl_async_read!(OwnedReadHalf, |h| h.stream());
 impl_async_write!(OwnedWriteHalf, |h| h.stream());
+impl_async_read!(ChildStdout, |p| p);
+impl_async_read!(ChildStderr, |p| p);
+
+impl AsyncWrite for ChildStdin {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

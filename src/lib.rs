@@ -58,8 +58,8 @@
 //! checks every `use crate::` line against this order):
 //!
 //! ```text
-//!  resources   AsyncFd, net, time, signal, task    what programs use; each looks the
-//!     │                                            runtime up once and keeps its handle
+//!  resources   AsyncFd, net, time, signal, task,   what programs use; each looks the
+//!     │        process                             runtime up once and keeps its handle
 //!  runtime     Runtime, block_on, context, threads  ties a scheduler to a driver for a thread
 //!     │
 //!  scheduler   tasks, run queue, remote queue      polls futures; knows nothing of epoll
@@ -68,7 +68,8 @@
 //!     │        waiters, timers                     knows nothing of tasks
 //!  util        slab, counters, budget, trace       leaf pieces every floor may use
 //!     │
-//!  sys         epoll, eventfd, sockets, signalfd   every `unsafe` line of the crate
+//!  sys         epoll, eventfd, sockets, signalfd,  every `unsafe` line of the crate
+//!              pidfds
 //! ```
 //!
 //! # Reading order
@@ -85,6 +86,7 @@
 //! 5. [`AsyncFd`] and [`net`]: I/O objects as thin users of the reactor.
 //! 6. [`time`]: sleeping, timeouts and intervals on the reactor's timers.
 //! 7. [`signal`], and the trace mode (`src/util/trace.rs`) that shows every step of the loop.
+//! 8. [`process`]: child processes, whose exit reaches the reactor through a pidfd.
 //!
 //! # Layout
 //!
@@ -118,6 +120,7 @@
 //! | resources | [`time::sleep`], [`time::timeout`], [`time::interval`] | `src/time/` |
 //! | resources | [`task::Builder`] names, [`yield_now`] | `src/task/` |
 //! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
+//! | resources | [`process::Command`], [`process::Child`] (pidfd), the child's pipes | `src/process/`, `src/sys/process.rs` |
 //!
 //! # Glossary
 //!
@@ -155,6 +158,7 @@ mod async_fd;
 #[cfg(feature = "futures-io")]
 mod io_traits;
 pub mod net;
+pub mod process;
 pub mod signal;
 pub mod task;
 pub mod time;

@@ -85,3 +85,31 @@ fn copy_over_a_unix_pair() {
     })
     .unwrap();
 }
+
+/// A child's pipes: `copy` into `cat`'s standard input, `read_to_end` of its output.
+#[test]
+fn copy_through_a_child_process() {
+    use epoll_rt::process::{Command, Stdio};
+    util::run(|| async {
+        let mut child = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let payload = util::Rng::new(13).bytes(300_000);
+        let expected = payload.clone();
+        let writer = spawn(async move {
+            copy(&mut payload.as_slice(), &mut stdin).await?;
+            AsyncWriteExt::close(&mut stdin).await
+            // stdin dropped here: cat reads end of file
+        });
+        let mut received = Vec::new();
+        let mut stdout = child.stdout.take().expect("piped");
+        AsyncReadExt::read_to_end(&mut stdout, &mut received).await?;
+        writer.await??;
+        assert!(received == expected, "cat echoed other bytes");
+        assert!(child.wait().await?.success());
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}

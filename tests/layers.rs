@@ -42,7 +42,7 @@ fn floor_of_path(name: &str) -> Option<usize> {
         "runtime" | "Runtime" | "RuntimeStats" | "block_on" | "block_on_threads" | "spawn" => {
             "runtime"
         }
-        "async_fd" | "io_traits" | "net" | "signal" | "task" | "time" | "AsyncFd"
+        "async_fd" | "io_traits" | "net" | "process" | "signal" | "task" | "time" | "AsyncFd"
         | "ReadyGuard" | "WouldBlock" | "AsyncTcpListener" | "AsyncTcpStream" | "yield_now" => {
             "resources"
         }

@@ -29,7 +29,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-mod byte_stream;
+pub(crate) mod byte_stream;
 mod tcp_listener;
 mod tcp_split;
 mod tcp_stream;

@@ -8,8 +8,9 @@
 //! | `eventfd` | an eventfd counter (`eventfd`, `read`, `write`) | waking the loop from another thread |
 //! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`); `recv`, and `send` without `SIGPIPE`, on any connected socket | `net` |
 //! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths | `net` |
-//! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
+//! | `fd` | file status flags of any descriptor (`fcntl`); `read` and `write` on pipes | `AsyncFd`, `process` |
 //! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |
+//! | `process` | child processes: pidfds (`pidfd_open`, `pidfd_send_signal`), reaping (`waitid`), the signal mask before `exec` | `process` |
 //! | `signalfd` | a signalfd and the thread's signal mask (`signalfd`, `pthread_sigmask`, `read`) | `signal` |
 //!
 //! Everything above this layer speaks in `OwnedFd`, `BorrowedFd` and `io::Result`, never in
@@ -34,6 +35,7 @@ macro_rules! syscall {
 pub mod epoll;
 pub(crate) mod eventfd;
 pub(crate) mod fd;
+pub(crate) mod process;
 pub(crate) mod signalfd;
 pub(crate) mod socket;
 pub(crate) mod timer_slack;
