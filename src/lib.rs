@@ -60,7 +60,8 @@
 //! ```text
 //!  resources   AsyncFd, net, time, signal, task,   what programs use; each looks the
 //!     │        process                             runtime up once and keeps its handle
-//!  runtime     Runtime, block_on, context, threads  ties a scheduler to a driver for a thread
+//!  runtime     Runtime, block_on, context,         ties a scheduler to a driver for a thread;
+//!     │        threads, blocking pool              blocking closures run on a pool
 //!     │
 //!  scheduler   tasks, run queue, remote queue      polls futures; knows nothing of epoll
 //!     │
@@ -82,7 +83,8 @@
 //!    timers, and its shutdown state (what an I/O object that outlives its runtime sees).
 //! 3. The scheduler (`src/scheduler/`): the task slab, the run queue, wakers built on
 //!    `ArcWake`, cross-thread wakes, [`JoinHandle`].
-//! 4. The runtime (`src/runtime/`): [`block_on`], [`spawn`], the thread's context.
+//! 4. The runtime (`src/runtime/`): [`block_on`], [`spawn`], the thread's context, and
+//!    the pool of threads for blocking work ([`spawn_blocking`]).
 //! 5. [`AsyncFd`] and [`net`]: I/O objects as thin users of the reactor.
 //! 6. [`time`]: sleeping, timeouts and intervals on the reactor's timers.
 //! 7. [`signal`], and the trace mode (`src/util/trace.rs`) that shows every step of the loop.
@@ -98,6 +100,7 @@
 //! | util | the cooperative budget (128 I/O operations per poll) | `src/util/budget.rs` |
 //! | util | [`Runtime::stats`] counters | `src/util/stats.rs` |
 //! | util | trace mode (`EPOLL_RT_TRACE`) | `src/util/trace.rs` |
+//! | util | a one-shot channel across threads (a blocking closure's result) | `src/util/oneshot.rs` |
 //! | driver | reactor: epoll + registrations + timers | `src/driver/mod.rs` |
 //! | driver | readiness of one descriptor, per direction | `src/driver/readiness.rs` |
 //! | driver | registration protocol (wait, try, clear on `WouldBlock`) | `src/driver/registration.rs` |
@@ -113,6 +116,8 @@
 //! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |
 //! | runtime | the current runtime of a thread | `src/runtime/context.rs` |
 //! | runtime | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
+//! | runtime | the blocking pool ([`spawn_blocking`], [`Runtime::shutdown_timeout`]) | `src/runtime/blocking.rs` |
+//! | runtime | [`runtime::Builder`]: the blocking pool's limits | `src/runtime/builder.rs` |
 //! | resources | [`AsyncFd`]; a wait (`Waiter`); [`ReadyGuard`] | `src/async_fd/` |
 //! | resources | [`AsyncTcpListener`], [`AsyncTcpStream`], split halves | `src/net/tcp_*.rs` |
 //! | resources | `read_exact` / `write_all` for every byte stream | `src/net/byte_stream.rs` |
@@ -152,7 +157,7 @@ mod driver;
 
 mod scheduler;
 
-mod runtime;
+pub mod runtime;
 
 mod async_fd;
 #[cfg(feature = "futures-io")]
@@ -165,6 +170,6 @@ pub mod time;
 
 pub use async_fd::{AsyncFd, ReadyGuard, WouldBlock};
 pub use net::{AsyncTcpListener, AsyncTcpStream};
-pub use runtime::{Runtime, RuntimeStats, block_on, block_on_threads, spawn};
+pub use runtime::{Runtime, RuntimeStats, block_on, block_on_threads, spawn, spawn_blocking};
 pub use sys::epoll;
 pub use task::{JoinError, JoinHandle, yield_now};

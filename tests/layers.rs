@@ -39,9 +39,8 @@ fn floor_of_path(name: &str) -> Option<usize> {
         "util" => "util",
         "driver" => "driver",
         "scheduler" | "JoinHandle" | "JoinError" => "scheduler",
-        "runtime" | "Runtime" | "RuntimeStats" | "block_on" | "block_on_threads" | "spawn" => {
-            "runtime"
-        }
+        "runtime" | "Runtime" | "RuntimeStats" | "block_on" | "block_on_threads" | "spawn"
+        | "spawn_blocking" => "runtime",
         "async_fd" | "io_traits" | "net" | "process" | "signal" | "task" | "time" | "AsyncFd"
         | "ReadyGuard" | "WouldBlock" | "AsyncTcpListener" | "AsyncTcpStream" | "yield_now" => {
             "resources"

@@ -1,6 +1,6 @@
 //! A runtime leaves nothing behind in the process: dropped with a thousand tasks pending on
 //! sockets, timers and each other, it closes every descriptor it opened, and no thread
-//! outlives it (nor the runtimes of `block_on_threads`).
+//! outlives it (nor the runtimes of `block_on_threads`, nor the threads of a blocking pool).
 //!
 //! Descriptors (`/proc/self/fd`) and threads (`/proc/self/task`) are counted for the whole
 //! process, so this file holds a single test: another test running alongside would open
@@ -19,7 +19,9 @@ use std::thread;
 use std::time::Duration;
 
 use epoll_rt::time::{interval, sleep, timeout};
-use epoll_rt::{AsyncFd, AsyncTcpListener, AsyncTcpStream, Runtime, spawn, yield_now};
+use epoll_rt::{
+    AsyncFd, AsyncTcpListener, AsyncTcpStream, Runtime, spawn, spawn_blocking, yield_now,
+};
 
 /// Tasks of the big runtime.
 const TASKS: usize = 1000;
@@ -116,6 +118,11 @@ fn a_dropped_runtime_leaves_no_descriptor_and_no_thread() -> io::Result<()> {
         let wakers = rt.block_on(spawn_waiting_tasks())?;
         assert!(!wakers.is_empty());
         assert!(util::open_fds() > fds + TASKS / 5);
+        assert_eq!(
+            threads(),
+            threads_before,
+            "a runtime started a thread unasked"
+        );
         drop(rt);
         assert_eq!(
             util::open_fds(),
@@ -162,6 +169,22 @@ fn a_dropped_runtime_leaves_no_descriptor_and_no_thread() -> io::Result<()> {
         })?;
         let served: Vec<u8> = served.into_iter().collect::<io::Result<_>>()?;
         assert_eq!(served, [0, 1, 2, 3]);
+
+        // 4. A runtime with blocking threads, idle ones and one still running a closure
+        // as the runtime is dropped: the drop ends the idle ones and waits for the other.
+        let rt = Runtime::new()?;
+        rt.block_on(async {
+            let done: Vec<_> = (0..4)
+                .map(|_| spawn_blocking(|| thread::sleep(Duration::from_millis(10))))
+                .collect();
+            for handle in done {
+                handle.await.expect("the closure returned");
+            }
+            spawn_blocking(|| thread::sleep(Duration::from_millis(50)));
+        });
+        assert!(threads() > threads_before);
+        drop(rt);
+        assert_eq!(threads(), threads_before, "blocking threads left behind");
 
         assert_eq!(util::open_fds(), fds, "descriptors left in the end");
         assert_eq!(threads(), threads_before, "threads left behind");

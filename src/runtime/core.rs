@@ -1,17 +1,21 @@
-//! The core of one runtime: its reactor, its scheduler and its remote queue, behind the
-//! `Rc` that the thread-local context and the [`Runtime`](super::Runtime) handle share.
+//! The core of one runtime: its reactor, its scheduler, its remote queue and its blocking
+//! pool, behind the `Rc` that the thread-local context and the
+//! [`Runtime`](super::Runtime) handle share.
 
 use std::future::Future;
 use std::io;
 use std::os::fd::AsFd;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::blocking::{BlockingPool, Config, Job};
 use crate::driver::Reactor;
 use crate::scheduler::{Header, JoinHandle, Remote, Scheduler, TaskId};
 use crate::util::budget::Budget;
+use crate::util::oneshot;
 use crate::util::stats::RuntimeStats;
 use crate::util::trace::Tracer;
 
@@ -35,11 +39,14 @@ pub(crate) struct Core {
     /// The runtime's tracer, when tracing: closed at shutdown, even if an I/O object that
     /// outlives the runtime still holds it.
     tracer: Option<Arc<Tracer>>,
+    /// Threads for blocking closures; none until the first `spawn_blocking`.
+    blocking: BlockingPool,
 }
 
 impl Core {
-    /// A runtime core with a new epoll instance and eventfd.
-    pub(crate) fn new() -> io::Result<Self> {
+    /// A runtime core with a new epoll instance and eventfd, and a blocking pool with the
+    /// limits of `blocking` (and no thread).
+    pub(crate) fn new(blocking: Config) -> io::Result<Self> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         // Decided once, here: with tracing off, every trace point tests a `None`.
         let tracer = Tracer::from_env();
@@ -56,6 +63,7 @@ impl Core {
             remote,
             budget,
             tracer,
+            blocking: BlockingPool::new(blocking),
         })
     }
 
@@ -65,6 +73,7 @@ impl Core {
         self.scheduler.add_stats(&mut stats);
         self.reactor.add_stats(&mut stats);
         (stats.remote_wakes, stats.eventfd_rings) = self.remote.counts();
+        stats.blocking_threads = self.blocking.thread_count() as u64;
         stats
     }
 
@@ -101,6 +110,36 @@ impl Core {
         F::Output: 'static,
     {
         self.scheduler.spawn(future, name)
+    }
+
+    /// Runs `f` on the blocking pool, and returns a handle on a task of this runtime that
+    /// awaits its result: `f`'s panic becomes the task's.
+    pub(crate) fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // The pool thread sends the outcome; the send wakes the task below from there,
+        // through the remote queue.
+        let (outcome, result) = oneshot::channel();
+        let job = Job::new(move || outcome.send(catch_unwind(AssertUnwindSafe(f))));
+        let failed = self.blocking.spawn(job).err();
+        self.spawn(
+            async move {
+                match result.await {
+                    Some(Ok(output)) => output,
+                    // Reported as the task's panic: its handle yields the payload.
+                    Some(Err(payload)) => resume_unwind(payload),
+                    // The pool dropped the closure unrun: it could not start a thread (or
+                    // the runtime shut down, and then this task is gone too).
+                    None => resume_unwind(Box::new(match failed {
+                        Some(e) => format!("spawn_blocking: cannot start a thread: {e}"),
+                        None => "spawn_blocking: the closure was dropped unrun".to_owned(),
+                    })),
+                }
+            },
+            None,
+        )
     }
 
     /// Moves tasks woken from other threads onto the run queue.
@@ -151,14 +190,18 @@ impl Core {
         self.reactor.set_running(false);
     }
 
-    /// Drops every task, then shuts the reactor down: its epoll instance closes, tasks
-    /// still waiting on its objects are woken, stored wakers are dropped, and its objects
-    /// fail from then on (see "Shutdown" in `driver/mod.rs`). Called when the `Runtime` is
-    /// dropped.
-    pub(crate) fn shutdown(&self) {
+    /// Drops every task, stops the blocking pool (waiting for its running closures, for
+    /// at most `timeout` if given), then shuts the reactor down: its epoll instance
+    /// closes, tasks still waiting on its objects are woken, stored wakers are dropped,
+    /// and its objects fail from then on (see "Shutdown" in `driver/mod.rs`). Called when
+    /// the `Runtime` is dropped; a second call changes nothing.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
         // Tasks first: their destructors may drop I/O objects, which deregister while the
         // epoll instance is still there to deregister from.
         self.scheduler.shutdown();
+        // Then the pool: idle threads end, running closures are waited for (their tasks
+        // are gone, so their results are dropped).
+        self.blocking.shutdown(timeout);
         self.reactor.shutdown();
         if let Some(tracer) = &self.tracer {
             tracer.close();

@@ -9,18 +9,25 @@
 //!    (just a look, so I/O is never starved), or blocking until the next event, timer or
 //!    cross-thread wake otherwise. Events wake tasks, which lands them on the queue.
 //!
-//! Step 1 polls at most [`POLLS_PER_TURN`] tasks before step 2 runs, so a task that is
+//! Step 1 polls at most 64 tasks (`POLLS_PER_TURN`) before step 2 runs, so a task that is
 //! always ready (it yields, or wakes itself) cannot keep the reactor from running. tokio's
 //! `current_thread` scheduler has the same rule (its `event_interval`, 61 polls). And a
 //! task that never returns `Pending` on its own, because its socket is always ready, is
 //! made to by the cooperative budget (`util/budget.rs`).
+//!
+//! Besides its loop, a runtime owns a pool of threads for blocking closures
+//! ([`spawn_blocking`], `blocking.rs`), started only when first used; [`Builder`] sets its
+//! limits.
 
+mod blocking;
+mod builder;
 pub(crate) mod context;
 mod core;
 mod threads;
 
 pub(crate) use self::core::Core;
 pub use crate::util::stats::RuntimeStats;
+pub use builder::Builder;
 pub use threads::block_on_threads;
 
 use std::fmt;
@@ -29,6 +36,7 @@ use std::io;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
+use std::time::Duration;
 
 use crate::scheduler::{JoinHandle, TaskId};
 
@@ -37,12 +45,14 @@ const POLLS_PER_TURN: usize = 64;
 
 /// A handle to a single-threaded runtime: an executor, a reactor and their tasks.
 ///
-/// Most programs need only [`block_on`](crate::block_on), which makes a runtime, runs one
+/// Most programs need only [`block_on`], which makes a runtime, runs one
 /// future on it and drops it. Keep a `Runtime` to run several futures in turn on the same
 /// reactor, or to spawn tasks before running it.
 ///
-/// Dropping the runtime drops every task it still holds (their destructors run), then
-/// shuts its reactor down: it closes its epoll instance and eventfd at once, even if I/O
+/// Dropping the runtime drops every task it still holds (their destructors run), ends the
+/// idle threads of its [blocking pool](spawn_blocking) and waits for the closures still
+/// running there (see [`shutdown_timeout`](Self::shutdown_timeout) to bound that wait),
+/// then shuts its reactor down: it closes its epoll instance and eventfd at once, even if I/O
 /// objects or sleeps made on it are still alive, wakes every task still waiting on one of
 /// its I/O objects, and drops every waker it stored.
 ///
@@ -103,7 +113,8 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Creates a runtime: an epoll instance and an eventfd, no thread.
+    /// Creates a runtime: an epoll instance and an eventfd, no thread. Its blocking pool
+    /// has the default limits (see [`Builder`]).
     ///
     /// ```
     /// use epoll_rt::Runtime;
@@ -111,12 +122,50 @@ impl Runtime {
     /// let rt = Runtime::new()?;
     /// assert_eq!(rt.stats().tasks_spawned, 0); // nothing runs until `block_on`
     /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    /// assert_eq!(rt.stats().blocking_threads, 0); // no blocking closure, no thread
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> io::Result<Self> {
+        Self::with_config(blocking::Config::default())
+    }
+
+    /// A [`Builder`], to create a runtime with settings other than the defaults.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A runtime whose blocking pool has the limits of `blocking`.
+    fn with_config(blocking: blocking::Config) -> io::Result<Self> {
         Ok(Self {
-            core: Rc::new(Core::new()?),
+            core: Rc::new(Core::new(blocking)?),
         })
+    }
+
+    /// Drops the runtime, waiting at most `timeout` for the closures still running on its
+    /// blocking pool; those still running then are left to finish on their own threads,
+    /// their results dropped. Dropping the runtime waits for them without a bound.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use epoll_rt::Runtime;
+    ///
+    /// let rt = Runtime::new()?;
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// rt.block_on(async {
+    ///     epoll_rt::spawn_blocking(move || {
+    ///         started_tx.send(()).unwrap();
+    ///         std::thread::sleep(Duration::from_secs(2)); // slow, and cannot be cut short
+    ///     });
+    /// });
+    /// started.recv().unwrap();
+    /// let begun = Instant::now();
+    /// rt.shutdown_timeout(Duration::from_millis(10));
+    /// assert!(begun.elapsed() < Duration::from_secs(1)); // the sleep goes on, detached
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.core.shutdown(Some(timeout));
+        // Dropping `self` shuts down again, which finds everything done.
     }
 
     /// Runs `future` to completion on this thread, running the runtime's tasks meanwhile,
@@ -240,7 +289,7 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.core.shutdown();
+        self.core.shutdown(None);
     }
 }
 
@@ -311,7 +360,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// # Panics
 ///
 /// If no runtime is running on this thread. Call it from inside
-/// [`block_on`](crate::block_on), or use [`Runtime::spawn`] on a runtime you hold.
+/// [`block_on`], or use [`Runtime::spawn`] on a runtime you hold.
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -330,6 +379,51 @@ where
         panic!(
             "epoll_rt::spawn called outside a runtime: call it from inside \
              epoll_rt::block_on (or a task it runs), or use Runtime::spawn"
+        )
+    })
+}
+
+/// Runs the blocking function `f` on a thread of the current runtime's blocking pool, and
+/// returns a [`JoinHandle`] to await its result without blocking the runtime.
+///
+/// Use it for what would stop every task of the runtime's single thread: a file read, a
+/// DNS lookup through the C library, a long computation. The pool starts its first thread
+/// at the first call, runs at most 64 at once (later closures wait for a free thread) and
+/// ends a thread left idle for 10 s; [`Builder`] changes both.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// epoll_rt::block_on(async {
+///     let slow = epoll_rt::spawn_blocking(|| {
+///         std::thread::sleep(Duration::from_millis(50)); // blocks a pool thread only
+///         "done"
+///     });
+///     // Meanwhile the runtime's thread goes on with its tasks and timers.
+///     epoll_rt::time::sleep(Duration::from_millis(1)).await;
+///     assert_eq!(slow.await.unwrap(), "done");
+/// });
+/// ```
+///
+/// A panic of `f` is its task's: awaiting the handle yields a [`JoinError`](crate::JoinError)
+/// whose [`is_panic`](crate::JoinError::is_panic) is true. [`JoinHandle::abort`] cancels
+/// the wait, not the closure, which runs to its end (a thread cannot be stopped from
+/// outside); its result is then dropped. Dropping the runtime waits for the closures still
+/// running (see [`Runtime::shutdown_timeout`]), and drops those that no thread has
+/// started.
+///
+/// # Panics
+///
+/// If no runtime is running on this thread, like [`spawn`].
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    context::with_current(|core| core.spawn_blocking(f)).unwrap_or_else(|| {
+        panic!(
+            "epoll_rt::spawn_blocking called outside a runtime: call it from inside \
+             epoll_rt::block_on (or a task it runs)"
         )
     })
 }

@@ -5,9 +5,11 @@
 //! - [`stats`]: the counters each part of the runtime keeps, and their public snapshot;
 //! - [`budget`]: the cooperative budget, how many I/O operations a task may complete in
 //!   one poll;
+//! - [`oneshot`]: one value handed from any thread to a task that awaits it;
 //! - [`trace`]: the trace mode (`EPOLL_RT_TRACE`), which every layer reports to.
 
 pub(crate) mod budget;
+pub(crate) mod oneshot;
 pub(crate) mod slab;
 pub(crate) mod stats;
 pub(crate) mod trace;

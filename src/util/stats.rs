@@ -53,6 +53,9 @@ pub struct RuntimeStats {
     pub would_blocks: u64,
     /// Writes to the eventfd that interrupts `epoll_wait` for a remote wake.
     pub eventfd_rings: u64,
+    /// Threads of the blocking pool ([`spawn_blocking`](crate::spawn_blocking)) alive at
+    /// the snapshot, busy or idle: 0 until the first closure.
+    pub blocking_threads: u64,
 }
 
 /// A counter owned by one part of the runtime.
