@@ -22,11 +22,12 @@
 # lost" blocks are not errors: the test harness's own thread-local channel state shows up
 # as one at exit.) Valgrind runs the threads of a program one at a time, 20 to 50 times
 # slower; the suite still passes under it (the server side of the 10,000 connections, the
-# signal storm and the fuzz included; doc tests are left to AddressSanitizer), with two
+# signal storm and the fuzz included; doc tests are left to AddressSanitizer), with three
 # exceptions: accept_exhaustion is skipped, because valgrind keeps
 # descriptors of its own above the limit it shows the program, so the test cannot bring
-# the process to exactly its descriptor limit; and epoll_pwait2_denied, because valgrind
-# does not implement the `seccomp` call the test installs its filter with (ENOSYS).
+# the process to exactly its descriptor limit; and epoll_pwait2_denied and
+# process_without_pidfd, because valgrind does not implement the `seccomp` call these
+# tests install their filter with (ENOSYS).
 #
 # Settings (environment): SANITIZE_TARGET_DIR (default target/sanitize), VALGRIND_TIMEOUT
 # (seconds per test binary, default 900).
@@ -53,7 +54,7 @@ asan() {
 }
 
 # Test binaries valgrind skips (see above), as cargo names the test targets.
-readonly VALGRIND_SKIP="accept_exhaustion epoll_pwait2_denied"
+readonly VALGRIND_SKIP="accept_exhaustion epoll_pwait2_denied process_without_pidfd"
 
 valgrind_run() {
     command -v valgrind >/dev/null || { echo "valgrind is not installed"; return 1; }

@@ -6,9 +6,15 @@
 //! each signal, tries every child it knows; async-process (smol) does the same from a
 //! thread of its own. Both predate pidfds, and keep that path for old kernels.
 //!
+//! Where no pidfd can be had (a kernel older than 5.3, or a seccomp profile that refuses
+//! `pidfd_open`), a thread of the blocking pool waits instead, in `waitid` with `WNOWAIT`:
+//! it learns that the child has exited without reaping it, and wakes the task, which
+//! reaps. The thread is taken from the first `wait` until the child exits.
+//!
 //! Only the task that owns the `Child` ever reaps it, so its process id cannot be given
 //! to another process while the `Child` can still use it: until it is reaped, the exited
-//! child stays a zombie that holds its number.
+//! child stays a zombie that holds its number. That is what makes `kill` by number safe
+//! on the fallback path, and why the pool thread must not reap.
 
 use std::fmt;
 use std::io;
@@ -16,8 +22,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::process::{ExitStatus, Output};
 
 use super::pipe::{ChildStderr, ChildStdin, ChildStdout};
-use crate::AsyncFd;
+use crate::runtime::context;
 use crate::sys::process::{self as sys, WaitFor};
+use crate::{AsyncFd, JoinHandle};
 
 /// A spawned child process, from [`Command::spawn`](super::Command::spawn).
 ///
@@ -54,8 +61,8 @@ pub struct Child {
     pub stderr: Option<ChildStderr>,
     /// The child's process id; its own until `status` is set (see the module docs).
     pid: u32,
-    /// A pidfd of the child, registered with the reactor: readable once it has exited.
-    pidfd: AsyncFd<OwnedFd>,
+    /// How the child's exit is awaited.
+    exit: Exit,
     /// How the child ended, once it has been reaped.
     status: Option<ExitStatus>,
 }
@@ -65,17 +72,17 @@ impl Child {
     /// pidfd opened for its exit.
     pub(super) fn from_std(mut child: std::process::Child) -> io::Result<Self> {
         let pid = child.id();
-        // Each step that fails leaves a child no one will wait for; kill it first, so a
-        // failed spawn leaves no process behind (the zombie is std's to forget, as with a
-        // dropped std Child).
+        // Each step that fails leaves a child no one will wait for: kill and reap it, so
+        // a failed spawn leaves no process behind. (The wait blocks, briefly: a child
+        // ends as soon as SIGKILL reaches it.)
         let wrap = |child: &mut std::process::Child| -> io::Result<Self> {
-            let pidfd = AsyncFd::new_nonblocking(sys::pidfd_open(pid)?)?;
+            let exit = Exit::new(pid)?;
             Ok(Self {
                 stdin: child.stdin.take().map(ChildStdin::from_std).transpose()?,
                 stdout: child.stdout.take().map(ChildStdout::from_std).transpose()?,
                 stderr: child.stderr.take().map(ChildStderr::from_std).transpose()?,
                 pid,
-                pidfd,
+                exit,
                 status: None,
             })
         };
@@ -116,17 +123,38 @@ impl Child {
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
         loop {
-            if let Some(status) = self.status {
+            if let Some(status) = self.try_wait()? {
                 return Ok(status);
             }
-            // Readable once the child has exited. The reap is the readiness's single
-            // operation: should it find nothing (no exit yet), the readiness is cleared
-            // and the wait goes on until the next event.
-            let mut ready = self.pidfd.readable().await?;
-            match ready.try_io(|pidfd| reap(pidfd.as_fd())) {
-                Ok(Ok(status)) => self.status = Some(status),
-                Ok(Err(e)) => return Err(e),
-                Err(_not_yet) => continue,
+            match &mut self.exit {
+                // Readable once the child has exited; `try_wait` above then reaps it. It
+                // found nothing yet, so the readiness seen so far is stale: clear it and
+                // wait for the event of the exit.
+                Exit::Pidfd(pidfd) => pidfd.readable().await?.clear_ready(),
+                // The pool thread returns once the child has exited, leaving it to
+                // `try_wait` to reap.
+                Exit::Pool(waiting) => {
+                    let pid = self.pid;
+                    let task = match waiting {
+                        Some(task) => task,
+                        None => waiting.insert(context::spawn_blocking(false, move || {
+                            sys::wait_exited(pid)
+                        })?),
+                    };
+                    let exited = task.await;
+                    *waiting = None;
+                    match exited {
+                        Ok(Ok(())) => {}
+                        // `waitid` failed: if not because the child was reaped
+                        // meanwhile, waiting again would fail the same way.
+                        Ok(Err(e)) => return self.try_wait()?.ok_or(e),
+                        Err(e) => {
+                            return Err(io::Error::other(format!(
+                                "the blocking pool's wait for the child did not complete: {e}"
+                            )));
+                        }
+                    }
+                }
             }
         }
     }
@@ -153,7 +181,10 @@ impl Child {
     /// ```
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         if self.status.is_none() {
-            self.status = sys::try_reap(WaitFor::Pidfd(self.pidfd.as_fd()))?;
+            self.status = sys::try_reap(match &self.exit {
+                Exit::Pidfd(pidfd) => WaitFor::Pidfd(pidfd.as_fd()),
+                Exit::Pool(_) => WaitFor::Pid(self.pid),
+            })?;
         }
         Ok(self.status)
     }
@@ -184,13 +215,16 @@ impl Child {
         self.wait().await.map(drop)
     }
 
-    /// Sends `signum` through the pidfd (never to a process that has taken over the
-    /// number), or nothing if the child has been reaped.
+    /// Sends `signum` to the child, or nothing if it has been reaped: through the pidfd
+    /// if there is one, else by number, which is still the child's (see the module docs).
     fn signal(&mut self, signum: libc::c_int) -> io::Result<()> {
         if self.status.is_some() {
             return Ok(());
         }
-        sys::pidfd_send_signal(self.pidfd.as_fd(), signum)
+        match &self.exit {
+            Exit::Pidfd(pidfd) => sys::pidfd_send_signal(pidfd.as_fd(), signum),
+            Exit::Pool(_) => sys::kill(self.pid, signum),
+        }
     }
 
     /// Collects what the child writes to its piped standard output and error until it
@@ -220,9 +254,35 @@ impl Child {
     }
 }
 
-/// Reaps the exited child `pidfd` refers to; `WouldBlock` if it has not exited.
-fn reap(pidfd: std::os::fd::BorrowedFd<'_>) -> io::Result<ExitStatus> {
-    sys::try_reap(WaitFor::Pidfd(pidfd))?.ok_or_else(|| io::ErrorKind::WouldBlock.into())
+/// How a [`Child`]'s exit is awaited.
+enum Exit {
+    /// A pidfd of the child, registered with the reactor: readable once it has exited.
+    Pidfd(AsyncFd<OwnedFd>),
+    /// No pidfd could be had: a pool thread waits for the exit (without reaping). `None`
+    /// until a [`Child::wait`] starts it; kept across cancelled waits, so that a wait
+    /// polled again joins the thread already waiting instead of taking another.
+    Pool(Option<JoinHandle<io::Result<()>>>),
+}
+
+impl Exit {
+    /// The way to await the exit of child `pid`: a pidfd, or where the kernel or a
+    /// seccomp profile refuses one (`ENOSYS`, `EPERM`, `EACCES`), the pool.
+    fn new(pid: u32) -> io::Result<Self> {
+        match sys::pidfd_open(pid) {
+            Ok(pidfd) => Ok(Exit::Pidfd(AsyncFd::new_nonblocking(pidfd)?)),
+            Err(e) if is_refused(&e) => Ok(Exit::Pool(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether `pidfd_open` failed for want of the call itself, rather than for this child
+/// (`EMFILE`: out of descriptors, which a thread would not cure).
+fn is_refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSYS | libc::EPERM | libc::EACCES)
+    )
 }
 
 impl fmt::Debug for Child {

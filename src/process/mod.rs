@@ -18,12 +18,16 @@
 //! (`child.rs`), and each piped stream is the parent's end of a pipe, registered like a
 //! socket (`pipe.rs`). Nothing blocks the thread, and no `SIGCHLD` handler is installed.
 //!
-//! # Needs Linux 5.4
+//! # Without pidfds
 //!
 //! Waiting on a pidfd needs `pidfd_open` (Linux 5.3) and `waitid(P_PIDFD)` (Linux 5.4).
-//! Where the kernel lacks them, or a seccomp profile refuses them, `spawn` fails with the
-//! error `pidfd_open` gave (`ENOSYS`, `EPERM`), after killing the child.
-//!
+//! Where the kernel lacks them, or a seccomp profile refuses them (`ENOSYS`, `EPERM`),
+//! [`Child::wait`] hands the wait to a thread of the runtime's blocking pool
+//! ([`spawn_blocking`](crate::spawn_blocking)), which blocks until the child exits. One
+//! thread per child being waited for, and a trap: a runtime being dropped waits for the
+//! closures its pool is running, so it waits for such a child to exit, unless
+//! [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) bounds the wait.
+
 //! # The child's signal mask
 //!
 //! A child starts with an empty signal mask, whatever the spawning thread blocks. A
@@ -166,9 +170,9 @@ impl Command {
     ///
     /// # Errors
     ///
-    /// The program could not be started (`NotFound` for a missing program); the pidfd
-    /// could not be opened (see "Needs Linux 5.4" in the [module docs](self)); no
-    /// runtime runs on this thread.
+    /// The program could not be started (`NotFound` for a missing program); its pipes
+    /// or pidfd could not be set up (the child is then killed); no runtime runs on this
+    /// thread.
     pub fn spawn(&mut self) -> io::Result<Child> {
         Child::from_std(self.std.spawn()?)
     }

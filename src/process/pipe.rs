@@ -80,9 +80,14 @@ impl ChildStdin {
     }
 
     /// Writes some bytes of `buf`, waiting until the pipe has room for at least one;
-    /// returns how many. A child that has closed its standard input (or exited) is a
-    /// `BrokenPipe` error. Cancel-safe: if dropped before it completes, nothing was
+    /// returns how many. Cancel-safe: if dropped before it completes, nothing was
     /// written.
+    ///
+    /// A child that has closed its standard input (or exited) is a `BrokenPipe` error,
+    /// in a Rust program. A write to a pipe nobody reads also raises `SIGPIPE`, which
+    /// no flag of `write` can prevent, as `MSG_NOSIGNAL` does for a socket: Rust's
+    /// `main` sets it to be ignored, but a program that restored its default action
+    /// is killed by it.
     pub fn write(&mut self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
         let mut waiter = self.inner.waiter();
         poll_fn(move |cx| poll_write(&mut waiter, cx, buf))

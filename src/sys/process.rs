@@ -9,7 +9,8 @@
 //! with 5.4.
 //!
 //! A child stays a zombie, holding its process id, until its parent *reaps* it with
-//! `waitid` (or `waitpid`). Until then its number cannot be reused.
+//! `waitid` (or `waitpid`). Until then its number cannot be reused, which is what makes
+//! [`kill`] by number safe for a child that only its owner reaps.
 
 use std::io;
 use std::mem;
@@ -43,11 +44,21 @@ pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signum: libc::c_int) -> i
     Ok(())
 }
 
+/// Sends `signum` to process `pid`. The caller must know that `pid` is still its own,
+/// unreaped child: otherwise the number may name another process by now.
+pub(crate) fn kill(pid: u32, signum: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain integers.
+    syscall!(kill(pid as libc::pid_t, signum))?;
+    Ok(())
+}
+
 /// Which child a `waitid` concerns.
 #[derive(Clone, Copy)]
 pub(crate) enum WaitFor<'a> {
     /// The process a pidfd refers to (`P_PIDFD`).
     Pidfd(BorrowedFd<'a>),
+    /// The child with this process id (`P_PID`).
+    Pid(u32),
 }
 
 /// Reaps the child if it has exited, without waiting (`waitid` with `WNOHANG`): its exit
@@ -65,10 +76,23 @@ pub(crate) fn try_reap(child: WaitFor<'_>) -> io::Result<Option<ExitStatus>> {
     Ok(Some(exit_status(code, status)))
 }
 
+/// Blocks until the child `pid` has exited, without reaping it (`WNOWAIT`): it stays a
+/// zombie, holding its number, for [`try_reap`] to reap from the thread that owns it.
+/// For the blocking pool, where no pidfd can be had. Interrupted calls are retried.
+pub(crate) fn wait_exited(pid: u32) -> io::Result<()> {
+    loop {
+        match waitid(WaitFor::Pid(pid), libc::WEXITED | libc::WNOWAIT) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result.map(drop),
+        }
+    }
+}
+
 /// `waitid` with `options`, for `child`.
 fn waitid(child: WaitFor<'_>, options: libc::c_int) -> io::Result<libc::siginfo_t> {
     let (idtype, id) = match child {
         WaitFor::Pidfd(fd) => (libc::P_PIDFD, fd.as_raw_fd() as libc::id_t),
+        WaitFor::Pid(pid) => (libc::P_PID, pid as libc::id_t),
     };
     // SAFETY: siginfo_t is plain old data; all zeros is a valid value (and the one the
     // WNOHANG case reads back when no child has changed state).
