@@ -17,14 +17,19 @@
 //! A child process's pipes implement them too: [`ChildStdout`] and [`ChildStderr`]
 //! `AsyncRead`, [`ChildStdin`] `AsyncWrite`. A pipe cannot be shut down half-way, so its
 //! `poll_close` does nothing: dropping the `ChildStdin` is what closes the pipe.
+//!
+//! [`fs::File`](crate::fs::File) implements `AsyncRead`, `AsyncWrite` and `AsyncSeek`
+//! through the same state machine as its inherent methods; its `poll_flush` (and
+//! `poll_close`, which flushes) waits for the writes in progress.
 
-use std::io;
+use std::io::{self, SeekFrom};
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_io::{AsyncRead, AsyncWrite};
+use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 
+use crate::fs::File;
 use crate::net::{
     AsyncTcpStream, AsyncUnixStream, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
 };
@@ -97,5 +102,43 @@ impl AsyncWrite for ChildStdin {
 
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for File {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_read_priv(cx, buf)
+    }
+}
+
+impl AsyncWrite for File {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_priv(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_flush_priv(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_flush_priv(cx)
+    }
+}
+
+impl AsyncSeek for File {
+    fn poll_seek(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        pos: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        self.get_mut().poll_seek_priv(cx, pos)
     }
 }

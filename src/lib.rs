@@ -59,7 +59,7 @@
 //!
 //! ```text
 //!  resources   AsyncFd, net, time, signal, task,   what programs use; each looks the
-//!     │        process                             runtime up once and keeps its handle
+//!     │        process, fs                         runtime up once and keeps its handle
 //!  runtime     Runtime, block_on, context,         ties a scheduler to a driver for a thread;
 //!     │        threads, blocking pool              blocking closures run on a pool
 //!     │
@@ -88,7 +88,8 @@
 //! 5. [`AsyncFd`] and [`net`]: I/O objects as thin users of the reactor.
 //! 6. [`time`]: sleeping, timeouts and intervals on the reactor's timers.
 //! 7. [`signal`], and the trace mode (`src/util/trace.rs`) that shows every step of the loop.
-//! 8. [`process`]: child processes, whose exit reaches the reactor through a pidfd.
+//! 8. [`process`]: child processes, whose exit reaches the reactor through a pidfd; and
+//!    [`fs`], files on the blocking pool, since epoll cannot wait for a file.
 //!
 //! # Layout
 //!
@@ -126,6 +127,7 @@
 //! | resources | [`task::Builder`] names, [`yield_now`] | `src/task/` |
 //! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
 //! | resources | [`process::Command`], [`process::Child`] (pidfd), the child's pipes | `src/process/`, `src/sys/process.rs` |
+//! | resources | [`fs::read`], [`fs::write`](fs::write()) and the rest; [`fs::File`] (write-behind, on the blocking pool) | `src/fs/` |
 //!
 //! # Glossary
 //!
@@ -160,6 +162,7 @@ mod scheduler;
 pub mod runtime;
 
 mod async_fd;
+pub mod fs;
 #[cfg(feature = "futures-io")]
 mod io_traits;
 pub mod net;

@@ -113,3 +113,34 @@ fn copy_through_a_child_process() {
     })
     .unwrap();
 }
+
+/// A file through the traits: `copy` into it, seek back, `read_to_end` out of it.
+#[test]
+fn copy_into_a_file_and_read_it_back() {
+    use futures_util::io::AsyncSeekExt;
+    let path = std::env::temp_dir().join(format!("epoll-rt-futures-io-{}", std::process::id()));
+    let written = path.clone();
+    util::run(move || async move {
+        let mut file = epoll_rt::fs::File::from_std(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&written)?,
+        );
+        let payload = util::Rng::new(17).bytes(3 << 20);
+        copy(&mut payload.as_slice(), &mut file).await?;
+        AsyncWriteExt::flush(&mut file).await?;
+        assert_eq!(
+            AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(0)).await?,
+            0
+        );
+        let mut back = Vec::new();
+        AsyncReadExt::read_to_end(&mut file, &mut back).await?;
+        assert!(back == payload, "read back other bytes");
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+    std::fs::remove_file(&path).unwrap();
+}
