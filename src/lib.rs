@@ -82,9 +82,10 @@
 //! 2. The driver (`src/driver/`): the reactor, its registrations, readiness, waiters and
 //!    timers, and its shutdown state (what an I/O object that outlives its runtime sees).
 //! 3. The scheduler (`src/scheduler/`): the task slab, the run queue, wakers built on
-//!    `ArcWake`, cross-thread wakes, [`JoinHandle`].
+//!    `ArcWake`, cross-thread wakes, [`JoinHandle`] and [`task::AbortHandle`].
 //! 4. The runtime (`src/runtime/`): [`block_on`], [`spawn`], the thread's context, and
-//!    the pool of threads for blocking work ([`spawn_blocking`]).
+//!    the pool of threads for blocking work ([`spawn_blocking`]), and the [`runtime::Handle`]
+//!    other threads spawn with.
 //! 5. [`AsyncFd`] and [`net`]: I/O objects as thin users of the reactor.
 //! 6. [`time`]: sleeping, timeouts and intervals on the reactor's timers.
 //! 7. [`signal`], and the trace mode (`src/util/trace.rs`) that shows every step of the loop.
@@ -112,19 +113,21 @@
 //! | scheduler | the run queue local wakes go to on this thread | `src/scheduler/current.rs` |
 //! | scheduler | task wakers | `src/scheduler/header.rs` |
 //! | scheduler | task state machine (idle, scheduled, running, notified, complete) | `src/scheduler/state.rs` |
-//! | scheduler | cross-thread wakes (eventfd) | `src/scheduler/remote.rs` |
+//! | scheduler | cross-thread wakes and spawns (eventfd) | `src/scheduler/remote.rs` |
 //! | scheduler | [`JoinHandle`], [`JoinError`] | `src/scheduler/join.rs` |
+//! | scheduler | [`task::AbortHandle`]: cancel a task from any thread | `src/scheduler/abort.rs` |
 //! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |
 //! | runtime | the current runtime of a thread | `src/runtime/context.rs` |
 //! | runtime | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
 //! | runtime | the blocking pool ([`spawn_blocking`], [`Runtime::shutdown_timeout`]) | `src/runtime/blocking.rs` |
 //! | runtime | [`runtime::Builder`]: the blocking pool's limits | `src/runtime/builder.rs` |
+//! | runtime | [`runtime::Handle`]: spawn from any thread | `src/runtime/handle.rs` |
 //! | resources | [`AsyncFd`]; a wait (`Waiter`); [`ReadyGuard`] | `src/async_fd/` |
 //! | resources | [`AsyncTcpListener`], [`AsyncTcpStream`], split halves | `src/net/tcp_*.rs` |
 //! | resources | `read_exact` / `write_all` for every byte stream | `src/net/byte_stream.rs` |
 //! | resources | [`net::AsyncUdpSocket`], [`net::AsyncUnixListener`], [`net::AsyncUnixStream`], [`net::AsyncUnixDatagram`] | `src/net/`, `src/sys/unix_socket.rs` |
 //! | resources | [`time::sleep`], [`time::timeout`], [`time::interval`] | `src/time/` |
-//! | resources | [`task::Builder`] names, [`yield_now`] | `src/task/` |
+//! | resources | [`task::Builder`] names, [`task::JoinSet`], [`yield_now`] | `src/task/` |
 //! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
 //! | resources | [`process::Command`], [`process::Child`] (pidfd), the child's pipes | `src/process/`, `src/sys/process.rs` |
 //! | resources | [`fs::read`], [`fs::write`](fs::write()) and the rest; [`fs::File`] (write-behind, on the blocking pool) | `src/fs/` |

@@ -18,6 +18,7 @@ use crate::util::budget::Budget;
 use crate::util::oneshot;
 use crate::util::stats::RuntimeStats;
 use crate::util::trace::Tracer;
+use std::sync::Weak;
 
 /// Source of runtime ids, which let a waker tell its own runtime's thread from another.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -158,14 +159,25 @@ impl Core {
         )
     }
 
-    /// Moves tasks woken from other threads onto the run queue.
+    /// The remote queue, for a [`Handle`](super::Handle): weak, so that a handle does not
+    /// keep the runtime's eventfd open.
+    pub(crate) fn remote(&self) -> Weak<Remote> {
+        Arc::downgrade(&self.remote)
+    }
+
+    /// Moves tasks woken from other threads onto the run queue, and spawns the futures
+    /// spawned from other threads.
     ///
     /// Never inlined: `park` calls it only when the eventfd rang, and inlined there it
     /// made every `park` save and restore the registers it needs (12 instructions per
     /// turn, callgrind).
     #[inline(never)]
     pub(crate) fn drain_remote(&self) {
-        self.remote.drain_into(self.scheduler.run_queue());
+        let spawns = self.remote.drain_into(self.scheduler.run_queue());
+        for future in spawns {
+            // Detached: the future sends its outcome to its handle itself.
+            drop(self.scheduler.spawn(future, None));
+        }
     }
 
     /// One trip to the kernel: a quick look for events while tasks are ready, otherwise
@@ -212,6 +224,9 @@ impl Core {
     /// and its objects fail from then on (see "Shutdown" in `driver/mod.rs`). Called when
     /// the `Runtime` is dropped; a second call changes nothing.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        // No more spawns from other threads; those not spawned yet are dropped, which
+        // tells their handles they were cancelled.
+        drop(self.remote.close());
         // Tasks first: their destructors may drop I/O objects, which deregister while the
         // epoll instance is still there to deregister from.
         self.scheduler.shutdown();

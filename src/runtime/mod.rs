@@ -17,17 +17,19 @@
 //!
 //! Besides its loop, a runtime owns a pool of threads for blocking closures
 //! ([`spawn_blocking`], `blocking.rs`), started only when first used; [`Builder`] sets its
-//! limits.
+//! limits. Other threads give it work through a [`Handle`] (`handle.rs`).
 
 mod blocking;
 mod builder;
 pub(crate) mod context;
 mod core;
+mod handle;
 mod threads;
 
 pub(crate) use self::core::Core;
 pub use crate::util::stats::RuntimeStats;
 pub use builder::Builder;
+pub use handle::{Handle, RemoteJoinHandle};
 pub use threads::block_on_threads;
 
 use std::fmt;
@@ -96,7 +98,8 @@ const POLLS_PER_TURN: usize = 64;
 /// ```
 ///
 /// A `Runtime` is not `Send`: its tasks need not be `Send` either, because they never
-/// leave the thread that made it.
+/// leave the thread that made it. Other threads spawn on it through its
+/// [`handle`](Self::handle).
 ///
 /// ```
 /// use epoll_rt::Runtime;
@@ -265,6 +268,11 @@ impl Runtime {
         F::Output: 'static,
     {
         self.core.spawn(future, name)
+    }
+
+    /// A [`Handle`] on this runtime, with which any thread can spawn a `Send` future on it.
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.core.remote())
     }
 
     /// A snapshot of the runtime's counters: tasks, polls, wakes, `epoll_wait` calls and

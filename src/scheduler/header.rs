@@ -28,8 +28,8 @@ pub(crate) struct Header {
     /// Idle, scheduled, running, notified or complete: what a wake must do, and whether
     /// the task sits in a run queue (at most once).
     state: TaskState,
-    /// Set by `JoinHandle::abort`. The scheduler checks it before each poll and drops an
-    /// aborted task instead of polling it. It lives here, in the padding after `state`,
+    /// Set by `JoinHandle::abort` and `AbortHandle::abort`. The scheduler checks it at the
+    /// start of each poll and drops an aborted task instead of polling it. It lives here, in the padding after `state`,
     /// rather than in the join state, where it would cost 8 bytes.
     aborted: AtomicBool,
     /// The runtime the task belongs to, to recognise a wake on its own thread.
@@ -82,8 +82,11 @@ impl Header {
         self.label.as_deref().map_or("task", String::as_str)
     }
 
-    /// Asks for the task to be dropped instead of polled again. Runtime thread only (the
-    /// `JoinHandle` is not `Send`), hence `Relaxed`.
+    /// Asks for the task to be dropped instead of polled again; the caller wakes the task
+    /// next. From any thread (an `AbortHandle` is `Send`), yet `Relaxed`: like a waker's
+    /// data, the mark is published by the wake that follows, a read-modify-write of the
+    /// state, and the scheduler reads it after the start of the poll, another (see
+    /// `Scheduler::run_task`).
     pub(crate) fn abort(&self) {
         self.aborted.store(true, Ordering::Relaxed);
     }

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_task::ArcWake;
 
-use super::Header;
+use super::{AbortHandle, Header};
 
 /// Where a task's outcome is in its life.
 enum Stage<T> {
@@ -134,6 +134,12 @@ impl<T> JoinHandle<T> {
             self.task.abort();
             ArcWake::wake_by_ref(&self.task);
         }
+    }
+
+    /// An [`AbortHandle`] on the task: it cancels the task like [`abort`](Self::abort),
+    /// and, unlike this handle, may be sent to and used on another thread.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle::new(self.task.clone())
     }
 
     /// Whether the task has finished (completed, panicked or been cancelled).

@@ -29,6 +29,7 @@
 //! This layer knows nothing of epoll or timers: it is woken through wakers, like any
 //! executor, and the runtime above ties it to the driver.
 
+mod abort;
 pub(crate) mod current;
 mod header;
 mod join;
@@ -37,6 +38,7 @@ mod run_queue;
 mod spawned;
 mod state;
 
+pub use abort::AbortHandle;
 pub(crate) use header::{Header, TaskId};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use remote::Remote;
@@ -166,6 +168,16 @@ impl Scheduler {
         if !header.state().start_poll() {
             return None;
         }
+        Some(self.poll_started(header, future))
+    }
+
+    /// The poll of [`poll_as`](Self::poll_as), once the task's state says it runs.
+    #[inline]
+    fn poll_started<F: Future + ?Sized>(
+        &self,
+        header: &Arc<Header>,
+        future: Pin<&mut F>,
+    ) -> Poll<F::Output> {
         self.budget.reset();
         self.polls.bump();
         let waker = waker_ref(header);
@@ -187,7 +199,7 @@ impl Scheduler {
             // Woken during the poll: queued now, once however many wakes came.
             self.run_queue.wake(header.id());
         }
-        Some(poll)
+        poll
     }
 
     /// Lifts the budget: no task is being polled until the next `block_on`.
@@ -233,17 +245,28 @@ impl Scheduler {
             return;
         };
 
+        // A task is polled only for a wake: an entry it no longer has (it was queued,
+        // then polled through another entry) is stale, and skipped.
+        let done = if !task.header.state().start_poll() {
+            false
         // An aborted task is not polled again: dropping it (below) delivers "cancelled" to
-        // its handle, through the `Completion` inside it.
-        let done = if task.header.is_aborted() {
+        // its handle, through the `Completion` inside it. The mark is read after the
+        // start of the poll, never before: an abort from another thread (an
+        // `AbortHandle`) marks the task and then wakes it, and it is the wake, a
+        // read-modify-write of the state that `start_poll` reads (or, if the task was
+        // running, that `end_poll` reads, queuing it again), that publishes the mark. Read
+        // before `start_poll`, the mark could be stale while the wake found the task
+        // already scheduled and did nothing more: the abort would be lost. (A loom model
+        // in `state.rs` checks this.)
+        } else if task.header.is_aborted() {
             if let Some(tracer) = &self.tracer {
                 tracer.cancel(task.header.label());
             }
             task.header.state().complete();
             true
         } else {
-            self.poll_as(&task.header, task.future.as_mut())
-                .is_some_and(|poll| poll.is_ready())
+            self.poll_started(&task.header, task.future.as_mut())
+                .is_ready()
         };
 
         if done {

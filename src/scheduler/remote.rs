@@ -1,16 +1,21 @@
-//! The remote queue: how a waker on another thread schedules a task.
+//! The remote queue: how a waker on another thread schedules a task, and how another
+//! thread spawns one.
 //!
 //! The run queue proper (`run_queue.rs`) is a plain `VecDeque` that only the runtime's thread touches. A
 //! wake from any other thread (or from this thread while the runtime is not running) goes
 //! through here instead: the task id is pushed under a mutex, and the runtime's eventfd is
-//! rung so that an `epoll_wait` in progress returns.
+//! rung so that an `epoll_wait` in progress returns. A future spawned from another thread
+//! (`runtime::Handle::spawn`) takes the same way: the runtime spawns it when it drains
+//! the queue. Once the runtime shuts down, the queue is closed, and a spawn is refused.
 //!
 //! The `notified` flag keeps the eventfd to one write per turn of the loop, however many
 //! wakes arrive: the first wake after the runtime drained the queue rings, later ones see
 //! the flag and only push.
 
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -20,11 +25,25 @@ use super::run_queue::RunQueue;
 use crate::sys::eventfd::EventFd;
 use crate::util::trace::Tracer;
 
-/// Cross-thread scheduling for one runtime. Shared by `Arc` with its tasks' wakers.
-#[derive(Debug)]
-pub(crate) struct Remote {
+/// A future spawned from another thread, to become a task of the runtime. It delivers its
+/// own outcome (through a channel it owns).
+pub(crate) type Injected = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What other threads leave for the runtime.
+#[derive(Default)]
+struct Inbox {
     /// Ids of tasks woken from elsewhere, not yet moved to the run queue.
-    queue: Mutex<Vec<TaskId>>,
+    woken: Vec<TaskId>,
+    /// Futures spawned from elsewhere, not yet spawned on the runtime.
+    spawns: Vec<Injected>,
+    /// Set when the runtime shuts down: no spawn is taken any more.
+    closed: bool,
+}
+
+/// Cross-thread scheduling for one runtime. Shared by `Arc` with its tasks' wakers.
+pub(crate) struct Remote {
+    /// What other threads left, not yet taken by the runtime.
+    queue: Mutex<Inbox>,
     /// Rung to interrupt `epoll_wait`; registered with the runtime's reactor.
     eventfd: EventFd,
     /// Set when the eventfd has been rung and the runtime has not drained it yet.
@@ -41,7 +60,7 @@ impl Remote {
     /// A remote queue with a new eventfd.
     pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
         Ok(Self {
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Inbox::default()),
             eventfd: EventFd::new()?,
             notified: AtomicBool::new(false),
             pushes: AtomicU64::new(0),
@@ -63,23 +82,53 @@ impl Remote {
         )
     }
 
+    /// Locks the inbox. A panic elsewhere while holding this lock cannot leave a `Vec`
+    /// half-pushed; poisoning carries no information here.
+    fn inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Schedules task `id` from any thread.
     pub(crate) fn push(&self, id: TaskId) {
-        // A panic elsewhere while holding this lock cannot leave a Vec<TaskId> half-pushed;
-        // poisoning carries no information here.
-        self.queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(id);
+        self.inbox().woken.push(id);
         self.pushes.fetch_add(1, Ordering::Relaxed);
+        self.ring();
+    }
+
+    /// Leaves `future` for the runtime to spawn, from any thread. Gives it back if the
+    /// runtime has shut down.
+    pub(crate) fn spawn(&self, future: Injected) -> Result<(), Injected> {
+        {
+            let mut inbox = self.inbox();
+            if inbox.closed {
+                return Err(future);
+            }
+            inbox.spawns.push(future);
+        }
+        self.ring();
+        Ok(())
+    }
+
+    /// Rings the eventfd, unless it was rung since the runtime last drained the queue.
+    fn ring(&self) {
         if !self.notified.swap(true, Ordering::AcqRel) {
             self.rings.fetch_add(1, Ordering::Relaxed);
             self.eventfd.ring();
         }
     }
 
-    /// Moves every remotely woken task onto `run_queue`. Runtime thread only.
-    pub(crate) fn drain_into(&self, run_queue: &RunQueue) {
+    /// Refuses every later spawn, and returns the futures left unspawned, for the caller to
+    /// drop (with the lock released: their destructors may run any code). Called as the
+    /// runtime shuts down.
+    pub(crate) fn close(&self) -> Vec<Injected> {
+        let mut inbox = self.inbox();
+        inbox.closed = true;
+        std::mem::take(&mut inbox.spawns)
+    }
+
+    /// Moves every remotely woken task onto `run_queue`, and returns the futures spawned
+    /// from elsewhere, for the caller to spawn. Runtime thread only.
+    pub(crate) fn drain_into(&self, run_queue: &RunQueue) -> Vec<Injected> {
         // Order matters: reset the eventfd, then clear the flag, then take the queue. A
         // push that finds the flag clear rings *after* the reset, so the ring survives to
         // the next turn; one that finds it set pushed before the take. (Clearing the flag
@@ -87,8 +136,18 @@ impl Remote {
         // flag set with no ring pending: every later wake would be lost.)
         self.eventfd.drain();
         self.notified.store(false, Ordering::Release);
-        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        run_queue.extend(queue.drain(..));
+        let mut inbox = self.inbox();
+        run_queue.extend(inbox.woken.drain(..));
+        std::mem::take(&mut inbox.spawns)
+    }
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("eventfd", &self.eventfd)
+            .field("notified", &self.notified)
+            .finish_non_exhaustive()
     }
 }
 

@@ -10,8 +10,8 @@
 //!            (Pending)        └──────────── end_poll (Pending): ─────────────────┘
 //!                                           the scheduler queues it
 //!
-//!     RUNNING, NOTIFIED ── complete (Ready) ──▶ COMPLETE, where wakes do nothing
-//!     (and SCHEDULED for an aborted task, any state for one dropped at shutdown)
+//!     RUNNING, NOTIFIED ── complete (Ready, or aborted) ──▶ COMPLETE, where wakes do
+//!     nothing (and any state for a task dropped at shutdown)
 //! ```
 //!
 //! A wake of a SCHEDULED, NOTIFIED or COMPLETE task changes nothing: a task sits in a run
@@ -173,6 +173,11 @@ impl TaskState {
     pub(crate) fn complete(&self) {
         self.flags.swap(COMPLETE, Ordering::AcqRel);
     }
+
+    /// Whether the task is complete: finished or cancelled, never polled again.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & FINISHED != 0
+    }
 }
 
 /// The models of the state machine, run by the `loom` model checker, which tries every
@@ -281,6 +286,56 @@ mod loom_tests {
                 assert_eq!(queue.len(), 0);
             });
         }
+    }
+
+    /// An abort from another thread (an `AbortHandle`): the mark, then a wake, racing the
+    /// scheduler, which reads the mark after the start of each poll, as
+    /// `Scheduler::run_task` does. The task is always dropped in the end, never left idle
+    /// with the mark unseen. (Read before `start_poll`, the mark can be stale while the
+    /// wake finds the task scheduled and does nothing: this model fails then.)
+    #[test]
+    fn loom_an_abort_from_another_thread_is_never_lost() {
+        loom::model(|| {
+            let state = Arc::new(TaskState::new());
+            let queue = Arc::new(Queue::default());
+            let aborted = Arc::new(AtomicBool::new(false));
+            queue.push(); // a new task is queued at once
+
+            let aborter = {
+                let (state, queue, aborted) = (state.clone(), queue.clone(), aborted.clone());
+                thread::spawn(move || {
+                    aborted.store(true, Relaxed);
+                    follow(state.wake(), &queue);
+                })
+            };
+            // One turn of `run_task`: a task that is never ready on its own, dropped once
+            // it is seen aborted.
+            let run = |state: &TaskState, queue: &Queue| -> bool {
+                if !state.start_poll() {
+                    return false;
+                }
+                if aborted.load(Relaxed) {
+                    state.complete();
+                    return true;
+                }
+                if state.end_poll() {
+                    queue.push();
+                }
+                false
+            };
+            let mut dropped = false;
+            while !dropped && queue.pop() {
+                dropped = run(&state, &queue);
+            }
+            aborter.join().unwrap();
+            while !dropped && queue.pop() {
+                dropped = run(&state, &queue);
+            }
+            assert!(
+                dropped,
+                "an abort was lost: the task stays idle, never dropped"
+            );
+        });
     }
 
     /// Two wakes of an idle task, from two threads, or from another thread and the

@@ -2,8 +2,8 @@
 //!
 //! What a task is made of (a header its wakers share, the future in the scheduler's slab,
 //! the join state) is the scheduler's business: see `src/scheduler/`. This module is the
-//! public face: [`JoinHandle`], [`JoinError`], [`Builder`], [`spawn_blocking`] and
-//! [`yield_now`].
+//! public face: [`JoinHandle`], [`JoinError`], [`AbortHandle`], [`JoinSet`], [`Builder`],
+//! [`spawn_blocking`] and [`yield_now`].
 //!
 //! ```
 //! use std::cell::RefCell;
@@ -21,9 +21,11 @@
 //! ```
 
 mod builder;
+mod join_set;
 mod yield_now;
 
 pub use crate::runtime::spawn_blocking;
-pub use crate::scheduler::{JoinError, JoinHandle};
+pub use crate::scheduler::{AbortHandle, JoinError, JoinHandle};
 pub use builder::Builder;
+pub use join_set::JoinSet;
 pub use yield_now::yield_now;

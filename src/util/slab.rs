@@ -148,6 +148,11 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// Every stored value, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter().filter_map(|slot| slot.value.as_ref())
+    }
+
     /// Removes every value, returning them; keys handed out before stop matching.
     pub(crate) fn drain(&mut self) -> Vec<T> {
         let mut values = Vec::with_capacity(self.len);
@@ -183,6 +188,7 @@ mod tests {
         assert_eq!(slab.get(a), None);
         assert_eq!(slab.remove(a), None);
         assert_eq!(slab.get(b), Some(&"b"));
+        assert_eq!(slab.iter().collect::<Vec<_>>(), [&"b"]);
         assert_eq!(Key::from_u64(b.to_u64()), b);
         assert_eq!(slab.len(), 1);
         assert_eq!(slab.drain(), vec!["b"]);
