@@ -25,9 +25,10 @@
 # signal storm and the fuzz included; doc tests are left to AddressSanitizer), with three
 # exceptions: accept_exhaustion is skipped, because valgrind keeps
 # descriptors of its own above the limit it shows the program, so the test cannot bring
-# the process to exactly its descriptor limit; epoll_pwait2_denied, because valgrind
-# does not implement the `seccomp` call the test installs its filter with (ENOSYS); and
-# guide, which runs the example programs (not built here, and not run under valgrind).
+# the process to exactly its descriptor limit; epoll_pwait2_denied and process_without_pidfd,
+# because valgrind does not implement the `seccomp` call these tests install their filter
+# with (ENOSYS); and guide, which runs the example programs (not built here, and not run
+# under valgrind).
 #
 # Settings (environment): SANITIZE_TARGET_DIR (default target/sanitize), VALGRIND_TIMEOUT
 # (seconds per test binary, default 900).
@@ -54,7 +55,7 @@ asan() {
 }
 
 # Test binaries valgrind skips (see above), as cargo names the test targets.
-readonly VALGRIND_SKIP="accept_exhaustion epoll_pwait2_denied guide"
+readonly VALGRIND_SKIP="accept_exhaustion epoll_pwait2_denied process_without_pidfd guide"
 
 valgrind_run() {
     command -v valgrind >/dev/null || { echo "valgrind is not installed"; return 1; }

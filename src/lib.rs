@@ -58,8 +58,8 @@
 //! checks every `use crate::` line against this order):
 //!
 //! ```text
-//!  resources   AsyncFd, net, time, signal, task    what programs use; each looks the
-//!     │                                            runtime up once and keeps its handle
+//!  resources   AsyncFd, net, time, signal, task,   what programs use; each looks the
+//!     │        process, fs                         runtime up once and keeps its handle
 //!  runtime     Runtime, block_on, context,         ties a scheduler to a driver for a thread;
 //!     │        threads, blocking pool              blocking closures run on a pool
 //!     │
@@ -69,7 +69,8 @@
 //!     │        waiters, timers                     knows nothing of tasks
 //!  util        slab, counters, budget, trace       leaf pieces every floor may use
 //!     │
-//!  sys         epoll, eventfd, sockets, signalfd   every `unsafe` line of the crate
+//!  sys         epoll, eventfd, sockets, signalfd,  every `unsafe` line of the crate
+//!              pidfds
 //! ```
 //!
 //! # Reading order
@@ -88,6 +89,8 @@
 //! 5. [`AsyncFd`] and [`net`]: I/O objects as thin users of the reactor.
 //! 6. [`time`]: sleeping, timeouts and intervals on the reactor's timers.
 //! 7. [`signal`], and the trace mode (`src/util/trace.rs`) that shows every step of the loop.
+//! 8. [`process`]: child processes, whose exit reaches the reactor through a pidfd; and
+//!    [`fs`], files on the blocking pool, since epoll cannot wait for a file.
 //!
 //! # Layout
 //!
@@ -128,6 +131,8 @@
 //! | resources | [`time::sleep`], [`time::timeout`], [`time::timeout_at`], [`time::interval`] | `src/time/` |
 //! | resources | [`task::Builder`] names, [`task::JoinSet`], [`yield_now`] | `src/task/` |
 //! | resources | [`signal::ctrl_c`], [`signal::signal`] (signalfd, signal mask) | `src/signal.rs`, `src/sys/signalfd.rs` |
+//! | resources | [`process::Command`], [`process::Child`] (pidfd), the child's pipes | `src/process/`, `src/sys/process.rs` |
+//! | resources | [`fs::read`], [`fs::write`](fs::write()) and the rest; [`fs::File`] (write-behind, on the blocking pool) | `src/fs/` |
 //! | resources | `hyper::{Io, Executor, Timer}`: hyper 1.x on this runtime (feature `hyper`) | `src/hyper.rs`, `src/sys/hyper_cursor.rs` |
 //!
 //! # The socket API
@@ -185,11 +190,13 @@ mod scheduler;
 pub mod runtime;
 
 mod async_fd;
+pub mod fs;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 #[cfg(feature = "futures-io")]
 mod io_traits;
 pub mod net;
+pub mod process;
 pub mod signal;
 pub mod task;
 pub mod time;

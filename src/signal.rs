@@ -86,9 +86,10 @@
 //!   process-directed signal is read by one of them, whichever gets to it first; to stop a
 //!   runtime per thread, listen in one thread and tell the others.
 //! - **Child processes inherit the mask** across `fork` and `exec`, and
-//!   `std::process::Command` passes it on as it is: a program started while `SIGINT` is
-//!   blocked ignores Ctrl-C until it unblocks the signal itself. Where that matters,
-//!   unblock the signals in the child before `exec` (`CommandExt::pre_exec`).
+//!   `std::process::Command` passes it on as it is: a program started that way while
+//!   `SIGINT` is blocked ignores Ctrl-C until it unblocks the signal itself.
+//!   [`process::Command`](crate::process::Command) clears the mask in the child before
+//!   `exec`, so its children start with none blocked.
 //!
 //! The most common signals are re-exported from `libc` ([`SIGINT`], [`SIGTERM`], ...);
 //! any other signal number from `libc` works as well.

@@ -1,5 +1,6 @@
-//! A runtime closes every descriptor it opened: its epoll instance, its eventfd, and the
-//! sockets of tasks still pending when it is dropped.
+//! A runtime closes every descriptor it opened: its epoll instance, its eventfd, the
+//! sockets of tasks still pending when it is dropped, and the pidfds and pipes of child
+//! processes.
 //!
 //! The test counts `/proc/self/fd`, which is process-wide, so this file holds a single
 //! test: another test running alongside would open and close descriptors of its own.
@@ -10,6 +11,7 @@ use std::future::pending;
 use std::io;
 use std::time::Duration;
 
+use epoll_rt::process::{Command, Stdio};
 use epoll_rt::time::{interval, sleep, timeout};
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, Runtime, spawn};
 
@@ -113,6 +115,32 @@ fn runtimes_close_every_descriptor_they_open() -> io::Result<()> {
             scenario().await
         })?;
         assert_eq!(util::open_fds(), before, "leaked by block_on");
+
+        // Child processes: a dropped `Child` closes its pidfd and the pipes it still
+        // holds, and one awaited to its end closes them too. (The killed child is left a
+        // zombie until this test ends: nothing reaps a dropped `Child`, as with std.)
+        epoll_rt::block_on(async {
+            let inside = util::open_fds();
+            let mut child = Command::new("sleep")
+                .arg("10")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()?;
+            assert_eq!(util::open_fds(), inside + 4, "a pidfd and three pipes");
+            child.start_kill()?;
+            drop(child);
+            assert_eq!(util::open_fds(), inside, "leaked by a dropped Child");
+            let output = Command::new("echo").arg("hi").output().await?;
+            assert_eq!(output.stdout, b"hi\n");
+            assert_eq!(util::open_fds(), inside, "leaked by a child run to its end");
+            Ok::<_, io::Error>(())
+        })?;
+        assert_eq!(
+            util::open_fds(),
+            before,
+            "leaked by a runtime that spawned children"
+        );
 
         // An I/O object that outlives its runtime keeps the epoll instance open until it
         // is dropped itself.

@@ -164,3 +164,62 @@ fn copy_between_unix_stream_halves() {
     })
     .unwrap();
 }
+
+/// A child's pipes: `copy` into `cat`'s standard input, `read_to_end` of its output.
+#[test]
+fn copy_through_a_child_process() {
+    use epoll_rt::process::{Command, Stdio};
+    util::run(|| async {
+        let mut child = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let payload = util::Rng::new(13).bytes(300_000);
+        let expected = payload.clone();
+        let writer = spawn(async move {
+            copy(&mut payload.as_slice(), &mut stdin).await?;
+            AsyncWriteExt::close(&mut stdin).await
+            // stdin dropped here: cat reads end of file
+        });
+        let mut received = Vec::new();
+        let mut stdout = child.stdout.take().expect("piped");
+        AsyncReadExt::read_to_end(&mut stdout, &mut received).await?;
+        writer.await??;
+        assert!(received == expected, "cat echoed other bytes");
+        assert!(child.wait().await?.success());
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+}
+
+/// A file through the traits: `copy` into it, seek back, `read_to_end` out of it.
+#[test]
+fn copy_into_a_file_and_read_it_back() {
+    use futures_util::io::AsyncSeekExt;
+    let path = std::env::temp_dir().join(format!("epoll-rt-futures-io-{}", std::process::id()));
+    let written = path.clone();
+    util::run(move || async move {
+        let mut file = epoll_rt::fs::File::from_std(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&written)?,
+        );
+        let payload = util::Rng::new(17).bytes(3 << 20);
+        copy(&mut payload.as_slice(), &mut file).await?;
+        AsyncWriteExt::flush(&mut file).await?;
+        assert_eq!(
+            AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(0)).await?,
+            0
+        );
+        let mut back = Vec::new();
+        AsyncReadExt::read_to_end(&mut file, &mut back).await?;
+        assert!(back == payload, "read back other bytes");
+        Ok::<(), std::io::Error>(())
+    })
+    .unwrap();
+    std::fs::remove_file(&path).unwrap();
+}

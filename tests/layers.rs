@@ -41,10 +41,9 @@ fn floor_of_path(name: &str) -> Option<usize> {
         "scheduler" | "JoinHandle" | "JoinError" => "scheduler",
         "runtime" | "Runtime" | "RuntimeStats" | "block_on" | "block_on_threads" | "spawn"
         | "spawn_blocking" => "runtime",
-        "async_fd" | "hyper" | "io_traits" | "net" | "signal" | "task" | "time" | "AsyncFd"
-        | "ReadyGuard" | "WouldBlock" | "AsyncTcpListener" | "AsyncTcpStream" | "yield_now" => {
-            "resources"
-        }
+        "async_fd" | "fs" | "hyper" | "io_traits" | "net" | "process" | "signal" | "task"
+        | "time" | "AsyncFd" | "ReadyGuard" | "WouldBlock" | "AsyncTcpListener"
+        | "AsyncTcpStream" | "yield_now" => "resources",
         _ => return None,
     };
     FLOORS.iter().position(|f| *f == floor)

@@ -75,7 +75,7 @@ impl<T: AsFd> AsyncFd<T> {
     ///
     /// `InvalidInput` if the descriptor is in blocking mode (set `O_NONBLOCK` first, e.g.
     /// with `set_nonblocking(true)`); `EPERM` for a descriptor epoll cannot watch (a
-    /// regular file); any error outside a runtime.
+    /// regular file: use [`fs`](crate::fs) for files); any error outside a runtime.
     ///
     /// ```
     /// use std::io::ErrorKind;

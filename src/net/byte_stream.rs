@@ -1,8 +1,8 @@
 //! The loops every byte stream shares, written once over a stream's poll functions:
 //! `read_exact` (read until the buffer is full) and `write_all` (write until the buffer is
-//! sent). TCP and Unix streams, and the split halves, all call these; and
-//! `shared_io_methods!`, the `&self` forms of a stream's reads and writes that its public
-//! methods, its split halves and its futures-io impls all go through.
+//! sent). TCP and Unix streams, the split halves, and a child process's pipes all call
+//! these; and `shared_io_methods!`, the `&self` forms of a stream's reads and writes that
+//! its public methods, its split halves and its futures-io impls all go through.
 //!
 //! They, and the streams' `read` and `write`, return `poll_fn` closures rather than being
 //! `async fn`s. Each layer of `async fn` stores its own copy of its arguments next to the

@@ -29,7 +29,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-mod byte_stream;
+pub(crate) mod byte_stream;
 #[cfg(test)]
 mod memory;
 mod readiness;

@@ -62,10 +62,6 @@ impl Job {
 
     /// A job that runs even if the runtime shuts down before it starts: for work whose
     /// effect must not be lost with the task that asked for it (a file's last write).
-    #[allow(
-        dead_code,
-        reason = "for the users of the pool that must not lose work"
-    )]
     pub(crate) fn must_run(run: impl FnOnce() + Send + 'static) -> Self {
         Self {
             run: Box::new(run),

@@ -9,6 +9,7 @@ use std::io;
 use std::rc::Rc;
 
 use super::core::Core;
+use crate::JoinHandle;
 use crate::driver::Reactor;
 use crate::scheduler;
 use crate::sys::timer_slack;
@@ -94,6 +95,18 @@ pub(crate) fn current_reactor() -> io::Result<Rc<Reactor>> {
 /// and the cooperative budget its operations spend.
 pub(crate) fn current_io() -> io::Result<(Rc<Reactor>, Rc<Budget>)> {
     with_current(|core| (core.reactor().clone(), core.budget().clone())).ok_or_else(no_runtime)
+}
+
+/// Runs `f` on the current runtime's blocking pool, and returns the handle of the task
+/// that awaits it: for the resources that need a thread (`fs`, `process`), which report
+/// the lack of a runtime as an error rather than a panic. With `must_run`, `f` runs even
+/// if the runtime shuts down before a pool thread has taken it.
+pub(crate) fn spawn_blocking<F, T>(must_run: bool, f: F) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    with_current(|core| core.spawn_blocking_job(must_run, f)).ok_or_else(no_runtime)
 }
 
 /// The error for an I/O object made, or a timer polled, outside any runtime.

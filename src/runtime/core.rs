@@ -149,10 +149,26 @@ impl Core {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.spawn_blocking_job(false, f)
+    }
+
+    /// [`spawn_blocking`](Self::spawn_blocking); with `must_run`, `f` runs even if the
+    /// runtime shuts down before a pool thread has taken it ([`Job::must_run`]): for work
+    /// whose effect must not be lost with the task that asked for it (a file's write).
+    pub(crate) fn spawn_blocking_job<F, T>(&self, must_run: bool, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         // The pool thread sends the outcome; the send wakes the task below from there,
         // through the remote queue.
         let (outcome, result) = oneshot::channel();
-        let job = Job::new(move || outcome.send(catch_unwind(AssertUnwindSafe(f))));
+        let run = move || outcome.send(catch_unwind(AssertUnwindSafe(f)));
+        let job = if must_run {
+            Job::must_run(run)
+        } else {
+            Job::new(run)
+        };
         let failed = self.blocking.spawn(job).err();
         self.spawn(
             async move {

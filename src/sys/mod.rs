@@ -9,9 +9,10 @@
 //! | `socket` | TCP and UDP sockets created non-blocking (`socket`, `bind`, `listen`, `accept4`, `connect`); `recv`, and `send` without `SIGPIPE`, on any connected socket, and their vectored forms (`recvmsg`, `sendmsg`); `peek` (`MSG_PEEK`); `SO_LINGER` | `net` |
 //! | `unix_socket` | Unix-domain sockets created non-blocking (`socket`, `socketpair`, `accept4`), `sockaddr_un` paths, the peer's credentials (`SO_PEERCRED`) | `net` |
 //! | `hyper_cursor` | `recv` straight into hyper's uninitialised read buffer (feature `hyper`) | `epoll_rt::hyper` |
-//! | `fd` | file status flags of any descriptor (`fcntl`) | `AsyncFd` |
+//! | `fd` | file status flags of any descriptor (`fcntl`); `read` and `write` on pipes | `AsyncFd`, `process` |
 //! | `thread` | the calling thread's kernel id (`gettid`) | trace files |
 //! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |
+//! | `process` | child processes: pidfds (`pidfd_open`, `pidfd_send_signal`), reaping (`waitid`), the signal mask before `exec` | `process` |
 //! | `signalfd` | a signalfd and the thread's signal mask (`signalfd`, `pthread_sigmask`, `read`) | `signal` |
 //!
 //! Everything above this layer speaks in `OwnedFd`, `BorrowedFd` and `io::Result`, never in
@@ -38,6 +39,7 @@ pub(crate) mod eventfd;
 pub(crate) mod fd;
 #[cfg(feature = "hyper")]
 pub(crate) mod hyper_cursor;
+pub(crate) mod process;
 pub(crate) mod signalfd;
 pub(crate) mod socket;
 pub(crate) mod thread;
