@@ -172,7 +172,13 @@ incr() {
 unknown_command() {
     expect "(error) ERR unknown command 'FLY', with args beginning with: 'to' 'the moon' " \
         FLY to "the moon"
-    grep -q "unknown command: 'FLY'" "$tmp/server.err"
+    # The logger thread writes it a moment later.
+    for _ in $(seq 20); do
+        grep -q "unknown command: 'FLY'" "$tmp/server.err" && return 0
+        sleep 0.1
+    done
+    echo "not logged"
+    return 1
 }
 
 # A 1 MiB value goes in through stdin (`-x`) and comes back intact.

@@ -13,14 +13,28 @@
 //!
 //! The first line of output is `listening on <address>`, with the real port.
 //!
+//! `SIGINT` (Ctrl-C) or `SIGTERM` shuts it down gracefully: it stops accepting, answers
+//! the requests it is reading, closes each connection between requests, and exits with
+//! status 0 (after `--grace SECS`, default 5, at most). A second signal exits at once,
+//! with status 130 or 143.
+//!
 //! Simplifications, on purpose: requests are assumed to have no body (a `Content-Length`
 //! or chunked body would be misread as the next request), nothing in the request is
 //! looked at, and the connection stays open until the client closes it, even if the
 //! client sent `Connection: close` or speaks HTTP/1.0.
 
+#[allow(dead_code)] // the rate limiter is for servers that log per request
+#[path = "common/log.rs"]
+mod log;
+#[path = "common/shutdown.rs"]
+mod shutdown;
+
 use std::io::{self, Write};
+use std::rc::Rc;
+use std::time::Duration;
 
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn};
+use shutdown::{DEFAULT_GRACE, Stop, block_signals, parse_secs, watch_signals};
 
 /// The one response, sent for every request.
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, world!";
@@ -42,8 +56,11 @@ fn request_end(buf: &[u8]) -> Option<usize> {
         .map(|i| i + END_OF_HEADERS.len())
 }
 
-/// Answers the requests on `stream` until the client closes it.
-async fn handle(mut stream: AsyncTcpStream) -> io::Result<()> {
+/// Answers the requests on `stream` until the client closes it, or the server stops
+/// while the connection is between requests.
+async fn handle(mut stream: AsyncTcpStream, stop: Rc<Stop>) -> io::Result<()> {
+    let _live = stop.live();
+    let mut stopped = stop.wait();
     // Responses are small and the client waits for each: send them without delay.
     stream.set_nodelay(true)?;
 
@@ -63,7 +80,16 @@ async fn handle(mut stream: AsyncTcpStream) -> io::Result<()> {
             buf.resize((buf.len() * 2).min(MAX_REQUEST), 0);
         }
 
-        let n = stream.read(&mut buf[filled..]).await?;
+        // Between requests, the server's stop ends the connection; a request half read
+        // is waited for.
+        let n = if filled == 0 {
+            match stopped.unless(stream.read(&mut buf)).await {
+                Some(read) => read?,
+                None => return Ok(()),
+            }
+        } else {
+            stream.read(&mut buf[filled..]).await?
+        };
         if n == 0 {
             return Ok(()); // the client closed the connection
         }
@@ -91,21 +117,38 @@ async fn handle(mut stream: AsyncTcpStream) -> io::Result<()> {
     }
 }
 
-/// Accepts connections forever, one task each.
-async fn server(addr: String) -> io::Result<()> {
-    let listener = AsyncTcpListener::bind(addr)?;
-    println!("listening on {}", listener.local_addr()?);
-    io::stdout().flush()?;
+/// Accepts connections until the server stops, one task each.
+async fn accept_loop(listener: AsyncTcpListener, stop: Rc<Stop>) -> io::Result<()> {
     loop {
         let (stream, _peer) = listener.accept().await?;
         // A connection's error (a reset, say) ends that connection only.
-        spawn(handle(stream));
+        spawn(handle(stream, stop.clone()));
     }
 }
 
+/// Serves until a signal, then shuts down gracefully.
+async fn server(addr: String, grace: Duration) -> io::Result<()> {
+    let listener = AsyncTcpListener::bind(addr)?;
+    println!("listening on {}", listener.local_addr()?);
+    io::stdout().flush()?;
+    let stop = Rc::new(Stop::default());
+    let on_signal = stop.clone();
+    spawn(watch_signals(move || on_signal.fire()));
+    stop.serve(grace, accept_loop(listener, stop.clone())).await
+}
+
+/// `http_hello [ADDR] [--grace SECS]`
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:33445".into());
-    block_on(server(addr))
+    // Before any thread exists, so that all inherit the mask.
+    block_signals()?;
+    let mut addr = "127.0.0.1:33445".to_owned();
+    let mut grace = DEFAULT_GRACE;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--grace" => grace = parse_secs("--grace", args.next())?,
+            _ => addr = arg,
+        }
+    }
+    block_on(server(addr, grace))
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use epoll_rt::time::{sleep, timeout};
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, spawn};
 
-/// Echoes everything `stream` sends until it closes: the handler of
+/// Echoes everything `stream` sends until it closes: the echo loop of
 /// `examples/echo_server.rs`.
 async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;

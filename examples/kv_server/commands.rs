@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::db::Db;
+use crate::log::RateLimit;
 use crate::resp::{
     Request, push_array_header, push_bulk, push_decimal, push_error, push_integer, push_null,
     push_simple,
@@ -341,8 +342,15 @@ fn unknown_subcommand(sub: &[u8], command: &str, out: &mut Vec<u8>) {
     );
 }
 
+thread_local! {
+    /// Unknown commands are logged at most once a second: a client can send them as fast
+    /// as it likes, and the log must not grow (or stall the server) with them.
+    static UNKNOWN_LOG: RateLimit = const { RateLimit::new() };
+}
+
 /// Redis's error for an unknown command, quoting the start of its arguments (at most
-/// about 128 bytes of them). The command is logged too: it tells what a client expected.
+/// about 128 bytes of them). The command is logged too (rate-limited): it tells what a
+/// client expected.
 fn unknown(request: Request<'_>, out: &mut Vec<u8>) {
     let name = request.arg(0);
     let mut args = String::new();
@@ -355,7 +363,7 @@ fn unknown(request: Request<'_>, out: &mut Vec<u8>) {
         args.push_str(&format!("'{arg}' "));
     }
     let name = String::from_utf8_lossy(&name[..name.len().min(128)]);
-    eprintln!("unknown command: '{name}' {args}");
+    UNKNOWN_LOG.with(|limit| limit.log(|| format!("unknown command: '{name}' {args}")));
     push_error(
         out,
         &format!("ERR unknown command '{name}', with args beginning with: {args}"),

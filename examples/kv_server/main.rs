@@ -17,8 +17,14 @@
 //! ```
 //!
 //! The first line of output is `listening on <address>`, with the real port. Commands it
-//! does not know are answered with Redis's error and logged to stderr, which is how one
-//! finds out what a client expects.
+//! does not know are answered with Redis's error and logged to stderr (at most once a
+//! second, through a queue that never makes a request wait: see `common/log.rs`), which
+//! is how one finds out what a client expects.
+//!
+//! `SIGINT` (Ctrl-C) or `SIGTERM` shuts it down gracefully, as redis-server does: it stops
+//! accepting, lets each connection finish the request it is reading, closes it, and exits
+//! with status 0 (after `--grace SECS`, default 5, at most). A second signal exits at once,
+//! with status 130 or 143.
 //!
 //! Commands: `PING`, `ECHO`, `SET` (with `EX`, `PX`, `NX`, `XX`, `GET`, `KEEPTTL`),
 //! `GET`, `DEL`, `EXISTS`, `INCR`, `DECR`, `INCRBY`, `TTL`, `PTTL`, `DBSIZE`, `QUIT`, and
@@ -41,7 +47,11 @@
 
 mod commands;
 mod db;
+#[path = "../common/log.rs"]
+mod log;
 mod resp;
+#[path = "../common/shutdown.rs"]
+mod shutdown;
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -50,6 +60,7 @@ use std::time::{Duration, Instant};
 
 use epoll_rt::time::{MissedTickBehavior, interval};
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, yield_now};
+use shutdown::{DEFAULT_GRACE, Stop, block_signals, parse_secs, watch_signals};
 
 use commands::After;
 use db::Db;
@@ -79,8 +90,10 @@ const SWEEP_BATCH: usize = 128;
 const SWEEP_TIME: Duration = Duration::from_millis(2);
 
 /// Serves one connection until the client closes it, sends `QUIT`, or breaks the
-/// protocol.
-async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>) -> io::Result<()> {
+/// protocol, or the server stops while the connection is between requests.
+async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>, stop: Rc<Stop>) -> io::Result<()> {
+    let _live = stop.live();
+    let mut stopped = stop.wait();
     stream.set_nodelay(true)?;
 
     // `buf[start..end]` holds bytes read and not yet handled: at most one partial request,
@@ -106,8 +119,16 @@ async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>) -> io::Result<()
             return stream.write_all(&out).await;
         }
 
-        // 2. Read. Zero bytes: the client closed the connection.
-        let n = stream.read(&mut buf[end..]).await?;
+        // 2. Read. Zero bytes: the client closed the connection. Between requests, the
+        // server's stop ends the connection; a request half read is waited for.
+        let n = if start == end {
+            match stopped.unless(stream.read(&mut buf[end..])).await {
+                Some(read) => read?,
+                None => return Ok(()),
+            }
+        } else {
+            stream.read(&mut buf[end..]).await?
+        };
         if n == 0 {
             return Ok(());
         }
@@ -184,25 +205,46 @@ async fn sweep_expired(db: Rc<RefCell<Db>>) {
     }
 }
 
-/// Accepts connections forever, one task each.
-async fn server(addr: String) -> io::Result<()> {
+/// Accepts connections until the server stops, one task each.
+async fn accept_loop(
+    listener: AsyncTcpListener,
+    db: Rc<RefCell<Db>>,
+    stop: Rc<Stop>,
+) -> io::Result<()> {
+    loop {
+        let (stream, _peer) = listener.accept().await?;
+        // A connection's error (a reset, say) ends that connection only.
+        spawn(serve(stream, db.clone(), stop.clone()));
+    }
+}
+
+/// Serves until a signal, then shuts down gracefully.
+async fn server(addr: String, grace: Duration) -> io::Result<()> {
     let listener = AsyncTcpListener::bind(addr)?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
 
     let db = Rc::new(RefCell::new(Db::default()));
     spawn(sweep_expired(db.clone()));
-    loop {
-        let (stream, _peer) = listener.accept().await?;
-        // A connection's error (a reset, say) ends that connection only.
-        spawn(serve(stream, db.clone()));
-    }
+    let stop = Rc::new(Stop::default());
+    let on_signal = stop.clone();
+    spawn(watch_signals(move || on_signal.fire()));
+    stop.serve(grace, accept_loop(listener, db, stop.clone()))
+        .await
 }
 
-/// `kv_server [ADDR]`
+/// `kv_server [ADDR] [--grace SECS]`
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:33445".into());
-    block_on(server(addr))
+    // Before any thread exists (the logger's included), so that all inherit the mask.
+    block_signals()?;
+    let mut addr = "127.0.0.1:33445".to_owned();
+    let mut grace = DEFAULT_GRACE;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--grace" => grace = parse_secs("--grace", args.next())?,
+            _ => addr = arg,
+        }
+    }
+    block_on(server(addr, grace))
 }

@@ -1,0 +1,488 @@
+"""Attacks on the example servers, as an operator and a hostile client would make them.
+
+Run by .ci/attacks.sh (bounded sizes, in CI) and bench/attacks.sh (the full sizes, with
+redis-server beside kv_server): `python3 .ci/attacks.py BIN_DIR ATTACK`. Each attack
+starts the release example it needs on 127.0.0.1:0, checks the outcome the project
+promises, prints one `result:` line with what it measured, and exits non-zero if the
+promise does not hold. Every wait is bounded; servers are killed on exit. Sizes come from
+environment variables, named in each attack.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+BIN = sys.argv[1]
+ATTACK = sys.argv[2]
+started = []
+
+
+def env(name, default):
+    return int(os.environ.get(name, default))
+
+
+def fail(message):
+    print(f"FAIL: {message}")
+    sys.exit(1)
+
+
+def result(text):
+    print(f"result: {text}")
+
+
+def start(name, *args, stderr=subprocess.DEVNULL, preexec=None, stdout_devnull=False):
+    """Starts examples/NAME on 127.0.0.1:0; returns (process, (host, port)). With
+    `stdout_devnull`, its output after the address line is drained, not kept."""
+    command = [os.path.join(BIN, name), "127.0.0.1:0", *args]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        preexec_fn=preexec,
+    )
+    started.append(process)
+    line = read_line(process.stdout, 10)
+    if not line.startswith(b"listening on "):
+        fail(f"{name} printed {line!r} instead of its address")
+    host, port = line.split(b" ")[-1].decode().strip().rsplit(":", 1)
+    if stdout_devnull:
+        pipe = process.stdout
+        threading.Thread(target=lambda: pipe.read(), daemon=True).start()
+    return process, (host, int(port))
+
+
+def read_line(pipe, limit):
+    """The next line of a child's pipe, within `limit` seconds."""
+    box = []
+    reader = threading.Thread(target=lambda: box.append(pipe.readline()), daemon=True)
+    reader.start()
+    reader.join(limit)
+    if not box:
+        fail(f"no line within {limit}s")
+    return box[0]
+
+
+def connect(addr, timeout=5):
+    s = socket.create_connection(addr, timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def recv_until(s, end, limit=1 << 20):
+    data = b""
+    while not data.endswith(end):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > limit:
+            break
+    return data
+
+
+def wait_exit(process, limit):
+    """The process's exit status (as a shell reports it: 128 + N for signal N), or None
+    if it still runs after `limit` seconds."""
+    try:
+        status = process.wait(limit)
+    except subprocess.TimeoutExpired:
+        return None
+    return 128 - status if status < 0 else status
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def rlimit_nofile(n):
+    def apply():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+
+    return apply
+
+
+# ---------------------------------------------------------------------------------------
+# Item 3: a stalled stderr never stalls a server
+
+
+def kv_stalled_stderr():
+    """kv_server with stderr on a pipe nobody drains: COMMANDS unknown commands (each
+    would be logged), then PING from a second client answered in time; then the pipe's
+    reader closes and an unknown command still gets its error reply."""
+    commands = env("COMMANDS", 20000)
+    process, addr = start("kv_server", stderr=subprocess.PIPE)  # never read
+    flood = connect(addr)
+    batch = b"NOSUCHCOMMAND x\r\n" * 1000
+    want = b"-ERR unknown command 'NOSUCHCOMMAND', with args beginning with: 'x' \r\n"
+    started_at = time.monotonic()
+    for _ in range(commands // 1000):
+        flood.sendall(batch)
+        got = b""
+        while len(got) < len(want) * 1000:
+            chunk = flood.recv(1 << 20)
+            if not chunk:
+                fail(f"kv_server closed the connection after {len(got)} reply bytes")
+            got += chunk
+    elapsed = time.monotonic() - started_at
+    other = connect(addr, timeout=2)
+    t = time.monotonic()
+    other.sendall(b"PING\r\n")
+    if other.recv(64) != b"+PONG\r\n":
+        fail("PING not answered")
+    ping_ms = (time.monotonic() - t) * 1000
+    # The reader of stderr goes away: logging now fails with EPIPE.
+    process.stderr.close()
+    flood.sendall(b"NOSUCHCOMMAND x\r\n")
+    time.sleep(1.1)  # past the rate limit: this one is logged, and the write fails
+    flood.sendall(b"NOSUCHCOMMAND x\r\nPING\r\n")
+    got = recv_until(flood, b"+PONG\r\n")
+    if got != want * 2 + b"+PONG\r\n":
+        fail(f"after stderr's reader left: {got[:200]!r}")
+    result(
+        f"{commands} unknown commands with stderr stalled: all answered in {elapsed:.2f} s, "
+        f"then PING in {ping_ms:.1f} ms; with stderr's reader gone, still answered"
+    )
+
+
+def kv_log_volume():
+    """COMMANDS unknown commands with stderr drained: the log stays a few lines."""
+    commands = env("COMMANDS", 20000)
+    log = open(os.path.join(os.environ["TMP"], "kv.err"), "w+b")
+    process, addr = start("kv_server", stderr=log)
+    flood = connect(addr)
+    batch = b"NOSUCHCOMMAND x\r\n" * 1000
+    want = len(b"-ERR unknown command 'NOSUCHCOMMAND', with args beginning with: 'x' \r\n")
+    for _ in range(commands // 1000):
+        flood.sendall(batch)
+        got = 0
+        while got < want * 1000:
+            chunk = flood.recv(1 << 20)
+            if not chunk:
+                fail("connection closed")
+            got += len(chunk)
+    time.sleep(0.3)
+    size = os.path.getsize(log.name)
+    if size > 4096:
+        fail(f"{commands} unknown commands wrote {size} bytes of log")
+    result(f"{commands} unknown commands wrote {size} bytes of log")
+
+
+# ---------------------------------------------------------------------------------------
+# Item 8: SIGINT and SIGTERM are graceful
+
+
+def echo_sigterm():
+    """CLIENTS echo clients each send what fits in the socket buffers without reading;
+    SIGTERM; every byte the server's kernel had received must come back, then end of
+    file, and the server must exit 0."""
+    import fcntl
+    import termios
+
+    clients = env("CLIENTS", 20)
+    process, addr = start("echo_server")
+    socks, sent, floor = [], [], []
+    for i in range(clients):
+        s = connect(addr)
+        s.setblocking(False)
+        data = bytes([65 + i % 26]) * (1 << 20)
+        n = 0
+        deadline = time.monotonic() + 5
+        while n < len(data) and time.monotonic() < deadline:
+            try:
+                n += s.send(data[n : n + 65536])
+            except BlockingIOError:
+                time.sleep(0.05)
+                try:
+                    n += s.send(data[n : n + 65536])
+                except BlockingIOError:
+                    break
+        socks.append(s)
+        sent.append(n)
+    time.sleep(0.2)
+    for s, n in zip(socks, sent):
+        # Bytes still in our send queue have not reached the server: they need not come
+        # back. Everything else has.
+        queued = fcntl.ioctl(s.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        floor.append(n - int.from_bytes(queued, sys.byteorder))
+    process.send_signal(signal.SIGTERM)
+    got_total, want_total = 0, 0
+    for i, s in enumerate(socks):
+        s.setblocking(True)
+        s.settimeout(10)
+        got = 0
+        try:
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                if chunk.count(65 + i % 26) != len(chunk):
+                    fail(f"client {i}: bytes not its own")
+                got += len(chunk)
+        except (ConnectionResetError, socket.timeout) as e:
+            fail(f"client {i}: {e!r} after {got} of at least {floor[i]} bytes")
+        if got < floor[i]:
+            fail(f"client {i}: {got} bytes echoed, the server had received {floor[i]}")
+        got_total += got
+        want_total += floor[i]
+        s.close()
+    status = wait_exit(process, 10)
+    if status != 0:
+        fail(f"echo_server exit status {status}")
+    result(
+        f"SIGTERM with {clients} clients mid-stream: {got_total} of {want_total} bytes "
+        f"received before the signal echoed (100 %), exit 0"
+    )
+
+
+def second_signal():
+    """A client that never closes keeps echo_server in its grace period; a second signal
+    then exits at once with 128 + its number. Without one, the grace period ends it
+    with status 0."""
+    for sig, want in [(signal.SIGINT, 130), (signal.SIGTERM, 143)]:
+        process, addr = start("echo_server")
+        s = connect(addr)
+        s.sendall(b"x")
+        s.recv(1)
+        process.send_signal(sig)
+        time.sleep(0.3)
+        if wait_exit(process, 0.1) is not None:
+            fail("exited during the grace period with a client connected")
+        t = time.monotonic()
+        process.send_signal(sig)
+        status = wait_exit(process, 2)
+        if status != want:
+            fail(f"second {sig.name}: exit status {status}, expected {want}")
+        s.close()
+    process, addr = start("echo_server", "--grace", "1")
+    s = connect(addr)
+    process.send_signal(signal.SIGTERM)
+    t = time.monotonic()
+    status = wait_exit(process, 5)
+    took = time.monotonic() - t
+    if status != 0 or not 0.8 < took < 3:
+        fail(f"--grace 1: exit status {status} after {took:.1f} s")
+    result("second SIGINT: exit 130, second SIGTERM: exit 143, at once; --grace 1: exit 0 after 1 s")
+
+
+def sigterm_servers():
+    """kv_server, http_hello and chat_server, each with an idle client and one
+    mid-request: SIGTERM; the request is answered, new clients are refused, exit 0."""
+    cases = [
+        ("kv_server", b"*1\r\n$4\r\nPI", b"NG\r\n", b"+PONG\r\n"),
+        ("http_hello", b"GET / HTTP/1.1\r\n", b"\r\n", b"Hello, world!"),
+        ("chat_server", None, None, None),
+    ]
+    for name, head, tail, reply in cases:
+        for sig in [signal.SIGINT, signal.SIGTERM]:
+            process, addr = start(name)
+            idle = connect(addr)
+            busy = connect(addr)
+            if head:
+                busy.sendall(head)
+            time.sleep(0.1)
+            t = time.monotonic()
+            process.send_signal(sig)
+            time.sleep(0.2)
+            try:
+                connect(addr, timeout=1)
+                fail(f"{name}: a new client was accepted after {sig.name}")
+            except ConnectionRefusedError:
+                pass
+            if head:
+                busy.sendall(tail)
+                got = recv_until(busy, reply)
+                if not got.endswith(reply):
+                    fail(f"{name}: the request in flight got {got!r}")
+            status = wait_exit(process, 7)
+            took = time.monotonic() - t
+            if status != 0:
+                fail(f"{name}: exit status {status} after {sig.name}")
+            idle.close()
+            busy.close()
+    result(f"kv_server, http_hello, chat_server: SIGINT and SIGTERM finish the request in flight, refuse new clients, exit 0 (last in {took:.2f} s)")
+
+
+# ---------------------------------------------------------------------------------------
+# Items 1 and 2: a chat burst drops nobody, and memory stays bounded
+
+
+def chat_burst(readers, lines, name):
+    """READERS clients read as fast as they can; one more sends LINES empty lines in one
+    write. Every reader must get every line (no one dropped as slow), and the server's
+    peak RSS must stay within its idle RSS + members x 1 MiB (the per-client cap)."""
+    import selectors
+
+    process, addr = start("chat_server")
+    socks = []
+    for _ in range(readers):
+        s = connect(addr, timeout=10)
+        socks.append(s)
+    sender = connect(addr, timeout=10)
+    sender_name = "%s:%d" % sender.getsockname()
+    want_line = sender_name.encode() + b": "
+    time.sleep(0.5)
+    selector = selectors.DefaultSelector()
+    pending = {}
+    for s in socks:
+        s.setblocking(False)
+        selector.register(s, selectors.EVENT_READ)
+        pending[s] = [b"", 0]  # partial line, lines from the sender
+    # The joins and welcomes first: read until quiet.
+    while selector.select(0.3):
+        for key, _ in selector.select(0):
+            try:
+                key.fileobj.recv(1 << 20)
+            except BlockingIOError:
+                pass
+    idle_kib = rss_kib(process.pid)
+    sender.sendall(b"\n" * lines)
+    done = 0
+    deadline = time.monotonic() + env("CHAT_LIMIT", 60)
+    while done < readers and time.monotonic() < deadline:
+        for key, _ in selector.select(1):
+            s = key.fileobj
+            try:
+                data = s.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            if not data:
+                fail(f"a reader was disconnected after {pending[s][1]} of {lines} lines")
+            text = pending[s][0] + data
+            parts = text.split(b"\n")
+            pending[s][0] = parts.pop()
+            before = pending[s][1]
+            pending[s][1] += parts.count(want_line)
+            if before < lines <= pending[s][1]:
+                done += 1
+    if done < readers:
+        got = sorted(p[1] for p in pending.values())
+        fail(f"only {done} of {readers} readers got all {lines} lines (least: {got[0]})")
+    with open(f"/proc/{process.pid}/status") as f:
+        peak_kib = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+    allowed = idle_kib + (readers + 1) * 1024
+    if peak_kib > allowed:
+        fail(f"peak RSS {peak_kib} KiB over idle {idle_kib} KiB + members x 1 MiB")
+    result(
+        f"{name}: {readers} readers, {lines} empty lines in one write: none dropped, all "
+        f"lines delivered; RSS {idle_kib // 1024} MB idle, {peak_kib // 1024} MB peak "
+        f"(bound {allowed // 1024} MB)"
+    )
+
+
+def chat_fast_readers():
+    """Three fast readers, a burst of LINES (60,000) empty lines: nobody dropped."""
+    chat_burst(3, env("LINES", 60000), "chat burst")
+
+
+def chat_big_room():
+    """A room of ROOM (200 in CI, 2,000 in bench/attacks.sh) and the same burst."""
+    chat_burst(env("ROOM", 200), env("LINES", 60000), "chat room")
+
+
+# ---------------------------------------------------------------------------------------
+# Item 9: seed_server survives EMFILE and a closed stdout
+
+
+def seed_emfile():
+    """seed_server at `ulimit -n 64` with CLIENTS (100) clients connected at once: it
+    serves those it has descriptors for, backs off for the rest instead of exiting, and
+    serves them as the first ones leave."""
+    clients = env("CLIENTS", 100)
+    process, addr = start("seed_server", preexec=rlimit_nofile(64), stdout_devnull=True)
+    socks = [connect(addr) for _ in range(clients)]
+    # The first ones get descriptors and are served; the rest wait in the kernel's queue.
+    for s in socks[:40]:
+        s.sendall(b"ping")
+        if s.recv(16) != b"ping":
+            fail("no echo")
+    time.sleep(0.5)
+    if process.poll() is not None:
+        fail(f"seed_server exited with status {process.returncode} at EMFILE")
+    cpu_before = cpu_ticks(process.pid)
+    time.sleep(1)
+    spent = cpu_ticks(process.pid) - cpu_before
+    # Then everyone is served, in turns: each leaves once echoed, freeing its descriptor.
+    t = time.monotonic()
+    for s in socks:
+        s.settimeout(10)
+        s.sendall(b"pong")
+        if s.recv(16) != b"pong":
+            fail("a waiting client was not served")
+        s.close()
+    served = time.monotonic() - t
+    if process.poll() is not None:
+        fail(f"seed_server exited with status {process.returncode}")
+    hz = os.sysconf("SC_CLK_TCK")
+    if spent > hz // 4:
+        fail(f"seed_server used {spent} of {hz} ticks in one second at EMFILE: spinning")
+    result(
+        f"{clients} clients at `ulimit -n 64`: alive, {spent * 1000 // hz} ms CPU in 1 s at "
+        f"EMFILE, all served within {served:.2f} s as descriptors freed"
+    )
+
+
+def seed_closed_stdout():
+    """seed_server whose stdout reader has gone (`| head -1`): clients are still echoed."""
+    process, addr = start("seed_server")
+    process.stdout.close()
+    for i in range(3):
+        s = connect(addr)
+        s.sendall(b"hello %d" % i)
+        if s.recv(16) != b"hello %d" % i:
+            fail("no echo after stdout closed")
+        s.close()
+    time.sleep(0.2)
+    if process.poll() is not None:
+        fail(f"seed_server exited with status {process.returncode}")
+    result("stdout's reader gone: 3 clients echoed, server alive")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+ATTACKS = {
+    f.__name__: f
+    for f in [
+        kv_stalled_stderr,
+        kv_log_volume,
+        echo_sigterm,
+        second_signal,
+        sigterm_servers,
+        seed_emfile,
+        seed_closed_stdout,
+        chat_fast_readers,
+        chat_big_room,
+    ]
+}
+
+
+def main():
+    attack = ATTACKS.get(ATTACK)
+    if attack is None:
+        fail(f"no attack {ATTACK}")
+    try:
+        attack()
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+main()
