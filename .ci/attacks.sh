@@ -46,7 +46,7 @@ attack() {
 }
 
 all="kv_stalled_stderr kv_log_volume echo_sigterm second_signal sigterm_servers seed_emfile
-    seed_closed_stdout chat_fast_readers chat_big_room"
+    seed_closed_stdout chat_fast_readers chat_big_room kv_expiry kv_large_argument kv_resp_edges"
 for name in ${ATTACKS:-$all}; do
     check "$name" attack "$name"
 done

@@ -6,7 +6,7 @@
 //! their own: `redis-benchmark` starts with `CONFIG GET save` and `CONFIG GET appendonly`,
 //! and an interactive `redis-cli` with `COMMAND DOCS`.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::db::Db;
 use crate::log::RateLimit;
@@ -189,6 +189,10 @@ fn expire_unit(option: &[u8]) -> Option<u64> {
 }
 
 /// The deadline `amount` units (of `unit_ms` milliseconds) from now, or Redis's error.
+///
+/// Redis turns the time to live into an absolute Unix time in milliseconds, an `i64`, and
+/// refuses one that overflows it: so `PX 9223372036854775807` is an error, as is any
+/// `EX` over `i64::MAX / 1000` minus the present.
 fn expire_deadline(amount: &[u8], unit_ms: u64) -> Result<Instant, &'static str> {
     const INVALID: &str = "ERR invalid expire time in 'set' command";
     let amount = parse_i64(amount).ok_or(NOT_AN_INTEGER)?;
@@ -197,6 +201,15 @@ fn expire_deadline(amount: &[u8], unit_ms: u64) -> Result<Instant, &'static str>
         .filter(|&n| n > 0)
         .ok_or(INVALID)?;
     let millis = amount.checked_mul(unit_ms).ok_or(INVALID)?;
+    let unix_now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    if millis
+        .checked_add(unix_now)
+        .is_none_or(|at| at > i64::MAX as u64)
+    {
+        return Err(INVALID);
+    }
     Instant::now()
         .checked_add(Duration::from_millis(millis))
         .ok_or(INVALID)
@@ -476,9 +489,23 @@ mod tests {
             run(&mut db, "SET k v EX 0\r\nSET k v PX -5\r\n"),
             "-ERR invalid expire time in 'set' command\r\n".repeat(2)
         );
+        // Checked against redis-server 7.0: the deadline, as Unix milliseconds, must fit
+        // an i64.
+        for amount in [
+            "EX 9223372036854775807",
+            "EX 9223372036854775",
+            "EX 9223372036854774",
+            "PX 9223372036854775807",
+        ] {
+            assert_eq!(
+                run(&mut db, &format!("SET k v {amount}\r\n")),
+                "-ERR invalid expire time in 'set' command\r\n",
+                "{amount}"
+            );
+        }
         assert_eq!(
-            run(&mut db, "SET k v EX 9223372036854775807\r\n"),
-            "-ERR invalid expire time in 'set' command\r\n"
+            run(&mut db, "SET k v PX 9000000000000000000\r\n"),
+            "+OK\r\n"
         );
         assert_eq!(
             run(&mut db, "SET k v EX ten\r\n"),

@@ -73,9 +73,12 @@ const INITIAL_BUFFER: usize = 16 * 1024;
 /// The least free space worth a read: with less, the buffer is compacted or grown first.
 const MIN_READ: usize = 4 * 1024;
 
-/// Largest request a connection may send: room for two arguments of the largest size.
-/// (Redis's `client-query-buffer-limit` is 1 GiB.)
-const MAX_REQUEST: usize = 2 * resp::MAX_BULK + 64 * 1024;
+/// Largest request a connection may send: Redis's `client-query-buffer-limit`, 1 GiB.
+const MAX_REQUEST: usize = 1024 * 1024 * 1024;
+
+/// Below this size a buffer that needs room doubles; above it, it grows by this much (as
+/// Redis's query buffer does), so that a large buffer is not doubled for a few bytes.
+const GROW_STEP: usize = 1024 * 1024;
 
 /// Reply buffers grown larger than this (by a large `GET`) are freed after the write.
 const MAX_KEPT_OUTPUT: usize = 1024 * 1024;
@@ -83,11 +86,14 @@ const MAX_KEPT_OUTPUT: usize = 1024 * 1024;
 /// How often the expiry sweep runs (Redis: 10 times a second too).
 const SWEEP_PERIOD: Duration = Duration::from_millis(100);
 
-/// Keys with a deadline examined per batch of the sweep.
-const SWEEP_BATCH: usize = 128;
+/// Keys with a deadline sampled per batch of the sweep, as in Redis. Between batches the
+/// sweep yields, and the runtime looks at its sockets every few dozen polls: small
+/// batches keep a request's wait during a mass expiry well under a millisecond.
+const SWEEP_BATCH: usize = 20;
 
-/// Longest the sweep may run in one tick: at most 2% of the thread.
-const SWEEP_TIME: Duration = Duration::from_millis(2);
+/// Longest the sweep may run in one tick: a quarter of the thread, as Redis allows its
+/// own (25 ms of every 100 ms), so that a mass expiry is purged within seconds.
+const SWEEP_TIME: Duration = Duration::from_millis(25);
 
 /// Serves one connection until the client closes it, sends `QUIT`, or breaks the
 /// protocol, or the server stops while the connection is between requests.
@@ -104,14 +110,28 @@ async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>, stop: Rc<Stop>) 
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
 
     loop {
-        // 1. Make room for a read: move the partial request to the front, or grow.
-        if buf.len() - end < MIN_READ && start > 0 {
+        // 1. Make room for a read: move the partial request to the front, or grow. A
+        // bulk string whose length is known gets exactly the room it needs.
+        let wanted = parser.wanted();
+        if (buf.len() - end < MIN_READ || start + wanted > buf.len()) && start > 0 {
             buf.copy_within(start..end, 0);
             end -= start;
             start = 0;
         }
-        if buf.len() - end < MIN_READ && buf.len() < MAX_REQUEST {
-            buf.resize((buf.len() * 2).min(MAX_REQUEST), 0);
+        let needed = (start + wanted).max(end + MIN_READ);
+        if buf.len() < needed && buf.len() < MAX_REQUEST {
+            let step = if wanted > 0 {
+                0
+            } else {
+                buf.len().min(GROW_STEP)
+            };
+            let size = needed.max(buf.len() + step).min(MAX_REQUEST);
+            // A new zeroed allocation rather than `resize`: a large one comes straight
+            // from the kernel as untouched zero pages, which cost memory only as the
+            // data arrives, as in Redis; `resize` would write every zero at once.
+            let mut larger = vec![0u8; size];
+            larger[..end].copy_from_slice(&buf[..end]);
+            buf = larger;
         }
         if end == buf.len() {
             let message = format!("ERR Protocol error: request larger than {MAX_REQUEST} bytes");
@@ -184,10 +204,10 @@ async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>, stop: Rc<Stop>) 
 
 /// Removes expired keys that nobody reads, so they do not stay in memory for good.
 ///
-/// Every tick it sweeps batches of keys with a deadline (see `Db::sweep`), as long as a
-/// quarter or more of a batch had expired (so there are probably more) and for at most
-/// [`SWEEP_TIME`], yielding to the connections between batches: the same policy as
-/// Redis's active expiry.
+/// Every tick it samples batches of keys with a deadline (see `Db::sweep`), as long as
+/// more than a quarter of a batch had expired (so there are probably many more) and for
+/// at most [`SWEEP_TIME`], yielding to the connections between batches: the policy of
+/// Redis's active expiry. Then it gives back the memory of a key space that shrank.
 async fn sweep_expired(db: Rc<RefCell<Db>>) {
     let mut ticks = interval(SWEEP_PERIOD);
     // After a busy stretch, one sweep is enough: no burst of catch-up ticks.
@@ -197,11 +217,12 @@ async fn sweep_expired(db: Rc<RefCell<Db>>) {
         let started = Instant::now();
         loop {
             let (examined, removed) = db.borrow_mut().sweep(Instant::now(), SWEEP_BATCH);
-            if removed * 4 < examined || examined == 0 || started.elapsed() >= SWEEP_TIME {
+            if removed * 4 <= examined || started.elapsed() >= SWEEP_TIME {
                 break;
             }
             yield_now().await;
         }
+        db.borrow_mut().shrink();
     }
 }
 
