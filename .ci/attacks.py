@@ -322,7 +322,7 @@ def sigterm_servers():
 # kv_server, and redis-server beside it when REDIS=1 (bench/attacks.sh)
 
 
-def start_redis():
+def start_redis(preexec=None):
     """redis-server on a free loopback port, without persistence."""
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
@@ -333,6 +333,7 @@ def start_redis():
          "--appendonly", "no", "--daemonize", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=preexec,
     )
     started.append(process)
     for _ in range(100):
@@ -359,11 +360,14 @@ def command(s, line):
 
 def kv_expiry():
     """KEYS (200,000 in CI; 2,000,000 full) keys with a 100 ms expiry, written pipelined
-    as fast as they go, then KEYS/4 with 1-2000 ms: DBSIZE must be <= 1 % of the keys 3 s
-    after the last one expired, and PING answered within 10 ms throughout the purge."""
+    as fast as they go, then KEYS/4 with 1-2000 ms: DBSIZE must be <= 1 % of the keys
+    EXPIRY_WAIT_S (3) s after the last one expired, and PING answered within
+    PING_LIMIT_MS (10) ms throughout the purge."""
     keys = env("KEYS", 200000)
-    # The issue's bound; a machine shared with other work can need PING_LIMIT_MS higher.
+    # The issue's bounds: 3 s and 10 ms. (.ci/attacks.sh relaxes them, for a machine
+    # shared with other work; bench/attacks.sh keeps them.)
     ping_limit = env("PING_LIMIT_MS", 10) / 1000
+    wait = env("EXPIRY_WAIT_S", 3)
     parts = []
     for target, launch in kv_targets():
         for expiry in ["100", "random"]:
@@ -399,7 +403,7 @@ def kv_expiry():
             # PING every 5 ms until 3 s after the last deadline, keeping the worst time.
             pinger = connect(addr)
             worst = 0
-            while time.monotonic() < last_expiry + 3:
+            while time.monotonic() < last_expiry + wait:
                 p = time.monotonic()
                 if command(pinger, b"PING\r\n") != b"+PONG\r\n":
                     fail(f"{target}: PING")
@@ -408,10 +412,10 @@ def kv_expiry():
             size = int(command(pinger, b"DBSIZE\r\n")[1:])
             rss = rss_kib(process.pid) // 1024
             if target == "kv_server" and (size > count // 100 or worst > ping_limit):
-                fail(f"{count} keys ({expiry} ms): DBSIZE {size} 3 s after the last "
+                fail(f"{count} keys ({expiry} ms): DBSIZE {size} {wait} s after the last "
                      f"expiry, worst PING {worst * 1000:.1f} ms")
             parts.append(f"{target} {count} keys, {expiry} ms expiry (written in {written:.1f} s): "
-                         f"DBSIZE {size} at +3 s, worst PING {worst * 1000:.1f} ms, RSS {rss} MB")
+                         f"DBSIZE {size} at +{wait} s, worst PING {worst * 1000:.1f} ms, RSS {rss} MB")
             process.kill()
             process.wait()
     result("; ".join(parts))
@@ -496,6 +500,119 @@ def kv_resp_edges():
             if got != want:
                 fail(f"{target}: {data!r} -> {got!r}, redis-server 7.0: {want!r}")
     result(f"{len(RESP_CASES)} edge cases: the same replies as redis-server 7.0")
+
+
+# ---------------------------------------------------------------------------------------
+# Item 7: idle connections cannot lock clients out
+
+
+def raise_own_nofile():
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def idle_flood(name, launch, request, answers):
+    """HOLD (1,100) idle connections to a server at `ulimit -n 1024`; then a new client
+    must be served or refused within 3 s. Returns a description."""
+    raise_own_nofile()
+    hold = env("HOLD", 1100)
+    process, addr = launch()
+    held = []
+    for _ in range(hold):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(addr)
+        held.append(s)
+    time.sleep(1)
+    t = time.monotonic()
+    try:
+        s = connect(addr, timeout=3)
+        s.sendall(request)
+        reply = s.recv(200)
+    except (socket.timeout, ConnectionResetError) as e:
+        fail(f"{name}: a new client got {e!r} with {hold} idle connections held")
+    took = time.monotonic() - t
+    kind = next((k for k, prefix in answers if reply.startswith(prefix)), None)
+    if kind is None or took > 3:
+        fail(f"{name}: a new client got {reply!r} after {took:.2f} s")
+    for s in held:
+        s.close()
+    return f"{name}: {kind} in {took * 1000:.0f} ms"
+
+
+def kv_idle_flood():
+    """kv_server (and redis-server with REDIS=1) at `ulimit -n 1024`, 1,100 idle
+    connections held: a new client is served or refused within 3 s."""
+    answers = [("served", b"+PONG"), ("refused (max clients)", b"-ERR max number of clients")]
+    parts = []
+    for target, launch in kv_targets():
+        if target == "kv_server":
+            launch = lambda: start("kv_server", preexec=rlimit_nofile(1024))
+        else:
+            launch = lambda: start_redis(preexec=rlimit_nofile(1024))
+        parts.append(idle_flood(target, launch, b"PING\r\n", answers))
+    result("; ".join(parts) + " (1,100 idle connections, ulimit -n 1024)")
+
+
+def http_idle_flood():
+    """http_hello at `ulimit -n 1024`, 1,100 idle connections held: a new client is
+    served or refused within 3 s."""
+    launch = lambda: start("http_hello", preexec=rlimit_nofile(1024))
+    answers = [("served", b"HTTP/1.1 200"), ("refused (503)", b"HTTP/1.1 503")]
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    result(idle_flood("http_hello", launch, request, answers) + " (1,100 idle connections, ulimit -n 1024)")
+
+
+def closed_within(s, low, high):
+    """Whether the server closes `s` between `low` and `high` seconds from now."""
+    s.settimeout(high + 1)
+    t = time.monotonic()
+    try:
+        while s.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        return None
+    took = time.monotonic() - t
+    return took if low <= took <= high else None
+
+
+def timeouts():
+    """kv_server --timeout 1 closes a silent client within 1-2 s and keeps an active one;
+    http_hello --header-timeout 1 --idle-timeout 1 closes a half-sent header and an idle
+    kept-alive connection the same way, and keeps a client that keeps asking."""
+    process, addr = start("kv_server", "--timeout", "1")
+    silent = connect(addr)
+    active = connect(addr)
+    t = time.monotonic()
+    while time.monotonic() - t < 2.5:
+        if command(active, b"PING\r\n") != b"+PONG\r\n":
+            fail("kv_server: an active client was closed")
+        time.sleep(0.3)
+    if closed_within(silent, 0, 0.1) is None:
+        fail("kv_server --timeout 1: a silent client still open after 2.5 s")
+    process, addr = start("http_hello", "--header-timeout", "1", "--idle-timeout", "1")
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    half = connect(addr)
+    half.sendall(request[:10])
+    idle = connect(addr)
+    idle.sendall(request)
+    idle.recv(200)
+    active = connect(addr)
+    t = time.monotonic()
+    while time.monotonic() - t < 2.5:
+        active.sendall(request)
+        if not active.recv(200).endswith(b"Hello, world!"):
+            fail("http_hello: an active client was not answered")
+        time.sleep(0.3)
+    for what, s in [("a half-sent header", half), ("an idle keep-alive", idle)]:
+        if closed_within(s, 0, 0.1) is None:
+            fail(f"http_hello: {what} still open after 2.5 s")
+    result("kv_server --timeout 1 and http_hello --header-timeout 1 --idle-timeout 1: silent "
+           "connections closed within 2.5 s, active ones kept")
 
 
 # ---------------------------------------------------------------------------------------
@@ -651,6 +768,9 @@ ATTACKS = {
         kv_expiry,
         kv_large_argument,
         kv_resp_edges,
+        kv_idle_flood,
+        http_idle_flood,
+        timeouts,
     ]
 }
 

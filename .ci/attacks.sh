@@ -45,8 +45,15 @@ attack() {
     [ "$status" -eq 0 ]
 }
 
+# kv_expiry's bounds (3 s, 10 ms) are wall-clock times, which a CI machine shared with
+# other jobs cannot promise (at a load average of 14 on 2 cores, a PING took 325 ms); here
+# they are relaxed, and bench/attacks.sh checks the issue's own at full size. The unfixed
+# sweep fails even these: 61,440 of 200,000 keys were left after 15 s.
+export EXPIRY_WAIT_S=${EXPIRY_WAIT_S:-15} PING_LIMIT_MS=${PING_LIMIT_MS:-500}
+
 all="kv_stalled_stderr kv_log_volume echo_sigterm second_signal sigterm_servers seed_emfile
-    seed_closed_stdout chat_fast_readers chat_big_room kv_expiry kv_large_argument kv_resp_edges"
+    seed_closed_stdout chat_fast_readers chat_big_room kv_expiry kv_large_argument kv_resp_edges
+    kv_idle_flood http_idle_flood timeouts"
 for name in ${ATTACKS:-$all}; do
     check "$name" attack "$name"
 done

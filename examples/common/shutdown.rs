@@ -134,6 +134,12 @@ impl Stop {
         }
     }
 
+    /// How many connections are live: the [`Live`] guards not yet dropped.
+    #[allow(dead_code)] // for the servers with a connection limit
+    pub fn live_count(&self) -> usize {
+        self.live.get()
+    }
+
     /// Counts a connection as live until the returned guard is dropped.
     pub fn live(self: &Rc<Self>) -> Live {
         self.live.set(self.live.get() + 1);

@@ -21,6 +21,11 @@
 //! second, through a queue that never makes a request wait: see `common/log.rs`), which
 //! is how one finds out what a client expects.
 //!
+//! Limits, as in Redis: `--timeout SECS` closes a client silent for that long (0, the
+//! default: never), and `--maxclients N` caps the connections (default: 10,000, or the
+//! descriptor limit minus 32 if lower); a client over the cap gets
+//! `-ERR max number of clients reached` and is closed.
+//!
 //! `SIGINT` (Ctrl-C) or `SIGTERM` shuts it down gracefully, as redis-server does: it stops
 //! accepting, lets each connection finish the request it is reading, closes it, and exits
 //! with status 0 (after `--grace SECS`, default 5, at most). A second signal exits at once,
@@ -47,6 +52,8 @@
 
 mod commands;
 mod db;
+#[path = "../common/idle.rs"]
+mod idle;
 #[path = "../common/log.rs"]
 mod log;
 mod resp;
@@ -60,7 +67,8 @@ use std::time::{Duration, Instant};
 
 use epoll_rt::time::{MissedTickBehavior, interval};
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, yield_now};
-use shutdown::{DEFAULT_GRACE, Stop, block_signals, parse_secs, watch_signals};
+use idle::{Clock, Watchdog, default_max_clients, unless_idle};
+use shutdown::{DEFAULT_GRACE, Live, Stop, block_signals, parse_secs, watch_signals};
 
 use commands::After;
 use db::Db;
@@ -97,9 +105,16 @@ const SWEEP_TIME: Duration = Duration::from_millis(25);
 
 /// Serves one connection until the client closes it, sends `QUIT`, or breaks the
 /// protocol, or the server stops while the connection is between requests.
-async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>, stop: Rc<Stop>) -> io::Result<()> {
-    let _live = stop.live();
+async fn serve(
+    mut stream: AsyncTcpStream,
+    db: Rc<RefCell<Db>>,
+    stop: Rc<Stop>,
+    _live: Live,
+    idle: Option<(Clock, Duration)>,
+) -> io::Result<()> {
     let mut stopped = stop.wait();
+    // With `--timeout`, a client silent for that long is closed (Redis's `timeout`).
+    let mut watchdog = idle.map(|(clock, limit)| (Watchdog::new(clock, Some(limit)), limit));
     stream.set_nodelay(true)?;
 
     // `buf[start..end]` holds bytes read and not yet handled: at most one partial request,
@@ -141,16 +156,24 @@ async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>, stop: Rc<Stop>) 
 
         // 2. Read. Zero bytes: the client closed the connection. Between requests, the
         // server's stop ends the connection; a request half read is waited for.
+        let watch = watchdog.as_mut().map(|(watchdog, _)| watchdog);
+        let read = unless_idle(watch, stream.read(&mut buf[end..]));
         let n = if start == end {
-            match stopped.unless(stream.read(&mut buf[end..])).await {
-                Some(read) => read?,
-                None => return Ok(()),
+            match stopped.unless(read).await {
+                Some(Some(read)) => read?,
+                _ => return Ok(()), // the server stops, or the client timed out
             }
         } else {
-            stream.read(&mut buf[end..]).await?
+            match read.await {
+                Some(read) => read?,
+                None => return Ok(()), // timed out
+            }
         };
         if n == 0 {
             return Ok(());
+        }
+        if let Some((watchdog, limit)) = &mut watchdog {
+            watchdog.restart(Some(*limit));
         }
         end += n;
 
@@ -226,22 +249,51 @@ async fn sweep_expired(db: Rc<RefCell<Db>>) {
     }
 }
 
-/// Accepts connections until the server stops, one task each.
+/// The command line.
+struct Config {
+    /// Where to listen.
+    addr: String,
+    /// `--grace SECS`: how long connections may finish after a signal.
+    grace: Duration,
+    /// `--timeout SECS`: how long a client may stay silent; `None` (0): for ever.
+    timeout: Option<Duration>,
+    /// `--maxclients N`: the most connections at once.
+    max_clients: usize,
+}
+
+/// Accepts connections until the server stops, one task each. A client over
+/// `--maxclients` is told so and closed, as Redis does.
 async fn accept_loop(
     listener: AsyncTcpListener,
     db: Rc<RefCell<Db>>,
     stop: Rc<Stop>,
+    config: &Config,
 ) -> io::Result<()> {
+    let idle = config.timeout.map(|limit| (Clock::start(), limit));
     loop {
         let (stream, _peer) = listener.accept().await?;
+        if stop.live_count() >= config.max_clients {
+            spawn(refuse(stream));
+            continue;
+        }
         // A connection's error (a reset, say) ends that connection only.
-        spawn(serve(stream, db.clone(), stop.clone()));
+        // Counted from here, not from the task's first poll: a burst of accepts comes
+        // before any of their tasks runs.
+        let live = stop.live();
+        spawn(serve(stream, db.clone(), stop.clone(), live, idle.clone()));
     }
 }
 
+/// Redis's answer to a client over the limit; then the connection closes.
+async fn refuse(mut stream: AsyncTcpStream) -> io::Result<()> {
+    stream
+        .write_all(b"-ERR max number of clients reached\r\n")
+        .await
+}
+
 /// Serves until a signal, then shuts down gracefully.
-async fn server(addr: String, grace: Duration) -> io::Result<()> {
-    let listener = AsyncTcpListener::bind(addr)?;
+async fn server(config: Config) -> io::Result<()> {
+    let listener = AsyncTcpListener::bind(&config.addr)?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
 
@@ -250,22 +302,40 @@ async fn server(addr: String, grace: Duration) -> io::Result<()> {
     let stop = Rc::new(Stop::default());
     let on_signal = stop.clone();
     spawn(watch_signals(move || on_signal.fire()));
-    stop.serve(grace, accept_loop(listener, db, stop.clone()))
-        .await
+    let accepting = accept_loop(listener, db, stop.clone(), &config);
+    stop.serve(config.grace, accepting).await
 }
 
-/// `kv_server [ADDR] [--grace SECS]`
+/// `kv_server [ADDR] [--grace SECS] [--timeout SECS] [--maxclients N]`
 fn main() -> io::Result<()> {
     // Before any thread exists (the logger's included), so that all inherit the mask.
     block_signals()?;
-    let mut addr = "127.0.0.1:33445".to_owned();
-    let mut grace = DEFAULT_GRACE;
+    let mut config = Config {
+        addr: "127.0.0.1:33445".to_owned(),
+        grace: DEFAULT_GRACE,
+        timeout: None,
+        max_clients: default_max_clients(),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--grace" => grace = parse_secs("--grace", args.next())?,
-            _ => addr = arg,
+            "--grace" => config.grace = parse_secs("--grace", args.next())?,
+            "--timeout" => {
+                let secs = parse_secs("--timeout", args.next())?;
+                config.timeout = Some(secs).filter(|secs| !secs.is_zero());
+            }
+            "--maxclients" => {
+                config.max_clients = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| {
+                        let message = "--maxclients needs a positive number";
+                        io::Error::new(io::ErrorKind::InvalidInput, message)
+                    })?;
+            }
+            _ => config.addr = arg,
         }
     }
-    block_on(server(addr, grace))
+    block_on(server(config))
 }
