@@ -368,7 +368,7 @@ def kv_expiry():
     # shared with other work; bench/attacks.sh keeps them.)
     ping_limit = env("PING_LIMIT_MS", 10) / 1000
     wait = env("EXPIRY_WAIT_S", 3)
-    parts = []
+    parts, problems = [], []
     for target, launch in kv_targets():
         for expiry in ["100", "random"]:
             process, addr = launch()
@@ -412,18 +412,23 @@ def kv_expiry():
             size = int(command(pinger, b"DBSIZE\r\n")[1:])
             rss = rss_kib(process.pid) // 1024
             if target == "kv_server" and (size > count // 100 or worst > ping_limit):
-                fail(f"{count} keys ({expiry} ms): DBSIZE {size} {wait} s after the last "
-                     f"expiry, worst PING {worst * 1000:.1f} ms")
+                problems.append(f"{count} keys ({expiry} ms): DBSIZE {size} {wait} s after "
+                                f"the last expiry, worst PING {worst * 1000:.1f} ms")
             parts.append(f"{target} {count} keys, {expiry} ms expiry (written in {written:.1f} s): "
                          f"DBSIZE {size} at +{wait} s, worst PING {worst * 1000:.1f} ms, RSS {rss} MB")
             process.kill()
             process.wait()
+    # Every target is measured before judging, so that a failure still shows redis-server's
+    # figures from the same run.
+    if problems:
+        fail("; ".join(parts))
     result("; ".join(parts))
 
 
 def kv_large_argument():
     """SET k <SIZE_MIB (32) MiB>: once stored, the server's RSS has grown by about the
-    argument, and its peak (while the request is read and copied) is reported."""
+    argument, and at the peak (the request's buffer and the stored copy) by at most
+    twice that."""
     size = env("SIZE_MIB", 32) << 20
     parts = []
     for target, launch in kv_targets():
@@ -442,8 +447,12 @@ def kv_large_argument():
             peak = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
         grew = (rss_kib(process.pid) - before) // 1024
         peak = (peak - before) // 1024
-        if target == "kv_server" and grew > (size >> 20) * 1.1 + 2:
-            fail(f"a {size >> 20} MiB argument took {grew} MB")
+        # Stored, the value costs its size. At the peak, kv_server holds the request's
+        # buffer and the stored copy (redis-server keeps the buffer as the value): twice
+        # the size, not the three times of a buffer doubled to 64 MiB and zero-filled.
+        mib = size >> 20
+        if target == "kv_server" and (grew > mib * 1.1 + 2 or peak > mib * 2.1 + 4):
+            fail(f"a {mib} MiB argument took {grew} MB (peak {peak} MB)")
         parts.append(f"{target}: RSS +{grew} MB once a {size >> 20} MiB value is stored "
                      f"(peak +{peak} MB)")
     result("; ".join(parts))

@@ -6,7 +6,8 @@
 # runs the same attacks at full size and records the results.
 #
 # Prints one line per attack, then `N passed, M failed`; exits non-zero if any failed.
-# RESULTS=FILE appends each attack's `result:` line to FILE. ATTACKS="a b" runs a subset.
+# RESULTS=FILE appends each attack's `result:` (or `FAIL:`) line to FILE. ATTACKS="a b"
+# runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +41,8 @@ attack() {
         status=$?
     cat "$tmp/$1.log"
     if [ -n "${RESULTS:-}" ]; then
-        sed -n "s/^result: /$1: /p" "$tmp/$1.log" >>"$RESULTS"
+        sed -n -e "s/^result: /$1: /p" -e "s/^FAIL: /$1: FAIL: /p" "$tmp/$1.log" >>"$RESULTS"
+        [ "$status" -ne 124 ] || echo "$1: FAIL: no result within ${ATTACK_LIMIT}s" >>"$RESULTS"
     fi
     [ "$status" -eq 0 ]
 }

@@ -65,7 +65,7 @@ use std::io::{self, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use epoll_rt::time::{MissedTickBehavior, interval};
+use epoll_rt::time::sleep;
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, yield_now};
 use idle::{Clock, Watchdog, default_max_clients, unless_idle};
 use shutdown::{DEFAULT_GRACE, Live, Stop, block_signals, parse_secs, watch_signals};
@@ -99,7 +99,7 @@ const SWEEP_PERIOD: Duration = Duration::from_millis(100);
 /// batches keep a request's wait during a mass expiry well under a millisecond.
 const SWEEP_BATCH: usize = 20;
 
-/// Longest the sweep may run in one tick: a quarter of the thread, as Redis allows its
+/// Longest the sweep may run in one cycle: a quarter of the thread, as Redis allows its
 /// own (25 ms of every 100 ms), so that a mass expiry is purged within seconds.
 const SWEEP_TIME: Duration = Duration::from_millis(25);
 
@@ -227,25 +227,33 @@ async fn serve(
 
 /// Removes expired keys that nobody reads, so they do not stay in memory for good.
 ///
-/// Every tick it samples batches of keys with a deadline (see `Db::sweep`), as long as
-/// more than a quarter of a batch had expired (so there are probably many more) and for
-/// at most [`SWEEP_TIME`], yielding to the connections between batches: the policy of
-/// Redis's active expiry. Then it gives back the memory of a key space that shrank.
+/// Every [`SWEEP_PERIOD`] it samples batches of keys with a deadline (see `Db::sweep`),
+/// as long as more than a quarter of a batch had expired (so there are probably many
+/// more) and for at most [`SWEEP_TIME`], yielding to the connections between batches: the
+/// policy of Redis's active expiry. Then it gives back the memory of a key space that
+/// shrank. A cycle that ran out of time with most samples still expired is behind (a
+/// mass expiry): the next one comes after [`SWEEP_TIME`] rather than the full period,
+/// for half of the thread until it has caught up, as Redis adds its "fast" cycles
+/// between events for the same reason.
 async fn sweep_expired(db: Rc<RefCell<Db>>) {
-    let mut ticks = interval(SWEEP_PERIOD);
-    // After a busy stretch, one sweep is enough: no burst of catch-up ticks.
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut pause = SWEEP_PERIOD;
     loop {
-        ticks.tick().await;
+        sleep(pause).await;
         let started = Instant::now();
+        let mut behind = false;
         loop {
             let (examined, removed) = db.borrow_mut().sweep(Instant::now(), SWEEP_BATCH);
-            if removed * 4 <= examined || started.elapsed() >= SWEEP_TIME {
+            if removed * 4 <= examined {
+                break;
+            }
+            if started.elapsed() >= SWEEP_TIME {
+                behind = true;
                 break;
             }
             yield_now().await;
         }
         db.borrow_mut().shrink();
+        pause = if behind { SWEEP_TIME } else { SWEEP_PERIOD };
     }
 }
 
