@@ -790,6 +790,9 @@ def main():
         fail(f"no attack {ATTACK}")
     try:
         attack()
+    except (OSError, ValueError) as e:
+        # A connection refused or reset, a timeout: the server failed the attack.
+        fail(f"{type(e).__name__}: {e}")
     finally:
         for process in started:
             if process.poll() is None:
