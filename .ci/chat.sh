@@ -2,7 +2,7 @@
 # Smoke test of examples/chat_server.rs: builds it, starts it on a free loopback port and
 # drives it with python3 clients (standard library only): a line reaches every other
 # client, joins and departures are announced, an over-long line closes only its sender,
-# and a client that stops reading is dropped without holding up the others.
+# and a client that stops reading is dropped after 5 s, then the others go on.
 #
 # Every wait is bounded (`timeout`, socket timeouts, counted retry loops) and the server
 # is killed on exit. Prints one line per check, then `N passed, M failed`; exits non-zero
@@ -177,7 +177,9 @@ elif step == "too-long":
 
 elif step == "slow-client":
     # `slow` never reads. `fast` talks until the server has more than 1 MiB queued for
-    # `slow` (beyond what the kernel buffers hold) and drops it; `fast` hears it leave.
+    # `slow` (beyond what the kernel buffers hold); the room stops reading (so `fast`'s
+    # sends stall) until, 5 s later with no progress, `slow` is dropped; `fast` hears it
+    # leave.
     fast = join()
     slow = Client(rcvbuf=4096)
     slow_name = slow.name

@@ -9,41 +9,54 @@
 //! cargo run --release --example echo_server                   # listens on 127.0.0.1:33445
 //! cargo run --release --example echo_server 127.0.0.1:0       # any free port
 //! cargo run --release --example echo_server -- 127.0.0.1:0 --threads 2   # one runtime per core
+//! cargo run --release --example echo_server -- 127.0.0.1:0 --grace 1     # shutdown grace
 //! nc 127.0.0.1 33445                                          # in another terminal
 //! ```
 //!
 //! The first line of output is `listening on <address>`, with the real port.
 //!
-//! Ctrl-C shuts it down gracefully: it stops accepting, lets live connections finish for up
-//! to five seconds, then exits with status 0.
+//! `SIGINT` (Ctrl-C) or `SIGTERM` shuts it down gracefully: it stops accepting, echoes
+//! every byte each client sent before the signal, ends each connection (its write side
+//! first, so the client reads every echo and then end of file), and exits with status 0
+//! once the clients have closed, or after `--grace SECS` (default 5) at most. A second
+//! signal exits at once, with status 130 (`SIGINT`) or 143 (`SIGTERM`).
 //!
 //! With `--threads N`, N threads each run their own runtime and their own listener bound
 //! with `SO_REUSEPORT` to the same address; the kernel spreads connections among them.
 
-use std::cell::RefCell;
-use std::future::{Future, poll_fn};
-use std::io::{self, Write};
-use std::net::SocketAddr;
+#[allow(dead_code)] // the rate limiter is for servers that log per request
+#[path = "common/log.rs"]
+mod log;
+#[path = "common/shutdown.rs"]
+mod shutdown;
+
+use std::future::poll_fn;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{self, SocketAddr};
+use std::os::fd::AsFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use epoll_rt::time::timeout;
 use epoll_rt::{
-    AsyncTcpListener, AsyncTcpStream, JoinHandle, Runtime, block_on, block_on_threads, signal, task,
+    AsyncTcpListener, AsyncTcpStream, Runtime, block_on, block_on_threads, spawn, task,
 };
 
-/// How long live connections may take to finish after Ctrl-C.
-const GRACE: Duration = Duration::from_secs(5);
+use shutdown::{DEFAULT_GRACE, Stop, block_signals, parse_secs, watch_signals};
 
-/// Echoes everything `stream` sends until it closes.
-async fn handle(mut stream: AsyncTcpStream) -> io::Result<()> {
+/// Echoes everything `stream` sends until it closes, or until the server stops.
+async fn handle(mut stream: AsyncTcpStream, stop: Rc<Stop>) -> io::Result<()> {
+    let _live = stop.live();
     stream.set_nodelay(true)?;
     let mut buf = vec![0u8; 4096];
+    let mut stopped = stop.wait();
     loop {
-        let n = stream.read(&mut buf).await?;
+        let Some(read) = stopped.unless(stream.read(&mut buf)).await else {
+            return finish(stream, buf).await;
+        };
+        let n = read?;
         if n == 0 {
             return Ok(());
         }
@@ -51,50 +64,44 @@ async fn handle(mut stream: AsyncTcpStream) -> io::Result<()> {
     }
 }
 
-/// The connection tasks still running, so that shutdown can wait for them.
-type Clients = Rc<RefCell<Vec<JoinHandle<io::Result<()>>>>>;
-
-/// Accepts clients forever, one task each.
-async fn accept_loop(listener: AsyncTcpListener, clients: Clients) -> io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        let mut clients = clients.borrow_mut();
-        clients.retain(|client| !client.is_finished()); // keep the list short
-        // The name shows in traces: EPOLL_RT_TRACE=1 cargo run --example echo_server
-        let name = format!("client {peer}");
-        clients.push(task::Builder::new().name(&name).spawn(handle(stream)));
+/// The end of a connection when the server stops: echoes what the client has already
+/// sent, then closes the write side and waits for the client to close its own.
+async fn finish(mut stream: AsyncTcpStream, mut buf: Vec<u8>) -> io::Result<()> {
+    // Bytes that arrived before the signal wait in the socket's receive buffer. Read them
+    // without waiting for readiness, through a second descriptor of the same socket: it
+    // shares the socket's file description, non-blocking flag included, so an empty
+    // buffer answers `WouldBlock` at once. (If no descriptor is left, skip to the close.)
+    if let Ok(fd) = stream.as_fd().try_clone_to_owned() {
+        let mut now = net::TcpStream::from(fd);
+        loop {
+            match now.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => stream.write_all(&buf[..n]).await?,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
     }
+    // A FIN after the last echo. Closing at once instead could turn into a reset (the
+    // kernel resets a connection closed with unread data), which may destroy echoes the
+    // client has not read yet; so wait for the client's end of file, within the grace
+    // period (the server drops what is left when it ends).
+    stream.shutdown(net::Shutdown::Write)?;
+    while stream.read(&mut buf).await? > 0 {}
+    Ok(())
 }
 
-/// Serves `listener` until `shutdown` completes, then shuts down gracefully.
-async fn serve(
-    listener: AsyncTcpListener,
-    shutdown: impl Future<Output = io::Result<()>>,
-) -> io::Result<()> {
-    let clients = Clients::default();
-    let accepting = task::Builder::new()
-        .name("accept loop")
-        .spawn(accept_loop(listener, clients.clone()));
-    shutdown.await?;
-
-    // 1. Stop accepting: the aborted task drops the listener, so new connects are refused.
-    accepting.abort();
-    if let Ok(Err(e)) = accepting.await {
-        return Err(e); // the accept loop had failed before the signal
+/// Accepts clients until the server stops, one task each.
+async fn accept_loop(listener: AsyncTcpListener, stop: Rc<Stop>) -> io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        // The name shows in traces: EPOLL_RT_TRACE=1 cargo run --example echo_server
+        let name = format!("client {peer}");
+        task::Builder::new()
+            .name(&name)
+            .spawn(handle(stream, stop.clone()));
     }
-    // 2. Let live connections finish, for at most GRACE.
-    let live = std::mem::take(&mut *clients.borrow_mut());
-    let finished = timeout(GRACE, async {
-        for client in live {
-            let _ = client.await;
-        }
-    })
-    .await;
-    if finished.is_err() {
-        eprintln!("grace period over: closing the remaining connections");
-    }
-    // 3. Returning ends block_on, which drops what is left and closes its sockets.
-    Ok(())
 }
 
 /// Prints the address scripts wait for, and makes sure it leaves the process at once.
@@ -103,16 +110,21 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
     io::stdout().flush()
 }
 
-/// One thread, one runtime: the program from the crate's front page, plus Ctrl-C.
-async fn server(addr: String) -> io::Result<()> {
+/// One thread, one runtime: the program from the crate's front page, plus signals.
+async fn server(addr: String, grace: Duration) -> io::Result<()> {
     let listener = AsyncTcpListener::bind(addr)?;
     announce(listener.local_addr()?)?;
-    serve(listener, signal::ctrl_c()).await
+    let stop = Rc::new(Stop::default());
+    let on_signal = stop.clone();
+    task::Builder::new()
+        .name("signals")
+        .spawn(watch_signals(move || on_signal.fire()));
+    stop.serve(grace, accept_loop(listener, stop.clone())).await
 }
 
 /// A one-time event that any thread can fire and any runtime can await: the runtimes of
-/// `--threads` mode learn of Ctrl-C through it, because a signal reaches only one of them.
-/// It works because wakers may be woken from any thread.
+/// `--threads` mode learn of a signal through it, because a signal reaches only one
+/// thread. It works because wakers may be woken from any thread.
 #[derive(Default)]
 struct Shutdown {
     /// Set once the event has happened.
@@ -130,7 +142,7 @@ impl Shutdown {
     }
 
     /// Waits for the event.
-    async fn wait(&self) -> io::Result<()> {
+    async fn wait(&self) {
         poll_fn(|cx| {
             // Register before checking, so a `fire` between the two cannot be missed.
             let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
@@ -139,7 +151,7 @@ impl Shutdown {
             }
             drop(waiters);
             if self.fired.load(Ordering::Acquire) {
-                Poll::Ready(Ok(()))
+                Poll::Ready(())
             } else {
                 Poll::Pending
             }
@@ -149,7 +161,7 @@ impl Shutdown {
 }
 
 /// `threads` runtimes, one per thread, each with its own `SO_REUSEPORT` listener.
-fn multi_threaded(addr: String, threads: usize) -> io::Result<()> {
+fn multi_threaded(addr: String, threads: usize, grace: Duration) -> io::Result<()> {
     // Bind the first listener here to learn the real address (the one given may say port
     // 0), then hand it to thread 0; the other threads bind that address themselves.
     let first = Runtime::new()?.block_on(async {
@@ -158,13 +170,10 @@ fn multi_threaded(addr: String, threads: usize) -> io::Result<()> {
     let addr = first.local_addr()?;
     announce(addr)?;
 
-    // One thread waits for Ctrl-C and tells every runtime.
+    // One thread waits for the signals and tells every runtime of the first.
     let shutdown = Arc::new(Shutdown::default());
     let notifier = shutdown.clone();
-    std::thread::spawn(move || {
-        let _ = block_on(signal::ctrl_c());
-        notifier.fire();
-    });
+    std::thread::spawn(move || block_on(watch_signals(move || notifier.fire())));
 
     let first = Mutex::new(Some(first));
     let results = block_on_threads(threads, move |_| {
@@ -175,20 +184,28 @@ fn multi_threaded(addr: String, threads: usize) -> io::Result<()> {
                 Some(std) => AsyncTcpListener::from_std(std)?,
                 None => AsyncTcpListener::bind_reuseport(addr)?,
             };
-            serve(listener, shutdown.wait()).await
+            let stop = Rc::new(Stop::default());
+            let on_signal = stop.clone();
+            spawn(async move {
+                shutdown.wait().await;
+                on_signal.fire();
+            });
+            stop.serve(grace, accept_loop(listener, stop.clone())).await
         }
     })?;
     results.into_iter().collect()
 }
 
-/// `echo_server [ADDR] [--threads N]`
+/// `echo_server [ADDR] [--threads N] [--grace SECS]`
 fn main() -> io::Result<()> {
-    // First thing, before any thread exists: block SIGINT, so that every thread started
-    // later inherits the mask and Ctrl-C reaches our signalfd instead of killing us.
-    signal::block(&[signal::SIGINT])?;
+    // First thing, before any thread exists: block SIGINT and SIGTERM, so that every
+    // thread started later inherits the mask and they reach our signalfd instead of
+    // killing us.
+    block_signals()?;
 
     let mut addr = "127.0.0.1:33445".to_owned();
     let mut threads = 1;
+    let mut grace = DEFAULT_GRACE;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--threads" {
@@ -202,13 +219,15 @@ fn main() -> io::Result<()> {
                         "--threads needs a positive number",
                     )
                 })?;
+        } else if arg == "--grace" {
+            grace = parse_secs("--grace", args.next())?;
         } else {
             addr = arg;
         }
     }
     if threads == 1 {
-        block_on(server(addr))
+        block_on(server(addr, grace))
     } else {
-        multi_threaded(addr, threads)
+        multi_threaded(addr, threads, grace)
     }
 }

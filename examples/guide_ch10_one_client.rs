@@ -1,7 +1,7 @@
 //! Chapter 10 of the guide (`docs/guide/10-watching-the-loop.md`): one echo exchange,
 //! server and client in one runtime, and the runtime's counters afterwards.
 //!
-//! The server task is the echo server's handler; the client task sends one line, reads
+//! The server task is the echo server's echo loop; the client task sends one line, reads
 //! the echo and closes. Run it with `EPOLL_RT_TRACE=1` to see every step of the loop on
 //! standard error, or with `EPOLL_RT_TRACE=trace.json` to get a file for Perfetto
 //! (ui.perfetto.dev) or `chrome://tracing`.
@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use epoll_rt::task::Builder;
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, Runtime};
 
-/// The handler of `examples/echo_server.rs`: echo until the client closes.
+/// The echo loop of `examples/echo_server.rs`: echo until the client closes.
 async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
     let mut buf = vec![0u8; 4096];
     loop {

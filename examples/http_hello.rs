@@ -13,14 +13,39 @@
 //!
 //! The first line of output is `listening on <address>`, with the real port.
 //!
+//! `SIGINT` (Ctrl-C) or `SIGTERM` shuts it down gracefully: it stops accepting, answers
+//! the requests it is reading, closes each connection between requests, and exits with
+//! status 0 (after `--grace SECS`, default 5, at most). A second signal exits at once,
+//! with status 130 or 143.
+//!
+//! Timeouts, as nginx has them: a connection that has not sent a complete request header
+//! within `--header-timeout SECS` (default 60) of the request's first byte, or of the
+//! connection's start, is closed; so is a kept-alive connection idle for
+//! `--idle-timeout SECS` (default 75); 0 turns either off. They cost no system call per
+//! request (see `common/idle.rs`). Beyond `--max-connections N` (default: 10,000, or the
+//! descriptor limit minus 32 if lower), a new client gets `503 Service Unavailable` and
+//! is closed.
+//!
 //! Simplifications, on purpose: requests are assumed to have no body (a `Content-Length`
 //! or chunked body would be misread as the next request), nothing in the request is
-//! looked at, and the connection stays open until the client closes it, even if the
-//! client sent `Connection: close` or speaks HTTP/1.0.
+//! looked at, and the connection stays open until the client closes it (or a timeout),
+//! even if the client sent `Connection: close` or speaks HTTP/1.0.
+
+#[path = "common/idle.rs"]
+mod idle;
+#[allow(dead_code)] // the rate limiter is for servers that log per request
+#[path = "common/log.rs"]
+mod log;
+#[path = "common/shutdown.rs"]
+mod shutdown;
 
 use std::io::{self, Write};
+use std::rc::Rc;
+use std::time::Duration;
 
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn};
+use idle::{Clock, Watchdog, default_max_clients};
+use shutdown::{DEFAULT_GRACE, Live, Stop, block_signals, parse_secs, watch_signals};
 
 /// The one response, sent for every request.
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, world!";
@@ -30,6 +55,14 @@ const END_OF_HEADERS: &[u8] = b"\r\n\r\n";
 
 /// Initial size of a connection's read buffer: room for any ordinary request.
 const INITIAL_BUFFER: usize = 4 * 1024;
+
+/// How long a client may take to send a request's header, unless `--header-timeout`
+/// says otherwise (nginx's `client_header_timeout` is 60 s too).
+const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a kept-alive connection may wait for its next request, unless
+/// `--idle-timeout` says otherwise (nginx's `keepalive_timeout` is 75 s too).
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 
 /// Largest request we wait for. A client whose headers do not end within this many bytes
 /// is disconnected, so it cannot make the server buffer without bound.
@@ -42,8 +75,18 @@ fn request_end(buf: &[u8]) -> Option<usize> {
         .map(|i| i + END_OF_HEADERS.len())
 }
 
-/// Answers the requests on `stream` until the client closes it.
-async fn handle(mut stream: AsyncTcpStream) -> io::Result<()> {
+/// Answers the requests on `stream` until the client closes it, or the server stops
+/// while the connection is between requests.
+async fn handle(
+    mut stream: AsyncTcpStream,
+    stop: Rc<Stop>,
+    _live: Live,
+    clock: Clock,
+    limits: Limits,
+) -> io::Result<()> {
+    let mut stopped = stop.wait();
+    // The first request's header must arrive within the header timeout.
+    let mut watchdog = Watchdog::new(clock, limits.header);
     // Responses are small and the client waits for each: send them without delay.
     stream.set_nodelay(true)?;
 
@@ -63,9 +106,25 @@ async fn handle(mut stream: AsyncTcpStream) -> io::Result<()> {
             buf.resize((buf.len() * 2).min(MAX_REQUEST), 0);
         }
 
-        let n = stream.read(&mut buf[filled..]).await?;
+        // Between requests, the server's stop ends the connection; a request half read
+        // is waited for. A timeout ends it either way.
+        let read = watchdog.unless(stream.read(&mut buf[filled..]));
+        let n = if filled == 0 {
+            match stopped.unless(read).await {
+                Some(Some(read)) => read?,
+                _ => return Ok(()),
+            }
+        } else {
+            match read.await {
+                Some(read) => read?,
+                None => return Ok(()),
+            }
+        };
         if n == 0 {
             return Ok(()); // the client closed the connection
+        }
+        if filled == 0 {
+            watchdog.restart(limits.header); // a new request: its header's time starts
         }
         // The unanswered bytes before this read held no `\r\n\r\n`, but one may straddle
         // the boundary: start looking 3 bytes back rather than at 0.
@@ -88,24 +147,123 @@ async fn handle(mut stream: AsyncTcpStream) -> io::Result<()> {
         // Move the partial request that follows, if any, to the front.
         buf.copy_within(answered..filled, 0);
         filled -= answered;
+        // Idle until the next request, or already into it.
+        watchdog.restart(if filled == 0 {
+            limits.idle
+        } else {
+            limits.header
+        });
     }
 }
 
-/// Accepts connections forever, one task each.
-async fn server(addr: String) -> io::Result<()> {
-    let listener = AsyncTcpListener::bind(addr)?;
+/// How long a connection may take, from `--header-timeout` and `--idle-timeout`.
+#[derive(Clone, Copy)]
+struct Limits {
+    /// To send a request's header, from its first byte (or from the connection's start);
+    /// `None`: for ever.
+    header: Option<Duration>,
+    /// To start the next request, once the last one was answered; `None`: for ever.
+    idle: Option<Duration>,
+}
+
+/// The command line.
+struct Config {
+    /// Where to listen.
+    addr: String,
+    /// `--grace SECS`: how long connections may finish after a signal.
+    grace: Duration,
+    /// The timeouts.
+    limits: Limits,
+    /// `--max-connections N`: the most connections at once.
+    max_connections: usize,
+}
+
+/// What a client over the connection limit gets, before the connection closes.
+const UNAVAILABLE: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/// Accepts connections until the server stops, one task each. A client over the
+/// connection limit gets a `503` and is closed at once, rather than waiting in the
+/// kernel's queue for a descriptor.
+async fn accept_loop(
+    listener: AsyncTcpListener,
+    stop: Rc<Stop>,
+    config: &Config,
+) -> io::Result<()> {
+    let clock = Clock::start();
+    loop {
+        let (mut stream, _peer) = listener.accept().await?;
+        if stop.live_count() >= config.max_connections {
+            spawn(async move { stream.write_all(UNAVAILABLE).await });
+            continue;
+        }
+        // A connection's error (a reset, say) ends that connection only.
+        // Counted from here, not from the task's first poll: a burst of accepts comes
+        // before any of their tasks runs.
+        let live = stop.live();
+        spawn(handle(
+            stream,
+            stop.clone(),
+            live,
+            clock.clone(),
+            config.limits,
+        ));
+    }
+}
+
+/// Serves until a signal, then shuts down gracefully.
+async fn server(config: Config) -> io::Result<()> {
+    let listener = AsyncTcpListener::bind(&config.addr)?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
-    loop {
-        let (stream, _peer) = listener.accept().await?;
-        // A connection's error (a reset, say) ends that connection only.
-        spawn(handle(stream));
-    }
+    let stop = Rc::new(Stop::default());
+    let on_signal = stop.clone();
+    spawn(watch_signals(move || on_signal.fire()));
+    let accepting = accept_loop(listener, stop.clone(), &config);
+    stop.serve(config.grace, accepting).await
 }
 
+/// A timeout option's value: seconds, 0 for none.
+fn timeout_option(option: &str, value: Option<String>) -> io::Result<Option<Duration>> {
+    Ok(Some(parse_secs(option, value)?).filter(|secs| !secs.is_zero()))
+}
+
+/// `http_hello [ADDR] [--grace SECS] [--header-timeout SECS] [--idle-timeout SECS]
+/// [--max-connections N]`
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:33445".into());
-    block_on(server(addr))
+    // Before any thread exists, so that all inherit the mask.
+    block_signals()?;
+    let mut config = Config {
+        addr: "127.0.0.1:33445".to_owned(),
+        grace: DEFAULT_GRACE,
+        limits: Limits {
+            header: Some(DEFAULT_HEADER_TIMEOUT),
+            idle: Some(DEFAULT_IDLE_TIMEOUT),
+        },
+        max_connections: default_max_clients(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--grace" => config.grace = parse_secs("--grace", args.next())?,
+            "--header-timeout" => {
+                config.limits.header = timeout_option("--header-timeout", args.next())?;
+            }
+            "--idle-timeout" => {
+                config.limits.idle = timeout_option("--idle-timeout", args.next())?;
+            }
+            "--max-connections" => {
+                config.max_connections = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| {
+                        let message = "--max-connections needs a positive number";
+                        io::Error::new(io::ErrorKind::InvalidInput, message)
+                    })?;
+            }
+            _ => config.addr = arg,
+        }
+    }
+    block_on(server(config))
 }

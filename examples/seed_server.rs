@@ -23,9 +23,21 @@ use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use epoll_rt::epoll::{Epoll, EventFlags, Events};
+
+/// How long the listener rests after `accept` found no descriptor left (`EMFILE`).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Prints one line, as the tutorial's `print` does, but a failure is not fatal: with
+/// standard output on a pipe whose reader has gone (`seed_server | head -1`), `println!`
+/// would panic on `EPIPE` and take every client down with it.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        let _ = writeln!(io::stdout(), $($arg)*);
+    };
+}
 
 fn main() -> io::Result<()> {
     let addr = std::env::args()
@@ -60,11 +72,22 @@ fn main() -> io::Result<()> {
     // level-triggered, they are reported again by the next `poll`.
     let mut events = Events::with_capacity(64);
 
+    // Set while the listener is out of epoll, resting after `EMFILE`: when to put it back.
+    let mut resume_accept: Option<Instant> = None;
+
     // py 22
     loop {
         // py 23: events = epoll.poll(1). Wakes at least once a second even when idle;
-        // `None` would wait for the next event however long it takes.
-        epoll.poll(&mut events, Some(Duration::from_secs(1)))?;
+        // `None` would wait for the next event however long it takes. Sooner if the
+        // listener is resting.
+        let timeout = resume_accept.map_or(Duration::from_secs(1), |at| {
+            at.saturating_duration_since(Instant::now())
+        });
+        epoll.poll(&mut events, Some(timeout))?;
+        if resume_accept.is_some_and(|at| Instant::now() >= at) {
+            epoll.register(&server, EventFlags::IN)?;
+            resume_accept = None;
+        }
 
         // py 24: for fileno, event in events
         for event in events.iter() {
@@ -76,16 +99,39 @@ fn main() -> io::Result<()> {
                 // `accept` belongs to the listening socket.
                 let (client, address) = match server.accept() {
                     Ok(accepted) => accepted,
-                    // Spurious wake-up, or someone else took the connection: nothing to do.
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                    // Spurious wake-up, or another thread or process took the connection first:
+                    // nothing to do. (`ECONNABORTED` is what some systems return for a
+                    // connection reset before it was accepted.)
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            ErrorKind::WouldBlock | ErrorKind::ConnectionAborted
+                        ) =>
+                    {
+                        continue;
+                    }
+                    Err(e) if out_of_resources(&e) => {
+                        // No descriptor (or memory) left for the connection, which stays
+                        // in the kernel's queue. Level-triggered, the listener would be
+                        // reported again at once and the loop would spin; exiting would
+                        // drop every client. So rest the listener: out of epoll until
+                        // clients have had time to leave and free descriptors.
+                        say!("accept: {e}; pausing for {ACCEPT_BACKOFF:?}");
+                        epoll.unregister(&server)?;
+                        resume_accept = Some(Instant::now() + ACCEPT_BACKOFF);
+                        continue; // the rest of `events` may hold clients to serve
+                    }
                     Err(e) => return Err(e),
                 };
                 // py 27
-                println!("<----- fd {} ---- {address} ----->", client.as_raw_fd());
+                say!("<----- fd {} ---- {address} ----->", client.as_raw_fd());
                 // py 28: client.setblocking(0)
                 client.set_nonblocking(true)?;
-                // py 29: epoll.register(client.fileno(), select.EPOLLIN)
-                epoll.register(&client, EventFlags::IN)?;
+                // py 29: epoll.register(client.fileno(), select.EPOLLIN). If epoll cannot
+                // take it (out of memory), close this client rather than the server.
+                if epoll.register(&client, EventFlags::IN).is_err() {
+                    continue;
+                }
                 // py 30: serverdict[client.fileno()] = client
                 clients.insert(client.as_raw_fd(), client);
             } else if let Some(client) = clients.get_mut(&fd) {
@@ -103,11 +149,20 @@ fn main() -> io::Result<()> {
                     epoll.unregister(&*client)?;
                     // Dropping the `TcpStream` closes the socket.
                     clients.remove(&fd);
-                    println!("client {fd} closed");
+                    say!("client {fd} closed");
                 }
             }
         }
     }
+}
+
+/// Whether an `accept` error means "no resources right now" (descriptors, memory), which
+/// clients leaving will fix, rather than a broken listener.
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 /// Reads what one client sent, prints it and echoes it back (py 32-34, plus the echo the
@@ -131,7 +186,7 @@ fn serve(client: &mut TcpStream, fd: RawFd) -> bool {
     // py 32, 34: print "client:", fileno; print data. Invalid UTF-8 shows as U+FFFD; a
     // trailing newline is dropped, as `println!` adds one.
     let text = String::from_utf8_lossy(&data[..n]);
-    println!("client {fd}: {}", text.trim_end_matches(['\r', '\n']));
+    say!("client {fd}: {}", text.trim_end_matches(['\r', '\n']));
 
     // The echo. The socket is non-blocking, so `write_all` fails with `WouldBlock` if the
     // client's receive window and our send buffer are both full, that is, if the client

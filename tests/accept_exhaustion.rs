@@ -28,7 +28,7 @@ const WATCH: Duration = Duration::from_millis(300);
 /// descriptors already open, so far fewer are needed).
 const MAX_FILLERS: usize = 1000;
 
-/// Echoes everything `stream` sends until it closes: the handler of
+/// Echoes everything `stream` sends until it closes: the echo loop of
 /// `examples/echo_server.rs`.
 async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;

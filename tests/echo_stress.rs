@@ -1,7 +1,7 @@
 //! The echo server under load: hundreds of concurrent clients moving random payloads, some
 //! half-closing, some resetting mid-transfer.
 //!
-//! The server (the handler of `examples/echo_server.rs`) runs on one thread, the clients
+//! The server (the echo loop of `examples/echo_server.rs`) runs on one thread, the clients
 //! on a second runtime on another. Every client that does not reset must get back exactly
 //! the bytes it sent; at the end the server must hold no client socket and still accept.
 //!
@@ -57,7 +57,7 @@ enum Ending {
     Reset,
 }
 
-/// Echoes everything `stream` sends until it closes: the handler of
+/// Echoes everything `stream` sends until it closes: the echo loop of
 /// `examples/echo_server.rs`.
 async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;

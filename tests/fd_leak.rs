@@ -18,7 +18,7 @@ use epoll_rt::{AsyncTcpListener, AsyncTcpStream, Runtime, spawn};
 /// Clients in each scenario.
 const CLIENTS: usize = 50;
 
-/// Echoes everything `stream` sends until it closes: the handler of
+/// Echoes everything `stream` sends until it closes: the echo loop of
 /// `examples/echo_server.rs`.
 async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;

@@ -37,7 +37,7 @@ fn echo_handler_future_stays_small() {
     // progress (32 for `read` and `write_all`: stream reference, waiter ticket, buffer
     // slice; 40 for `read_exact`) + 8 (`n`). The same handler built on nested `async fn`s
     // took 256 bytes.
-    let tcp = future_size(server::echo); // the handler of `examples/echo_server.rs`
+    let tcp = future_size(server::echo); // the echo loop of `examples/echo_server.rs`
     assert!(tcp <= 144, "echo handler future: {tcp} bytes");
     let unix = future_size(echo_unix);
     assert!(unix <= 152, "Unix echo handler future: {unix} bytes");

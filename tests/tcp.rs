@@ -20,7 +20,7 @@ use epoll_rt::net::OwnedReadHalf;
 use epoll_rt::time::{sleep, timeout};
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, spawn};
 
-/// Echoes everything `stream` sends until it closes: the handler of
+/// Echoes everything `stream` sends until it closes: the echo loop of
 /// `examples/echo_server.rs`.
 async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;

@@ -6,9 +6,10 @@
 //! their own: `redis-benchmark` starts with `CONFIG GET save` and `CONFIG GET appendonly`,
 //! and an interactive `redis-cli` with `COMMAND DOCS`.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::db::Db;
+use crate::log::RateLimit;
 use crate::resp::{
     Request, push_array_header, push_bulk, push_decimal, push_error, push_integer, push_null,
     push_simple,
@@ -188,6 +189,10 @@ fn expire_unit(option: &[u8]) -> Option<u64> {
 }
 
 /// The deadline `amount` units (of `unit_ms` milliseconds) from now, or Redis's error.
+///
+/// Redis turns the time to live into an absolute Unix time in milliseconds, an `i64`, and
+/// refuses one that overflows it: so `PX 9223372036854775807` is an error, as is any
+/// `EX` over `i64::MAX / 1000` minus the present.
 fn expire_deadline(amount: &[u8], unit_ms: u64) -> Result<Instant, &'static str> {
     const INVALID: &str = "ERR invalid expire time in 'set' command";
     let amount = parse_i64(amount).ok_or(NOT_AN_INTEGER)?;
@@ -196,6 +201,15 @@ fn expire_deadline(amount: &[u8], unit_ms: u64) -> Result<Instant, &'static str>
         .filter(|&n| n > 0)
         .ok_or(INVALID)?;
     let millis = amount.checked_mul(unit_ms).ok_or(INVALID)?;
+    let unix_now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    if millis
+        .checked_add(unix_now)
+        .is_none_or(|at| at > i64::MAX as u64)
+    {
+        return Err(INVALID);
+    }
     Instant::now()
         .checked_add(Duration::from_millis(millis))
         .ok_or(INVALID)
@@ -341,8 +355,15 @@ fn unknown_subcommand(sub: &[u8], command: &str, out: &mut Vec<u8>) {
     );
 }
 
+thread_local! {
+    /// Unknown commands are logged at most once a second: a client can send them as fast
+    /// as it likes, and the log must not grow (or stall the server) with them.
+    static UNKNOWN_LOG: RateLimit = const { RateLimit::new() };
+}
+
 /// Redis's error for an unknown command, quoting the start of its arguments (at most
-/// about 128 bytes of them). The command is logged too: it tells what a client expected.
+/// about 128 bytes of them). The command is logged too (rate-limited): it tells what a
+/// client expected.
 fn unknown(request: Request<'_>, out: &mut Vec<u8>) {
     let name = request.arg(0);
     let mut args = String::new();
@@ -355,7 +376,7 @@ fn unknown(request: Request<'_>, out: &mut Vec<u8>) {
         args.push_str(&format!("'{arg}' "));
     }
     let name = String::from_utf8_lossy(&name[..name.len().min(128)]);
-    eprintln!("unknown command: '{name}' {args}");
+    UNKNOWN_LOG.with(|limit| limit.log(|| format!("unknown command: '{name}' {args}")));
     push_error(
         out,
         &format!("ERR unknown command '{name}', with args beginning with: {args}"),
@@ -468,9 +489,23 @@ mod tests {
             run(&mut db, "SET k v EX 0\r\nSET k v PX -5\r\n"),
             "-ERR invalid expire time in 'set' command\r\n".repeat(2)
         );
+        // Checked against redis-server 7.0: the deadline, as Unix milliseconds, must fit
+        // an i64.
+        for amount in [
+            "EX 9223372036854775807",
+            "EX 9223372036854775",
+            "EX 9223372036854774",
+            "PX 9223372036854775807",
+        ] {
+            assert_eq!(
+                run(&mut db, &format!("SET k v {amount}\r\n")),
+                "-ERR invalid expire time in 'set' command\r\n",
+                "{amount}"
+            );
+        }
         assert_eq!(
-            run(&mut db, "SET k v EX 9223372036854775807\r\n"),
-            "-ERR invalid expire time in 'set' command\r\n"
+            run(&mut db, "SET k v PX 9000000000000000000\r\n"),
+            "+OK\r\n"
         );
         assert_eq!(
             run(&mut db, "SET k v EX ten\r\n"),

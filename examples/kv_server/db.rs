@@ -6,15 +6,15 @@
 //!   checks it. An expired key is removed when it is next touched, and behaves as missing.
 //! - **Actively**: keys that expire but are never touched again would otherwise stay in
 //!   memory for good. So a periodic sweep (the task `sweep_expired` in `main.rs`, driven
-//!   by `epoll_rt::time::interval`) walks the keys that have a deadline, a small batch
-//!   at a time, and removes those that have passed it.
+//!   by `epoll_rt::time::interval`) samples keys that have a deadline at random, a small
+//!   batch at a time, and removes those that have passed it; as long as more than a
+//!   quarter of a sample had expired, there are probably many more, so it samples again.
 //!
-//! The sweep needs to find the keys with a deadline without walking the whole map, and to
-//! resume where it stopped. So they are also listed in a vector, `expiring`, and each such
-//! entry knows its place in it, which keeps adding and removing O(1) (`swap_remove`, then
-//! fix the index of the key that moved). Redis instead keeps a second hash map and samples
-//! it at random; a vector and a cursor visit every key in turn, which is simpler to reason
-//! about.
+//! The sweep needs to pick a key with a deadline at random without walking the whole map.
+//! So those keys are also listed in a vector, `expiring`, and each such entry knows its
+//! place in it, which keeps adding and removing O(1) (`swap_remove`, then fix the index of
+//! the key that moved). Redis keeps a second hash map and samples its buckets; a vector
+//! gives a uniform sample with one random number per key.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -51,7 +51,7 @@ impl Entry {
 }
 
 /// The key space.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Db {
     /// Every key, live or expired but not yet removed. A key is an `Rc<[u8]>` so that
     /// [`expiring`](Self::expiring) can hold it too without a second copy.
@@ -59,8 +59,18 @@ pub struct Db {
     /// The keys that have a deadline, in no particular order. Invariant: `map[expiring[i]]`
     /// exists and its `expiry.slot` is `i`, for every `i`.
     expiring: Vec<Rc<[u8]>>,
-    /// Where the sweep resumes in [`expiring`](Self::expiring).
-    cursor: usize,
+    /// The state of the sweep's random number generator (xorshift64; never 0).
+    rng: u64,
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Self {
+            map: HashMap::new(),
+            expiring: Vec::new(),
+            rng: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
 }
 
 impl Db {
@@ -125,16 +135,17 @@ impl Db {
     /// Removes `key`. Returns whether it held a live value (an expired key is removed
     /// too, but counts as missing).
     pub fn remove(&mut self, key: &[u8]) -> bool {
-        let Some(entry) = self.map.remove(key) else {
-            return false;
-        };
-        match entry.expiry {
-            Some(expiry) => {
-                self.unlist(expiry.slot);
-                expiry.at > Instant::now()
-            }
-            None => true,
+        self.take(key)
+            .is_some_and(|entry| entry.deadline().is_none_or(|at| at > Instant::now()))
+    }
+
+    /// Removes the entry at `key`, live or expired, and returns it.
+    fn take(&mut self, key: &[u8]) -> Option<Entry> {
+        let entry = self.map.remove(key)?;
+        if let Some(expiry) = entry.expiry {
+            self.unlist(expiry.slot);
         }
+        Some(entry)
     }
 
     /// How many keys there are, counting expired keys not yet removed (as Redis's
@@ -143,28 +154,45 @@ impl Db {
         self.map.len()
     }
 
-    /// Examines up to `budget` keys that have a deadline, from where the last sweep
-    /// stopped, and removes those that have expired at `now`. Returns how many keys were
-    /// examined and how many of them removed.
-    pub fn sweep(&mut self, now: Instant, budget: usize) -> (usize, usize) {
-        let budget = budget.min(self.expiring.len()); // each key at most once per call
-        let mut examined = 0;
+    /// Examines `sample` keys that have a deadline, picked at random (fewer if fewer
+    /// have one), and removes those that have expired at `now`. Returns how many keys
+    /// were examined and how many of them removed.
+    pub fn sweep(&mut self, now: Instant, sample: usize) -> (usize, usize) {
+        let sample = sample.min(self.expiring.len());
         let mut removed = 0;
-        while examined < budget && !self.expiring.is_empty() {
-            if self.cursor >= self.expiring.len() {
-                self.cursor = 0; // wrap around: every key gets its turn
-            }
-            let key = self.expiring[self.cursor].clone();
-            examined += 1;
-            if self.map[&key].is_expired(now) {
-                self.remove(&key);
+        for _ in 0..sample {
+            let slot = self.random_below(self.expiring.len());
+            let key = &self.expiring[slot];
+            if self.map[key].is_expired(now) {
+                let key = key.clone();
+                self.take(&key);
                 removed += 1;
-                // The last key moved into the cursor's slot: look at it next.
-            } else {
-                self.cursor += 1;
             }
         }
-        (examined, removed)
+        (sample, removed)
+    }
+
+    /// Gives back the memory of a key space that shrank a lot (after a mass expiry, say):
+    /// a hash map keeps its largest capacity otherwise. Rehashing costs time in
+    /// proportion to the keys left, so only when they are few next to the capacity.
+    pub fn shrink(&mut self) {
+        if self.map.capacity() > 1024 && self.map.capacity() > 8 * self.map.len() {
+            self.map.shrink_to(2 * self.map.len());
+        }
+        if self.expiring.capacity() > 1024 && self.expiring.capacity() > 8 * self.expiring.len() {
+            self.expiring.shrink_to(2 * self.expiring.len());
+        }
+    }
+
+    /// A random number below `n` (which is not 0): xorshift64, then Lemire's
+    /// multiply-shift instead of a division. Not for cryptography; uniform enough here.
+    fn random_below(&mut self, n: usize) -> usize {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        ((u128::from(x) * n as u128) >> 64) as usize
     }
 
     /// Removes the entry at `key` if it has expired.
@@ -282,9 +310,9 @@ mod tests {
             db.set(&i.to_be_bytes(), b"v", deadline);
         }
         assert_eq!(db.expiring.len(), 75);
-        // Batches of 10 get through every key with a deadline within a few rounds.
+        // Random samples of 10 find every expired key within a bounded number of rounds.
         let mut removed = 0;
-        for _ in 0..20 {
+        for _ in 0..200 {
             let (examined, gone) = db.sweep(now, 10);
             assert!(examined <= 10);
             removed += gone;

@@ -17,8 +17,19 @@
 //! ```
 //!
 //! The first line of output is `listening on <address>`, with the real port. Commands it
-//! does not know are answered with Redis's error and logged to stderr, which is how one
-//! finds out what a client expects.
+//! does not know are answered with Redis's error and logged to stderr (at most once a
+//! second, through a queue that never makes a request wait: see `common/log.rs`), which
+//! is how one finds out what a client expects.
+//!
+//! Limits, as in Redis: `--timeout SECS` closes a client silent for that long (0, the
+//! default: never), and `--maxclients N` caps the connections (default: 10,000, or the
+//! descriptor limit minus 32 if lower); a client over the cap gets
+//! `-ERR max number of clients reached` and is closed.
+//!
+//! `SIGINT` (Ctrl-C) or `SIGTERM` shuts it down gracefully, as redis-server does: it stops
+//! accepting, lets each connection finish the request it is reading, closes it, and exits
+//! with status 0 (after `--grace SECS`, default 5, at most). A second signal exits at once,
+//! with status 130 or 143.
 //!
 //! Commands: `PING`, `ECHO`, `SET` (with `EX`, `PX`, `NX`, `XX`, `GET`, `KEEPTTL`),
 //! `GET`, `DEL`, `EXISTS`, `INCR`, `DECR`, `INCRBY`, `TTL`, `PTTL`, `DBSIZE`, `QUIT`, and
@@ -41,15 +52,23 @@
 
 mod commands;
 mod db;
+#[path = "../common/idle.rs"]
+mod idle;
+#[path = "../common/log.rs"]
+mod log;
 mod resp;
+#[path = "../common/shutdown.rs"]
+mod shutdown;
 
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use epoll_rt::time::{MissedTickBehavior, interval};
+use epoll_rt::time::sleep;
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, yield_now};
+use idle::{Clock, Watchdog, default_max_clients, unless_idle};
+use shutdown::{DEFAULT_GRACE, Live, Stop, block_signals, parse_secs, watch_signals};
 
 use commands::After;
 use db::Db;
@@ -62,9 +81,12 @@ const INITIAL_BUFFER: usize = 16 * 1024;
 /// The least free space worth a read: with less, the buffer is compacted or grown first.
 const MIN_READ: usize = 4 * 1024;
 
-/// Largest request a connection may send: room for two arguments of the largest size.
-/// (Redis's `client-query-buffer-limit` is 1 GiB.)
-const MAX_REQUEST: usize = 2 * resp::MAX_BULK + 64 * 1024;
+/// Largest request a connection may send: Redis's `client-query-buffer-limit`, 1 GiB.
+const MAX_REQUEST: usize = 1024 * 1024 * 1024;
+
+/// Below this size a buffer that needs room doubles; above it, it grows by this much (as
+/// Redis's query buffer does), so that a large buffer is not doubled for a few bytes.
+const GROW_STEP: usize = 1024 * 1024;
 
 /// Reply buffers grown larger than this (by a large `GET`) are freed after the write.
 const MAX_KEPT_OUTPUT: usize = 1024 * 1024;
@@ -72,15 +94,32 @@ const MAX_KEPT_OUTPUT: usize = 1024 * 1024;
 /// How often the expiry sweep runs (Redis: 10 times a second too).
 const SWEEP_PERIOD: Duration = Duration::from_millis(100);
 
-/// Keys with a deadline examined per batch of the sweep.
-const SWEEP_BATCH: usize = 128;
+/// Keys with a deadline sampled per batch of the sweep, as in Redis.
+const SWEEP_BATCH: usize = 20;
 
-/// Longest the sweep may run in one tick: at most 2% of the thread.
-const SWEEP_TIME: Duration = Duration::from_millis(2);
+/// How long the sweep runs batches before it yields to the connections: what a request
+/// may wait for during a mass expiry (the issue's bound is 10 ms). Much shorter, and a
+/// busy connection's turn between two slices (a large pipelined read, tens of
+/// milliseconds on a loaded machine) leaves the sweep too little of the thread: with
+/// 1 ms slices, a flood of expiring SETs outran it.
+const SWEEP_SLICE: Duration = Duration::from_millis(5);
+
+/// Longest the sweep may run in one cycle: a quarter of the thread, as Redis allows its
+/// own (25 ms of every 100 ms), so that a mass expiry is purged within seconds.
+const SWEEP_TIME: Duration = Duration::from_millis(25);
 
 /// Serves one connection until the client closes it, sends `QUIT`, or breaks the
-/// protocol.
-async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>) -> io::Result<()> {
+/// protocol, or the server stops while the connection is between requests.
+async fn serve(
+    mut stream: AsyncTcpStream,
+    db: Rc<RefCell<Db>>,
+    stop: Rc<Stop>,
+    _live: Live,
+    idle: Option<(Clock, Duration)>,
+) -> io::Result<()> {
+    let mut stopped = stop.wait();
+    // With `--timeout`, a client silent for that long is closed (Redis's `timeout`).
+    let mut watchdog = idle.map(|(clock, limit)| (Watchdog::new(clock, Some(limit)), limit));
     stream.set_nodelay(true)?;
 
     // `buf[start..end]` holds bytes read and not yet handled: at most one partial request,
@@ -91,14 +130,28 @@ async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>) -> io::Result<()
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
 
     loop {
-        // 1. Make room for a read: move the partial request to the front, or grow.
-        if buf.len() - end < MIN_READ && start > 0 {
+        // 1. Make room for a read: move the partial request to the front, or grow. A
+        // bulk string whose length is known gets exactly the room it needs.
+        let wanted = parser.wanted();
+        if (buf.len() - end < MIN_READ || start + wanted > buf.len()) && start > 0 {
             buf.copy_within(start..end, 0);
             end -= start;
             start = 0;
         }
-        if buf.len() - end < MIN_READ && buf.len() < MAX_REQUEST {
-            buf.resize((buf.len() * 2).min(MAX_REQUEST), 0);
+        let needed = (start + wanted).max(end + MIN_READ);
+        if buf.len() < needed && buf.len() < MAX_REQUEST {
+            let step = if wanted > 0 {
+                0
+            } else {
+                buf.len().min(GROW_STEP)
+            };
+            let size = needed.max(buf.len() + step).min(MAX_REQUEST);
+            // A new zeroed allocation rather than `resize`: a large one comes straight
+            // from the kernel as untouched zero pages, which cost memory only as the
+            // data arrives, as in Redis; `resize` would write every zero at once.
+            let mut larger = vec![0u8; size];
+            larger[..end].copy_from_slice(&buf[..end]);
+            buf = larger;
         }
         if end == buf.len() {
             let message = format!("ERR Protocol error: request larger than {MAX_REQUEST} bytes");
@@ -106,10 +159,26 @@ async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>) -> io::Result<()
             return stream.write_all(&out).await;
         }
 
-        // 2. Read. Zero bytes: the client closed the connection.
-        let n = stream.read(&mut buf[end..]).await?;
+        // 2. Read. Zero bytes: the client closed the connection. Between requests, the
+        // server's stop ends the connection; a request half read is waited for.
+        let watch = watchdog.as_mut().map(|(watchdog, _)| watchdog);
+        let read = unless_idle(watch, stream.read(&mut buf[end..]));
+        let n = if start == end {
+            match stopped.unless(read).await {
+                Some(Some(read)) => read?,
+                _ => return Ok(()), // the server stops, or the client timed out
+            }
+        } else {
+            match read.await {
+                Some(read) => read?,
+                None => return Ok(()), // timed out
+            }
+        };
         if n == 0 {
             return Ok(());
+        }
+        if let Some((watchdog, limit)) = &mut watchdog {
+            watchdog.restart(Some(*limit));
         }
         end += n;
 
@@ -163,46 +232,135 @@ async fn serve(mut stream: AsyncTcpStream, db: Rc<RefCell<Db>>) -> io::Result<()
 
 /// Removes expired keys that nobody reads, so they do not stay in memory for good.
 ///
-/// Every tick it sweeps batches of keys with a deadline (see `Db::sweep`), as long as a
-/// quarter or more of a batch had expired (so there are probably more) and for at most
-/// [`SWEEP_TIME`], yielding to the connections between batches: the same policy as
-/// Redis's active expiry.
+/// Every [`SWEEP_PERIOD`] it samples batches of keys with a deadline (see `Db::sweep`),
+/// as long as more than a quarter of a batch had expired (so there are probably many
+/// more) and for at most [`SWEEP_TIME`] of its own work, yielding to the connections
+/// between batches: the policy of Redis's active expiry. Then it gives back the memory of a key space that
+/// shrank. A cycle that ran out of time with most samples still expired is behind (a
+/// mass expiry): the next one comes after [`SWEEP_TIME`] rather than the full period,
+/// for half of the thread until it has caught up, as Redis adds its "fast" cycles
+/// between events for the same reason.
 async fn sweep_expired(db: Rc<RefCell<Db>>) {
-    let mut ticks = interval(SWEEP_PERIOD);
-    // After a busy stretch, one sweep is enough: no burst of catch-up ticks.
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut pause = SWEEP_PERIOD;
     loop {
-        ticks.tick().await;
-        let started = Instant::now();
-        loop {
-            let (examined, removed) = db.borrow_mut().sweep(Instant::now(), SWEEP_BATCH);
-            if removed * 4 < examined || examined == 0 || started.elapsed() >= SWEEP_TIME {
+        sleep(pause).await;
+        // The budget counts the sweep's own time only: between slices, a connection may
+        // run a large pipelined batch, and counting that too left the sweep a few
+        // samples per cycle while clients were busy (a mass expiry during a flood of SETs
+        // was never caught up).
+        let mut spent = Duration::ZERO;
+        let mut behind = false;
+        'cycle: loop {
+            // One slice: batches for up to SWEEP_SLICE, then the connections' turn.
+            let started = Instant::now();
+            loop {
+                let (examined, removed) = db.borrow_mut().sweep(Instant::now(), SWEEP_BATCH);
+                if removed * 4 <= examined {
+                    break 'cycle;
+                }
+                if started.elapsed() >= SWEEP_SLICE {
+                    break;
+                }
+            }
+            spent += started.elapsed();
+            if spent >= SWEEP_TIME {
+                behind = true;
                 break;
             }
             yield_now().await;
         }
+        db.borrow_mut().shrink();
+        pause = if behind { SWEEP_TIME } else { SWEEP_PERIOD };
     }
 }
 
-/// Accepts connections forever, one task each.
-async fn server(addr: String) -> io::Result<()> {
-    let listener = AsyncTcpListener::bind(addr)?;
+/// The command line.
+struct Config {
+    /// Where to listen.
+    addr: String,
+    /// `--grace SECS`: how long connections may finish after a signal.
+    grace: Duration,
+    /// `--timeout SECS`: how long a client may stay silent; `None` (0): for ever.
+    timeout: Option<Duration>,
+    /// `--maxclients N`: the most connections at once.
+    max_clients: usize,
+}
+
+/// Accepts connections until the server stops, one task each. A client over
+/// `--maxclients` is told so and closed, as Redis does.
+async fn accept_loop(
+    listener: AsyncTcpListener,
+    db: Rc<RefCell<Db>>,
+    stop: Rc<Stop>,
+    config: &Config,
+) -> io::Result<()> {
+    let idle = config.timeout.map(|limit| (Clock::start(), limit));
+    loop {
+        let (stream, _peer) = listener.accept().await?;
+        if stop.live_count() >= config.max_clients {
+            spawn(refuse(stream));
+            continue;
+        }
+        // A connection's error (a reset, say) ends that connection only.
+        // Counted from here, not from the task's first poll: a burst of accepts comes
+        // before any of their tasks runs.
+        let live = stop.live();
+        spawn(serve(stream, db.clone(), stop.clone(), live, idle.clone()));
+    }
+}
+
+/// Redis's answer to a client over the limit; then the connection closes.
+async fn refuse(mut stream: AsyncTcpStream) -> io::Result<()> {
+    stream
+        .write_all(b"-ERR max number of clients reached\r\n")
+        .await
+}
+
+/// Serves until a signal, then shuts down gracefully.
+async fn server(config: Config) -> io::Result<()> {
+    let listener = AsyncTcpListener::bind(&config.addr)?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
 
     let db = Rc::new(RefCell::new(Db::default()));
     spawn(sweep_expired(db.clone()));
-    loop {
-        let (stream, _peer) = listener.accept().await?;
-        // A connection's error (a reset, say) ends that connection only.
-        spawn(serve(stream, db.clone()));
-    }
+    let stop = Rc::new(Stop::default());
+    let on_signal = stop.clone();
+    spawn(watch_signals(move || on_signal.fire()));
+    let accepting = accept_loop(listener, db, stop.clone(), &config);
+    stop.serve(config.grace, accepting).await
 }
 
-/// `kv_server [ADDR]`
+/// `kv_server [ADDR] [--grace SECS] [--timeout SECS] [--maxclients N]`
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:33445".into());
-    block_on(server(addr))
+    // Before any thread exists (the logger's included), so that all inherit the mask.
+    block_signals()?;
+    let mut config = Config {
+        addr: "127.0.0.1:33445".to_owned(),
+        grace: DEFAULT_GRACE,
+        timeout: None,
+        max_clients: default_max_clients(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--grace" => config.grace = parse_secs("--grace", args.next())?,
+            "--timeout" => {
+                let secs = parse_secs("--timeout", args.next())?;
+                config.timeout = Some(secs).filter(|secs| !secs.is_zero());
+            }
+            "--maxclients" => {
+                config.max_clients = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| {
+                        let message = "--maxclients needs a positive number";
+                        io::Error::new(io::ErrorKind::InvalidInput, message)
+                    })?;
+            }
+            _ => config.addr = arg,
+        }
+    }
+    block_on(server(config))
 }

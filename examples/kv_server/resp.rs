@@ -24,12 +24,12 @@
 use std::fmt;
 use std::ops::Range;
 
-/// Longest bulk string accepted (Redis's limit is 512 MiB; this server stays smaller,
-/// since every connection may buffer one).
-pub const MAX_BULK: usize = 64 * 1024 * 1024;
+/// Longest bulk string accepted: Redis's default `proto-max-bulk-len`, 512 MiB. (The
+/// connection's buffer grows as the bytes arrive, not when the length is announced.)
+pub const MAX_BULK: usize = 512 * 1024 * 1024;
 
-/// Most arguments in one request (Redis accepts up to 1024 × 1024 too).
-pub const MAX_ARGS: usize = 1024 * 1024;
+/// Most arguments in one request: as in Redis, any count that fits a C `int`.
+pub const MAX_ARGS: usize = i32::MAX as usize;
 
 /// Longest inline request, as in Redis.
 pub const MAX_INLINE: usize = 64 * 1024;
@@ -48,8 +48,6 @@ pub enum ProtocolError {
     ExpectedBulk(u8),
     /// `$` followed by something other than a number from 0 to [`MAX_BULK`], then `\r\n`.
     InvalidBulkLength,
-    /// A bulk string not followed by `\r\n`.
-    MissingCrlf,
     /// An inline request with no `\n` within [`MAX_INLINE`] bytes.
     TooBigInline,
 }
@@ -60,7 +58,6 @@ impl fmt::Display for ProtocolError {
             Self::InvalidMultibulkLength => f.write_str("invalid multibulk length"),
             Self::ExpectedBulk(byte) => write!(f, "expected '$', got '{}'", byte.escape_ascii()),
             Self::InvalidBulkLength => f.write_str("invalid bulk length"),
-            Self::MissingCrlf => f.write_str("expected '\\r\\n' after bulk data"),
             Self::TooBigInline => f.write_str("too big inline request"),
         }
     }
@@ -126,6 +123,9 @@ pub struct Parser {
     args: Vec<Range<usize>>,
     /// How far the current request has been parsed, relative to its first byte.
     pos: usize,
+    /// How many bytes the current request needs at least, relative to its first byte, as
+    /// far as the parser knows: the end of the bulk string it is reading, or 0.
+    wanted: usize,
     /// What comes next.
     state: State,
 }
@@ -142,6 +142,7 @@ impl Parser {
         Self {
             args: Vec::with_capacity(8),
             pos: 0,
+            wanted: 0,
             state: State::Start,
         }
     }
@@ -196,11 +197,11 @@ impl Parser {
                         .filter(|&len| len <= MAX_BULK)
                         .ok_or(ProtocolError::InvalidBulkLength)?;
                     let end = start + len;
-                    let Some(crlf) = buf.get(end..end + 2) else {
+                    // The two bytes after the data are skipped unseen, as Redis does: they
+                    // should be `\r\n`, but nothing depends on it.
+                    if buf.len() < end + 2 {
+                        self.wanted = end + 2;
                         return Ok(None);
-                    };
-                    if crlf != b"\r\n" {
-                        return Err(ProtocolError::MissingCrlf);
                     }
                     self.args.push(start..end);
                     self.pos = end + 2;
@@ -225,6 +226,14 @@ impl Parser {
                 }
             }
         }
+    }
+
+    /// How many bytes the request being parsed needs at least, counted from its first
+    /// byte: once a bulk string's length is known, up to its end; otherwise 0. The caller
+    /// grows its buffer to this, no more (a 32 MiB argument needs 32 MiB, not the 64 MiB
+    /// that doubling would give).
+    pub fn wanted(&self) -> usize {
+        self.wanted
     }
 
     /// The request last parsed, whose bytes start at `bytes[0]`.
@@ -254,46 +263,60 @@ impl Parser {
     /// Ends the current request: returns its length, and gets ready for the next one.
     fn finish(&mut self) -> usize {
         self.state = State::Start;
+        self.wanted = 0;
         std::mem::take(&mut self.pos)
     }
 }
 
-/// Parses the decimal number at `buf[at..]` and the `\r\n` after it. Returns the number
-/// and the position just past the `\r\n`; `Ok(None)` if `buf` ends first; `Err` if the
-/// bytes cannot be such a line (a non-digit, more than [`MAX_DIGITS`] characters,
-/// overflow).
+/// Parses the decimal number at `buf[at..]` and the two bytes after it (`\r\n`). Returns
+/// the number and the position just past them; `Ok(None)` if `buf` ends first; `Err` if
+/// the bytes cannot be such a line.
+///
+/// The rules are Redis's (`string2ll`): an optional `-`, then either `0` alone or digits
+/// not starting with `0` (so each number has one spelling: `04`, `-0` and `+4` are
+/// errors), within the range of an `i64` (`-9223372036854775808` included). As in Redis,
+/// the byte after the `\r` is skipped unseen. Unlike Redis, which waits up to 64 KiB for
+/// the `\r`, more than [`MAX_DIGITS`] characters without one is an error at once.
 fn number_line(buf: &[u8], at: usize) -> Result<Option<(i64, usize)>, ()> {
     let rest = buf.get(at..).unwrap_or_default();
-    let (negative, digits_at) = match rest.first() {
-        Some(b'-') => (true, 1),
-        _ => (false, 0),
+    let Some(cr) = rest.iter().take(MAX_DIGITS + 1).position(|&b| b == b'\r') else {
+        return if rest.len() > MAX_DIGITS {
+            Err(())
+        } else {
+            Ok(None)
+        };
     };
+    let value = parse_decimal(&rest[..cr]).ok_or(())?;
+    if rest.len() < cr + 2 {
+        return Ok(None);
+    }
+    Ok(Some((value, at + cr + 2)))
+}
+
+/// `digits` as an `i64`, by the rules of [`number_line`].
+fn parse_decimal(digits: &[u8]) -> Option<i64> {
+    let (negative, digits) = match digits {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, digits),
+    };
+    match digits {
+        [b'0'] if !negative => return Some(0),
+        [b'1'..=b'9', ..] => {}
+        _ => return None, // empty, a leading zero, `-0`, a sign other than `-`
+    }
+    // Accumulated as a negative number, whose range reaches one further than the
+    // positive one: that is how `-9223372036854775808` fits.
     let mut value: i64 = 0;
-    let mut i = digits_at;
-    loop {
-        if i > MAX_DIGITS {
-            return Err(()); // no `\r` where the longest number would have ended
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
         }
-        match rest.get(i) {
-            None => return Ok(None),
-            Some(b'\r') => break,
-            Some(&d) if d.is_ascii_digit() => {
-                value = value
-                    .checked_mul(10)
-                    .and_then(|v| v.checked_add(i64::from(d - b'0')))
-                    .ok_or(())?;
-            }
-            Some(_) => return Err(()),
-        }
-        i += 1;
+        value = value.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
     }
-    if i == digits_at {
-        return Err(()); // no digit at all
-    }
-    match rest.get(i + 1) {
-        None => Ok(None),
-        Some(b'\n') => Ok(Some((if negative { -value } else { value }, at + i + 2))),
-        Some(_) => Err(()),
+    if negative {
+        Some(value)
+    } else {
+        value.checked_neg()
     }
 }
 
@@ -500,17 +523,21 @@ mod tests {
             (b"*\r\n", InvalidMultibulkLength),
             (b"*1x\r\n", InvalidMultibulkLength),
             (b"*1\n$4\r\nPING\r\n", InvalidMultibulkLength),
-            (b"*1\rx", InvalidMultibulkLength),
             (b"*99999999999999999999999\r\n", InvalidMultibulkLength),
-            (b"*1048577\r\n", InvalidMultibulkLength),
+            (b"*2147483648\r\n", InvalidMultibulkLength),
+            (b"*-9223372036854775809\r\n", InvalidMultibulkLength),
+            (b"*04\r\n", InvalidMultibulkLength),
+            (b"*-0\r\n", InvalidMultibulkLength),
+            (b"*+1\r\n", InvalidMultibulkLength),
             (b"*1\r\n:4\r\n", ExpectedBulk(b':')),
             (b"*1\r\n+PING\r\n", ExpectedBulk(b'+')),
             (b"*1\r\n$-1\r\n", InvalidBulkLength),
             (b"*1\r\n$-5\r\n", InvalidBulkLength),
             (b"*1\r\n$abc\r\n", InvalidBulkLength),
-            (b"*1\r\n$67108865\r\n", InvalidBulkLength),
-            (b"*1\r\n$4\r\nPINGxx", MissingCrlf),
-            (b"*1\r\n$4\r\nPING\n\r", MissingCrlf),
+            (b"*1\r\n$536870913\r\n", InvalidBulkLength),
+            (b"*1\r\n$04\r\nPING\r\n", InvalidBulkLength),
+            (b"*1\r\n$00\r\n\r\n", InvalidBulkLength),
+            (b"*1\r\n$+4\r\nPING\r\n", InvalidBulkLength),
         ];
         for &(input, error) in cases {
             assert_eq!(
@@ -520,6 +547,44 @@ mod tests {
                 input.escape_ascii()
             );
         }
+    }
+
+    #[test]
+    fn edge_cases_redis_accepts() {
+        // Checked against redis-server 7.0: counts up to `i32::MAX` wait for their
+        // arguments, the smallest `i64` count is an empty request, and the two bytes
+        // after a number's `\r` or a bulk's data are skipped unseen.
+        for input in [
+            &b"*2147483647\r\n"[..],
+            b"*1048577\r\n",
+            b"*1\r\n$536870912\r\n",
+        ] {
+            assert_eq!(
+                Parser::new().parse(input),
+                Ok(None),
+                "{}",
+                input.escape_ascii()
+            );
+        }
+        assert_eq!(
+            parse_all(b"*-9223372036854775808\r\nPING\r\n"),
+            Ok(vec![vec![], words(&["PING"])])
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$4\r\nPINGxx*1\rx$4\r\nPING\n\r"),
+            Ok(vec![words(&["PING"]), words(&["PING"])])
+        );
+    }
+
+    #[test]
+    fn a_growing_bulk_says_how_much_it_needs() {
+        let mut parser = Parser::new();
+        let input = b"*2\r\n$3\r\nGET\r\n$10\r\n0123";
+        assert_eq!(parser.parse(input), Ok(None));
+        assert_eq!(parser.wanted(), 18 + 10 + 2); // header, data, `\r\n`
+        let input = b"*2\r\n$3\r\nGET\r\n$10\r\n0123456789\r\n";
+        assert_eq!(parser.parse(input), Ok(Some(input.len())));
+        assert_eq!(parser.wanted(), 0);
     }
 
     #[test]

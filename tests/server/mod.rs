@@ -2,7 +2,7 @@
 //! it: it counts what happens to every connection, reports the CPU time of its thread, and
 //! stops on request.
 //!
-//! The handler is the one of `examples/echo_server.rs`, and the server is what that example
+//! The handler is the echo loop of `examples/echo_server.rs`, and the server is what that example
 //! runs without `--threads`: one runtime on one thread, one task per connection.
 
 #![allow(dead_code)] // each test file uses a different subset
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, spawn};
 
-/// Echoes everything `stream` sends until it closes: the handler of
+/// Echoes everything `stream` sends until it closes: the echo loop of
 /// `examples/echo_server.rs`.
 pub async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
