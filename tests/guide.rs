@@ -28,6 +28,7 @@
 //! <!-- output: PROGRAM [ARG ...] [stderr] [env NAME=VALUE] [session]
 //! vary: TOKEN [TOKEN ...] = KIND [LOW..HIGH]
 //! vary: durations
+//! only: PREFIX
 //! -->
 //! ```
 //!
@@ -51,6 +52,9 @@
 //!   or `any` (any run of non-space characters).
 //! - `vary: durations`: every duration-shaped word of the block varies (as `duration`,
 //!   with no range): for traces, which stamp every line with a time.
+//! - `only: PREFIX`: only the output lines that start with `PREFIX` are compared: for a
+//!   trace interleaved with lines another thread prints at a moment of its own (a
+//!   server's log thread), which the chapter says it leaves out.
 //!
 //! ```text
 //! <!-- strace: echo_server session [trace=SYSCALL,SYSCALL,...] -->
@@ -307,6 +311,8 @@ struct Marker {
     args: Vec<String>,
     /// The marker's `vary:` lines, without the `vary:`.
     vary: Vec<String>,
+    /// The marker's `only:` prefix, if any: output lines without it are not compared.
+    only: Option<String>,
     /// The quoted lines: the block's body, or the table's rows (header and rule included).
     quoted: Vec<String>,
 }
@@ -333,6 +339,7 @@ fn markers() -> Vec<Marker> {
             // The marker's lines, up to `-->`.
             let mut words = first.trim().trim_end_matches("-->").trim().to_owned();
             let mut vary = Vec::new();
+            let mut only = None;
             let mut end = i;
             while !lines[end].trim_end().ends_with("-->") {
                 end += 1;
@@ -340,6 +347,10 @@ fn markers() -> Vec<Marker> {
                     panic!("{chapter}: a `{kind}` marker is not closed with `-->`")
                 });
                 let line = line.trim().trim_end_matches("-->").trim();
+                if let Some(prefix) = line.strip_prefix("only:") {
+                    only = Some(prefix.trim().to_owned());
+                    continue;
+                }
                 match line.strip_prefix("vary:") {
                     Some(v) => vary.push(v.trim().to_owned()),
                     None if line.is_empty() => {}
@@ -393,6 +404,7 @@ fn markers() -> Vec<Marker> {
                 kind: kind.to_owned(),
                 args: split_args(&words),
                 vary,
+                only,
                 quoted,
             });
             i = j;
@@ -590,7 +602,16 @@ fn vary_tokens(marker: &Marker) -> Vec<(String, Kind)> {
 fn check_output(marker: &Marker, printed: &str) {
     let vary = vary_tokens(marker);
     let quoted: Vec<&String> = marker.quoted.iter().collect();
-    let printed: Vec<String> = printed.lines().map(squeeze).collect();
+    let printed: Vec<String> = printed
+        .lines()
+        .filter(|line| {
+            marker
+                .only
+                .as_ref()
+                .is_none_or(|p| line.starts_with(p.as_str()))
+        })
+        .map(squeeze)
+        .collect();
     // Blank lines at the end of the output are not quoted.
     let mut printed: &[String] = &printed;
     while printed.last().is_some_and(String::is_empty) {
