@@ -14,13 +14,14 @@
 //!    for `SIGINT`, 143 for `SIGTERM`).
 //!
 //! Connections learn of the stop through [`Stop::wait`], a future they race with their
-//! read. It costs nothing per request: it registers its waker once per connection.
+//! read ([`Stopped::unless`]). It registers its waker once per connection; the race costs
+//! a request a look at the stop's flag and at that waker.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::io;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -193,21 +194,46 @@ pub struct Stopped {
 impl Stopped {
     /// Runs `work` unless the stop fires first; then returns `None`, and `work` is
     /// dropped. Work that is ready wins over the stop.
-    pub async fn unless<F: Future>(&mut self, work: F) -> Option<F::Output> {
-        let mut work = pin!(work);
-        poll_fn(|cx| {
-            if let Poll::Ready(output) = work.as_mut().poll(cx) {
-                return Poll::Ready(Some(output));
-            }
-            Pin::new(&mut *self).poll(cx).map(|()| None)
-        })
-        .await
+    ///
+    /// A future of its own rather than an `async fn`, so that the compiler can inline the
+    /// race into the caller's loop: raced with every read of a connection, it then costs
+    /// a request a look at the stop's flag and the registered waker.
+    pub fn unless<F: Future>(&mut self, work: F) -> Unless<'_, F> {
+        Unless {
+            stopped: self,
+            work,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future [`Stopped::unless`] returns.
+    pub struct Unless<'a, F> {
+        // The stop to race with.
+        stopped: &'a mut Stopped,
+        // The work.
+        #[pin]
+        work: F,
+    }
+}
+
+impl<F: Future> Future for Unless<'_, F> {
+    type Output = Option<F::Output>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.work.poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        Pin::new(&mut **this.stopped).poll(cx).map(|()| None)
     }
 }
 
 impl Future for Stopped {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.stop.fired() {
             return Poll::Ready(());
