@@ -26,6 +26,9 @@
 #                           each built from a temporary git worktree (removed on exit) into
 #                           its own target dir and reported as the column epoll-rt@REV
 #   SERVER_CPU [0], CLIENT_CPU [1]
+#   KEEP [""]              a folder to copy every callgrind output file into, named
+#                           callgrind.out.<server>.<conns>.<count> (bench/breakdown.sh reads them)
+#   RESULTS [bench/results/instructions-<date>.md]   the file the report is appended to
 #
 # The table is printed and appended, with each raw I(N1) and I(N2), to
 # bench/results/instructions-<date>.md. Everything runs on 127.0.0.1 only, and every
@@ -42,6 +45,7 @@ SERVERS=${SERVERS:-"C epoll-rt tokio"}
 REV=${REV:-}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+KEEP=${KEEP:-}
 
 # Bounds on every wait, in seconds. Valgrind starts a program in about a second and runs
 # its user-space code many times slower than natively; these leave a wide margin.
@@ -214,6 +218,9 @@ instructions() {
     total=$(sed -n 's/^summary: *//p' "$out" 2>/dev/null)
     [[ $total =~ ^[0-9]+$ ]] || die "no callgrind summary for $s in $out: $(tail -n3 "$TMP/server.err")"
     IR["$s|$conns|$count"]=$total
+    if [[ -n $KEEP ]]; then
+        cp "$out" "$KEEP/callgrind.out.$s.$conns.$count" || die "cannot copy $out to $KEEP"
+    fi
 }
 
 # ---------------------------------------------------------------------------------------
@@ -322,7 +329,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 } >"$TMP/report.md"
 
 mkdir -p "$BENCH/results"
-RESULTS=$BENCH/results/instructions-$(date +%F).md
+RESULTS=${RESULTS:-$BENCH/results/instructions-$(date +%F).md}
 [[ -e $RESULTS ]] || echo "# Instructions per echo request, $(date +%F)" >"$RESULTS"
 cat "$TMP/report.md" >>"$RESULTS"
 cat "$TMP/report.md"

@@ -5,7 +5,8 @@
 //! `read` or a `write_all` in progress) is mostly made of the runtime's own futures, so
 //! their size is part of every connection's cost. These are sizes, fixed at compile time:
 //! the test is exact and instant. The runtime's per-task and per-descriptor allocations
-//! are pinned by unit tests next to their types (`src/scheduler/join.rs`, `src/driver/tests.rs`).
+//! are pinned by unit tests next to their types (`src/scheduler/join.rs`, `src/driver/tests.rs`),
+//! and `src/net/memory.rs` adds up every piece of an idle echo connection.
 
 mod server;
 

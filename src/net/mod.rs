@@ -30,6 +30,8 @@
 //! ```
 
 mod byte_stream;
+#[cfg(test)]
+mod memory;
 mod tcp_listener;
 mod tcp_split;
 mod tcp_stream;

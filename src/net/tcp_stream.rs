@@ -461,7 +461,7 @@ fn poll_read(
 ) -> Poll<io::Result<usize>> {
     // A TCP read never stops short with more queued (out-of-band data aside, `MSG_OOB`,
     // which nothing reports; this assumes peers that do not send it).
-    waiter.poll_read_stream(cx, buf, |s, b| Ok((socket::recv(s.as_fd(), b)?, false)))
+    waiter.poll_read_stream(cx, buf, |s, b| Ok((socket::recv(s, b)?, false)))
 }
 
 /// Polls a write of `buf`, waiting with `waiter`: the building block of
@@ -472,7 +472,7 @@ fn poll_write(
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
-    waiter.poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
+    waiter.poll_write_stream(cx, buf, socket::send)
 }
 
 impl AsFd for AsyncTcpStream {

@@ -277,7 +277,7 @@ impl AsyncUnixDatagram {
     /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let mut waiter = self.inner.waiter();
-        poll_fn(|cx| waiter.poll_write(cx, |s| socket::send(s.as_fd(), buf))).await
+        poll_fn(|cx| waiter.poll_write(cx, |s| socket::send(s, buf))).await
     }
 
     /// Waits for a datagram and reads it into `buf`, returning its length. Truncation and

@@ -360,7 +360,7 @@ fn poll_write(
     cx: &mut Context<'_>,
     buf: &[u8],
 ) -> Poll<io::Result<usize>> {
-    waiter.poll_write_stream(cx, buf, |s, b| socket::send(s.as_fd(), b))
+    waiter.poll_write_stream(cx, buf, socket::send)
 }
 
 impl AsFd for AsyncUnixStream {
@@ -417,7 +417,7 @@ mod tests {
                 // A byte carrying a descriptor, then plain data queued behind it, then no
                 // more writes: nothing will bring a new edge.
                 send_byte_with_fd(a.as_fd(), b'a');
-                socket::send(a.as_fd(), b"bcd")?;
+                socket::send(&a, b"bcd")?;
                 // Let the loop take the sends' epoll edges now, so none is left to rescue
                 // a read that wrongly waits.
                 crate::time::sleep(Duration::from_millis(1)).await;

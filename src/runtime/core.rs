@@ -16,12 +16,14 @@ use crate::util::stats::RuntimeStats;
 use crate::util::trace::Tracer;
 
 /// Source of runtime ids, which let a waker tell its own runtime's thread from another.
+/// Counted in 64 bits, handed out in 32 (4 bytes in every task header): once the count
+/// passes `u32::MAX`, no runtime can be created any more, rather than two share an id.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Everything one runtime owns.
 pub(crate) struct Core {
     /// Unique among the runtimes of this process.
-    id: u64,
+    id: u32,
     /// Waits for I/O and timers.
     reactor: Rc<Reactor>,
     /// Tasks and the run queue.
@@ -40,7 +42,9 @@ pub(crate) struct Core {
 impl Core {
     /// A runtime core with a new epoll instance and eventfd.
     pub(crate) fn new() -> io::Result<Self> {
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let id = u32::try_from(NEXT_ID.fetch_add(1, Ordering::Relaxed)).map_err(|_| {
+            io::Error::other("runtime ids exhausted: this process created 2^32 - 1 runtimes")
+        })?;
         // Decided once, here: with tracing off, every trace point tests a `None`.
         let tracer = Tracer::from_env();
         let remote = Arc::new(Remote::new(tracer.clone())?);
@@ -69,7 +73,7 @@ impl Core {
     }
 
     /// This runtime's id.
-    pub(crate) fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u32 {
         self.id
     }
 

@@ -105,6 +105,12 @@ pub struct Runtime {
 impl Runtime {
     /// Creates a runtime: an epoll instance and an eventfd, no thread.
     ///
+    /// # Errors
+    ///
+    /// If `epoll_create1` or `eventfd` fails (the descriptor limit), or, once a process
+    /// has created 2^32 - 1 runtimes, because runtime ids (32 bits in every task) are
+    /// exhausted.
+    ///
     /// ```
     /// use epoll_rt::Runtime;
     ///

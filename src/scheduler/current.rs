@@ -14,16 +14,16 @@ use super::run_queue::RunQueue;
 
 thread_local! {
     /// The id of the runtime running on this thread, 0 if none. Wakers check it on every
-    /// wake: a `Cell<u64>` has no destructor, so reading it needs neither `QUEUE`'s check
+    /// wake: a `Cell<u32>` has no destructor, so reading it needs neither `QUEUE`'s check
     /// that its destructor is registered nor a `RefCell` borrow.
-    static ID: Cell<u64> = const { Cell::new(0) };
+    static ID: Cell<u32> = const { Cell::new(0) };
 
     /// That runtime's run queue.
     static QUEUE: RefCell<Option<Rc<RunQueue>>> = const { RefCell::new(None) };
 }
 
 /// Makes `queue`, of runtime `id`, the one local wakes go to on this thread.
-pub(crate) fn set(id: u64, queue: Rc<RunQueue>) {
+pub(crate) fn set(id: u32, queue: Rc<RunQueue>) {
     ID.set(id);
     QUEUE.with(|current| *current.borrow_mut() = Some(queue));
 }
@@ -37,7 +37,7 @@ pub(crate) fn clear() {
 
 /// Whether runtime `runtime_id` is running on this thread.
 #[inline]
-pub(crate) fn is_running(runtime_id: u64) -> bool {
+pub(crate) fn is_running(runtime_id: u32) -> bool {
     // The id alone answers, without touching `QUEUE`.
     ID.try_with(Cell::get) == Ok(runtime_id)
 }

@@ -71,7 +71,7 @@ struct Task {
 /// The tasks of one runtime and its run queue. Runtime thread only.
 pub(crate) struct Scheduler {
     /// The runtime's id, stamped into each task's header.
-    runtime_id: u64,
+    runtime_id: u32,
     /// The runtime's remote queue, for the wakers of new tasks.
     remote: Weak<Remote>,
     /// The runtime's tracer, when tracing.
@@ -96,7 +96,7 @@ pub(crate) struct Scheduler {
 impl Scheduler {
     /// A scheduler with no task, for runtime `runtime_id`.
     pub(crate) fn new(
-        runtime_id: u64,
+        runtime_id: u32,
         remote: Weak<Remote>,
         tracer: Option<Arc<Tracer>>,
         budget: Rc<Budget>,
@@ -118,14 +118,21 @@ impl Scheduler {
     pub(crate) fn header(&self, id: TaskId, name: Option<Box<str>>) -> Arc<Header> {
         // Names serve only traces: without one, the name is dropped now rather than kept
         // for the task's whole life (a connection's task can live for hours).
-        let label = self.tracer.as_ref().map(|_| {
-            if id == TaskId::RESERVED {
+        if let Some(tracer) = &self.tracer {
+            let label = if id == TaskId::RESERVED {
                 "block_on".to_owned()
             } else {
                 crate::util::trace::task_label(id.index(), name.as_deref())
-            }
-        });
-        Arc::new(Header::new(id, self.runtime_id, self.remote.clone(), label))
+            };
+            tracer.name_task(id.to_u64(), label);
+        }
+        let traced = self.tracer.is_some();
+        Arc::new(Header::new(
+            id,
+            self.runtime_id,
+            self.remote.clone(),
+            traced,
+        ))
     }
 
     /// Adds a task running `future` and queues it for its first poll.
@@ -176,7 +183,7 @@ impl Scheduler {
             Some(tracer) => {
                 let started = Instant::now();
                 let poll = future.poll(&mut cx);
-                tracer.poll(header.label(), started, poll.is_ready());
+                tracer.poll(header.id().to_u64(), started, poll.is_ready());
                 poll
             }
         };
@@ -237,7 +244,7 @@ impl Scheduler {
         // its handle, through the `Completion` inside it.
         let done = if task.header.is_aborted() {
             if let Some(tracer) = &self.tracer {
-                tracer.cancel(task.header.label());
+                tracer.cancel(id.to_u64());
             }
             task.header.state().complete();
             true
@@ -248,6 +255,9 @@ impl Scheduler {
 
         if done {
             self.finished.bump();
+            if let Some(tracer) = &self.tracer {
+                tracer.forget_task(id.to_u64());
+            }
             self.tasks.borrow_mut().remove(id);
             drop_quietly(task);
         } else if let Some(slot) = self.tasks.borrow_mut().get_mut(id) {
@@ -269,6 +279,9 @@ impl Scheduler {
         // dropped does nothing, rather than queue it on the remote queue.
         for task in tasks.iter().flatten() {
             task.header.state().complete();
+            if let Some(tracer) = &self.tracer {
+                tracer.forget_task(task.header.id().to_u64());
+            }
         }
         for task in tasks.into_iter().flatten() {
             drop_quietly(task);
@@ -280,6 +293,26 @@ impl Scheduler {
         );
         self.run_queue.clear();
     }
+}
+
+/// What one task of future `F` costs the scheduler, in bytes, for the memory tests:
+/// the future's box, the header's and the join state's `Arc` and `Rc` (counts included),
+/// and the task's slot in the slab.
+#[cfg(test)]
+pub(crate) fn task_sizes<F: Future>() -> [(&'static str, usize); 4] {
+    use std::mem::size_of;
+    [
+        (
+            "task future (Box<Spawned<F>>)",
+            size_of::<spawned::Spawned<F>>(),
+        ),
+        ("task header (Arc<Header>)", 16 + size_of::<Header>()),
+        (
+            "join state (Rc<JoinState>)",
+            16 + size_of::<join::JoinState<F::Output>>(),
+        ),
+        ("scheduler slab slot", Slab::<Option<Task>>::SLOT_SIZE),
+    ]
 }
 
 /// Drops a task's future, containing a panic from its destructors: a task's failure is

@@ -258,7 +258,7 @@ mod tests {
     fn send_reports_a_closed_peer_as_broken_pipe() {
         let (a, b) = pair(libc::SOCK_STREAM).expect("socketpair");
         drop(b);
-        let err = crate::sys::socket::send(a.as_fd(), b"x").expect_err("send to a closed peer");
+        let err = crate::sys::socket::send(&a, b"x").expect_err("send to a closed peer");
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 

@@ -61,6 +61,11 @@ pub(crate) struct Slab<T> {
 }
 
 impl<T> Slab<T> {
+    /// Bytes of one slot, what each stored value costs in the slab's vector (the memory
+    /// tests add it up per connection).
+    #[cfg(test)]
+    pub(crate) const SLOT_SIZE: usize = std::mem::size_of::<Slot<T>>();
+
     /// An empty slab.
     pub(crate) const fn new() -> Self {
         Self {

@@ -16,6 +16,7 @@
 //! Off, it costs nothing measurable: the variable is read once, in `Runtime::new`, and every
 //! trace point is a test of an `Option` that is `None`.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -46,6 +47,10 @@ pub(crate) struct Tracer {
     start: Instant,
     /// Where events are written.
     sink: Mutex<Sink>,
+    /// How events name each live task, by the bits of its key: kept here rather than in
+    /// every task's header, so that a runtime that does not trace spends no byte of its
+    /// tasks on names.
+    labels: Mutex<HashMap<u64, String>>,
 }
 
 impl Tracer {
@@ -74,6 +79,7 @@ impl Tracer {
         Some(Arc::new(Tracer {
             start: Instant::now(),
             sink: Mutex::new(sink),
+            labels: Mutex::default(),
         }))
     }
 
@@ -158,8 +164,29 @@ impl Tracer {
         );
     }
 
-    /// A task was woken; `local` says whether from the runtime's own thread.
-    pub(crate) fn wake(&self, task: &str, local: bool) {
+    /// Names task `task` (its key's bits) `label` in the events that follow.
+    pub(crate) fn name_task(&self, task: u64, label: String) {
+        let mut labels = self.labels.lock().unwrap_or_else(PoisonError::into_inner);
+        labels.insert(task, label);
+    }
+
+    /// Forgets the name of task `task`, which is gone.
+    pub(crate) fn forget_task(&self, task: u64) {
+        let mut labels = self.labels.lock().unwrap_or_else(PoisonError::into_inner);
+        labels.remove(&task);
+    }
+
+    /// How events name task `task`.
+    fn label(&self, task: u64) -> String {
+        let labels = self.labels.lock().unwrap_or_else(PoisonError::into_inner);
+        labels
+            .get(&task)
+            .map_or_else(|| "task".to_owned(), String::clone)
+    }
+
+    /// Task `task` was woken; `local` says whether from the runtime's own thread.
+    pub(crate) fn wake(&self, task: u64, local: bool) {
+        let task = self.label(task);
         let from = if local {
             "runtime thread".to_owned()
         } else {
@@ -174,14 +201,16 @@ impl Tracer {
         self.emit(Instant::now(), None, &format!("wake {task}"), &line, &args);
     }
 
-    /// An aborted task was dropped without being polled again.
-    pub(crate) fn cancel(&self, task: &str) {
+    /// Task `task`, aborted, was dropped without being polled again.
+    pub(crate) fn cancel(&self, task: u64) {
+        let task = self.label(task);
         let line = format!("cancel {task} (aborted: dropped, not polled)");
         self.emit(Instant::now(), None, &format!("cancel {task}"), &line, "");
     }
 
-    /// A task was polled from `started` until now, and returned `Ready` or `Pending`.
-    pub(crate) fn poll(&self, task: &str, started: Instant, ready: bool) {
+    /// Task `task` was polled from `started` until now, and returned `Ready` or `Pending`.
+    pub(crate) fn poll(&self, task: u64, started: Instant, ready: bool) {
+        let task = self.label(task);
         let outcome = if ready { "Ready" } else { "Pending" };
         let took = started.elapsed();
         let line = format!("poll {task} -> {outcome} ({took:?})");

@@ -1,0 +1,69 @@
+//! What an idle connection costs in memory, piece by piece: the bytes the runtime keeps
+//! for one connection of the echo server (`examples/echo_server.rs`), its 4 KiB buffer
+//! aside. Sizes are fixed at compile time, so the test is exact and instant; it pins each
+//! piece, so that a change to any of them shows here, with its cost.
+//!
+//! ```text
+//!   heap, one allocation each               slab vectors, one slot each
+//!   ┌───────────────────────────────┐       ┌─────────────────────────────┐
+//!   │ Box<Spawned<handler future>>  │       │ scheduler: Option<Task>     │
+//!   │ Arc<Header>                   │       │ reactor: Rc<IoState>        │
+//!   │ Rc<JoinState>                 │       └─────────────────────────────┘
+//!   │ Rc<IoState> (waiters inline)  │
+//!   └───────────────────────────────┘
+//! ```
+//!
+//! A heap allocation costs what glibc's malloc takes for it: the size plus its 8-byte
+//! header, rounded up to 16, and at least 32.
+
+use std::io;
+
+use crate::AsyncTcpStream;
+
+/// The handler of `examples/echo_server.rs`.
+async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buf[..n]).await?;
+    }
+}
+
+/// The scheduler's pieces for a task running the future `handler` returns (never called).
+fn task_sizes<A, F: Future>(_handler: fn(A) -> F) -> [(&'static str, usize); 4] {
+    crate::scheduler::task_sizes::<F>()
+}
+
+/// What glibc's malloc takes for an allocation of `size` bytes.
+fn malloc_chunk(size: usize) -> usize {
+    (size + 8).next_multiple_of(16).max(32)
+}
+
+/// Each piece with its bytes, the heap's as malloc counts them; the slots as they are.
+#[test]
+fn an_idle_echo_connection_costs_these_bytes() {
+    let [future, header, join, task_slot] = task_sizes(echo);
+    let [state, source_slot] = crate::driver::registration_sizes();
+    let heap = [future, header, join, state].map(|(piece, size)| (piece, malloc_chunk(size)));
+    let pieces: Vec<_> = heap.into_iter().chain([task_slot, source_slot]).collect();
+    // The future: the stream twice (an `async fn` keeps its argument apart from the
+    // local it moves it into: 2 x 40), the buffer's `Vec` (24), the `read` or `write_all`
+    // in progress (32) and `n` (8): 144, and the `Rc` of the join state it completes (8).
+    // The header's and the join state's payloads are pinned by `scheduler/join.rs`'s
+    // test, the descriptor state's by `driver/tests.rs`'s.
+    let expected = [
+        ("task future (Box<Spawned<F>>)", 160),
+        ("task header (Arc<Header>)", 48),
+        ("join state (Rc<JoinState>)", 64),
+        ("descriptor state (Rc<IoState>)", 80),
+        ("scheduler slab slot", 40),
+        ("reactor slab slot", 16),
+    ];
+    assert_eq!(pieces, expected);
+    let total: usize = pieces.iter().map(|&(_, bytes)| bytes).sum();
+    assert_eq!(total, 408, "bytes per idle connection, its buffer aside");
+}
