@@ -29,9 +29,12 @@
 #   CONN_SIZES ["100 1000 10000"]   (needs SIZE + 100 descriptors on each side)
 #   ROUNDS [5]           runs per figure; the median is reported
 #   BATCH [1000]         operations per timed batch of `scaling`
-#   COUNT [50000]        round trips of the active connection per run
+#   COUNT [10000]        round trips of the active connection per run
 #   RUNTIMES ["epoll-rt tokio"]
 #   SERVER_CPU [0], CLIENT_CPU [1]
+#   NICE [-10]           niceness of every measured process, as in run.sh (below 0 needs
+#                        root; 0 is used if it cannot be set): on a shared machine it keeps
+#                        the round trips of the connection measure from crawling
 #   RESULTS [bench/results/scaling-<date>.md]   the report (replaced if it exists)
 #   SVG [bench/results/scaling-<date>.svg]      the plot (python3, standard library only)
 #
@@ -46,10 +49,11 @@ TASK_SIZES=${TASK_SIZES:-"1000 10000 100000 1000000"}
 CONN_SIZES=${CONN_SIZES:-"100 1000 10000"}
 ROUNDS=${ROUNDS:-5}
 BATCH=${BATCH:-1000}
-COUNT=${COUNT:-50000}
+COUNT=${COUNT:-10000}
 RUNTIMES=${RUNTIMES:-"epoll-rt tokio"}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+NICE=${NICE:--10}
 DATE=$(date +%F)
 RESULTS=${RESULTS:-$BENCH/results/scaling-$DATE.md}
 SVG=${SVG:-$BENCH/results/scaling-$DATE.svg}
@@ -110,6 +114,11 @@ for rt in $RUNTIMES; do
     [[ -n ${ECHO_BIN[$rt]:-} ]] || die "unknown runtime '$rt' (known: epoll-rt tokio)"
 done
 
+if ! nice -n "$NICE" true 2>/dev/null; then
+    log "cannot run at niceness $NICE (not root?): using 0"
+    NICE=0
+fi
+
 # ---------------------------------------------------------------------------------------
 # Measurements: every value goes to $TMP/values.tsv as "measure runtime size value"
 # ---------------------------------------------------------------------------------------
@@ -124,7 +133,7 @@ kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 micro() {
     local rt=$1 kind=$2 size=$3 line op
     shift 3
-    line=$(timeout 600 taskset -c "$SERVER_CPU" "$BIN/scaling" "$rt" "$kind" "$size" --batch "$BATCH" 2>"$TMP/scaling.err") ||
+    line=$(timeout 600 nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN/scaling" "$rt" "$kind" "$size" --batch "$BATCH" 2>"$TMP/scaling.err") ||
         die "scaling $rt $kind $size failed: $(cat "$TMP/scaling.err")"
     for op in "$@"; do
         put "${kind}_$op" "$rt" "$size" "$(kv "${op}_ns" "$line")"
@@ -135,7 +144,8 @@ micro() {
 connections() {
     local rt=$1 size=$2 addr="" line _
     : >"$TMP/server.out"
-    taskset -c "$SERVER_CPU" "${ECHO_BIN[$rt]}" 127.0.0.1:0 >"$TMP/server.out" 2>"$TMP/server.err" &
+    # nice and taskset both exec the server, so `$!` is its own process id.
+    nice -n "$NICE" taskset -c "$SERVER_CPU" "${ECHO_BIN[$rt]}" 127.0.0.1:0 >"$TMP/server.out" 2>"$TMP/server.err" &
     SERVER_PID=$!
     for _ in $(seq 200); do
         addr=$(sed -n 's/^listening on //p' "$TMP/server.out")
@@ -145,7 +155,7 @@ connections() {
     [[ -n $addr ]] || die "$rt did not start: $(cat "$TMP/server.err")"
     # Only ever load loopback.
     [[ $addr == 127.0.0.1:* ]] || die "$rt listens on $addr, not 127.0.0.1"
-    line=$(timeout 600 taskset -c "$CLIENT_CPU" "$BIN/loadgen" --addr "$addr" --idle-conns "$size" \
+    line=$(timeout 600 nice -n "$NICE" taskset -c "$CLIENT_CPU" "$BIN/loadgen" --addr "$addr" --idle-conns "$size" \
         --conns 1 --count "$COUNT" --pid "$SERVER_PID" 2>"$TMP/loadgen.err") ||
         die "loadgen against $rt with $size idle connections failed: $(cat "$TMP/loadgen.err")"
     put conn_cpu "$rt" "$size" "$(kv server_cpu_us_per_msg "$line")"
@@ -186,7 +196,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null) ]] && COMMIT+=" (with uncommitted changes)"
-HEADER="$(date '+%F %T'), commit $COMMIT. Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r). Settings: ROUNDS=$ROUNDS BATCH=$BATCH COUNT=$COUNT SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU; took $(($(date +%s) - BEGIN))s, builds included (${MEASURING}s measuring); load average before $LOAD_BEFORE, after $LOAD_AFTER."
+HEADER="$(date '+%F %T'), commit $COMMIT. Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r). Settings: ROUNDS=$ROUNDS BATCH=$BATCH COUNT=$COUNT NICE=$NICE SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU; took $(($(date +%s) - BEGIN))s, builds included (${MEASURING}s measuring); load average before $LOAD_BEFORE, after $LOAD_AFTER."
 
 mkdir -p "$(dirname "$RESULTS")" "$(dirname "$SVG")"
 python3 "$BENCH/scaling_report.py" "$TMP/values.tsv" "$RESULTS" "$SVG" "$HEADER" "$(basename "$SVG")" ||
