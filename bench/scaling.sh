@@ -16,7 +16,10 @@
 #   bench/src/bin/tokio_echo.rs) holds SIZE connections that each made one round trip and
 #   then stay idle, while one more connection makes COUNT round trips: the server's CPU time
 #   per request (µs, all its threads, user and system, from /proc/<pid>/task/*/schedstat),
-#   and its RSS growth per idle connection (bytes).
+#   and its RSS growth per idle connection (bytes). Server and loadgen share SERVER_CPU, as
+#   in run.sh's one-connection rows: on this 2-vCPU virtual machine a ping-pong across the
+#   two CPUs charges the server about 30 µs per request for the cross-CPU wake-ups (3 µs on
+#   one CPU), which would hide everything else.
 #
 # Every time is CPU time, not wall time: the thread's CPU clock in `scaling`, the server's
 # scheduler run time for the connections. Time spent waiting for a CPU, which a loaded
@@ -31,7 +34,7 @@
 #   BATCH [1000]         operations per timed batch of `scaling`
 #   COUNT [10000]        round trips of the active connection per run
 #   RUNTIMES ["epoll-rt tokio"]
-#   SERVER_CPU [0], CLIENT_CPU [1]
+#   SERVER_CPU [0]       the CPU of everything measured
 #   NICE [-10]           niceness of every measured process, as in run.sh (below 0 needs
 #                        root; 0 is used if it cannot be set): on a shared machine it keeps
 #                        the round trips of the connection measure from crawling
@@ -52,7 +55,6 @@ BATCH=${BATCH:-1000}
 COUNT=${COUNT:-10000}
 RUNTIMES=${RUNTIMES:-"epoll-rt tokio"}
 SERVER_CPU=${SERVER_CPU:-0}
-CLIENT_CPU=${CLIENT_CPU:-1}
 NICE=${NICE:--10}
 DATE=$(date +%F)
 RESULTS=${RESULTS:-$BENCH/results/scaling-$DATE.md}
@@ -155,7 +157,7 @@ connections() {
     [[ -n $addr ]] || die "$rt did not start: $(cat "$TMP/server.err")"
     # Only ever load loopback.
     [[ $addr == 127.0.0.1:* ]] || die "$rt listens on $addr, not 127.0.0.1"
-    line=$(timeout 600 nice -n "$NICE" taskset -c "$CLIENT_CPU" "$BIN/loadgen" --addr "$addr" --idle-conns "$size" \
+    line=$(timeout 600 nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN/loadgen" --addr "$addr" --idle-conns "$size" \
         --conns 1 --count "$COUNT" --pid "$SERVER_PID" 2>"$TMP/loadgen.err") ||
         die "loadgen against $rt with $size idle connections failed: $(cat "$TMP/loadgen.err")"
     put conn_cpu "$rt" "$size" "$(kv server_cpu_us_per_msg "$line")"
@@ -196,7 +198,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null) ]] && COMMIT+=" (with uncommitted changes)"
-HEADER="$(date '+%F %T'), commit $COMMIT. Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r). Settings: ROUNDS=$ROUNDS BATCH=$BATCH COUNT=$COUNT NICE=$NICE SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU; took $(($(date +%s) - BEGIN))s, builds included (${MEASURING}s measuring); load average before $LOAD_BEFORE, after $LOAD_AFTER."
+HEADER="$(date '+%F %T'), commit $COMMIT. Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r). Settings: ROUNDS=$ROUNDS BATCH=$BATCH COUNT=$COUNT NICE=$NICE SERVER_CPU=$SERVER_CPU; took $(($(date +%s) - BEGIN))s, builds included (${MEASURING}s measuring); load average before $LOAD_BEFORE, after $LOAD_AFTER."
 
 mkdir -p "$(dirname "$RESULTS")" "$(dirname "$SVG")"
 python3 "$BENCH/scaling_report.py" "$TMP/values.tsv" "$RESULTS" "$SVG" "$HEADER" "$(basename "$SVG")" ||
