@@ -100,6 +100,13 @@ fn main() -> io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:33445".into());
-    let executor = LocalExecutor::new();
-    smol::block_on(executor.run(server(&executor, addr)))
+    // Leaked, so that the accept task, which spawns on it, may borrow it for 'static: the
+    // server runs until the process ends.
+    let executor: &'static LocalExecutor<'static> = Box::leak(Box::new(LocalExecutor::new()));
+    // The accept loop is a task too, and `run` waits on its handle: the future given to
+    // `run` is polled whenever any task is woken, and an accept loop polled that often
+    // would try `accept4` for nothing on every request (tokio's `block_on` polls its future
+    // only when that future is woken).
+    let accept = executor.spawn(server(executor, addr));
+    smol::block_on(executor.run(accept))
 }
