@@ -6,7 +6,7 @@
 //! ```text
 //!   heap, one allocation each               slab vectors, one slot each
 //!   ┌───────────────────────────────┐       ┌─────────────────────────────┐
-//!   │ Box<Spawned<handler future>>  │       │ scheduler: Option<Task>     │
+//!   │ Box<Spawned<handler future>>  │       │ scheduler: Task             │
 //!   │ Arc<Header>                   │       │ reactor: Rc<IoState>        │
 //!   │ Rc<JoinState>                 │       └─────────────────────────────┘
 //!   │ Rc<IoState> (waiters inline)  │
@@ -60,10 +60,10 @@ fn an_idle_echo_connection_costs_these_bytes() {
         ("task header (Arc<Header>)", 48),
         ("join state (Rc<JoinState>)", 64),
         ("descriptor state (Rc<IoState>)", 80),
-        ("scheduler slab slot", 40),
+        ("scheduler slab slot", 32),
         ("reactor slab slot", 16),
     ];
     assert_eq!(pieces, expected);
     let total: usize = pieces.iter().map(|&(_, bytes)| bytes).sum();
-    assert_eq!(total, 408, "bytes per idle connection, its buffer aside");
+    assert_eq!(total, 400, "bytes per idle connection, its buffer aside");
 }

@@ -85,9 +85,9 @@ pub(crate) struct Scheduler {
     /// The cooperative budget, renewed before each poll (shared with the I/O objects,
     /// which spend it).
     budget: Rc<Budget>,
-    /// Every live task. A slot holds `None` while its task is being polled: the future is
-    /// taken out so that the task can spawn (which inserts into this slab) mid-poll.
-    tasks: RefCell<Slab<Option<Task>>>,
+    /// Every live task. A task is taken out of its slot while it is polled (the slot stays
+    /// reserved), so that it can spawn (which inserts into this slab) mid-poll.
+    tasks: RefCell<Slab<Task>>,
     /// Ids of tasks to poll, in wake order; shared with this thread's wakers while the
     /// runtime runs (`current.rs`).
     run_queue: Rc<RunQueue>,
@@ -147,10 +147,10 @@ impl Scheduler {
             let header = self.header(id, name);
             let (future, join) = spawned(future, header.clone());
             handle = Some(join);
-            Some(Task {
+            Task {
                 future: Box::pin(future),
                 header,
-            })
+            }
         });
         self.push(id);
         handle.expect("insert_with calls its closure exactly once")
@@ -236,7 +236,7 @@ impl Scheduler {
     pub(crate) fn run_task(&self, id: TaskId) {
         // Take the task out of its slot, so no borrow of the slab is held while user code
         // runs. A stale id (the task finished after this wake was queued) finds nothing.
-        let Some(mut task) = self.tasks.borrow_mut().get_mut(id).and_then(Option::take) else {
+        let Some(mut task) = self.tasks.borrow_mut().take(id) else {
             return;
         };
 
@@ -260,8 +260,8 @@ impl Scheduler {
             }
             self.tasks.borrow_mut().remove(id);
             drop_quietly(task);
-        } else if let Some(slot) = self.tasks.borrow_mut().get_mut(id) {
-            *slot = Some(task);
+        } else {
+            self.tasks.borrow_mut().put_back(id, task);
         }
     }
 
@@ -277,13 +277,13 @@ impl Scheduler {
         let tasks = self.tasks.borrow_mut().drain();
         // Mark them all complete first, so that a destructor's wake of a task not yet
         // dropped does nothing, rather than queue it on the remote queue.
-        for task in tasks.iter().flatten() {
+        for task in &tasks {
             task.header.state().complete();
             if let Some(tracer) = &self.tracer {
                 tracer.forget_task(task.header.id().to_u64());
             }
         }
-        for task in tasks.into_iter().flatten() {
+        for task in tasks {
             drop_quietly(task);
         }
         debug_assert_eq!(
@@ -311,7 +311,7 @@ pub(crate) fn task_sizes<F: Future>() -> [(&'static str, usize); 4] {
             "join state (Rc<JoinState>)",
             16 + size_of::<join::JoinState<F::Output>>(),
         ),
-        ("scheduler slab slot", Slab::<Option<Task>>::SLOT_SIZE),
+        ("scheduler slab slot", Slab::<Task>::SLOT_SIZE),
     ]
 }
 
