@@ -2,7 +2,7 @@
 # bench/scaling.sh: do per-operation costs stay flat as work grows? epoll-rt next to tokio
 # current_thread, at the same sizes.
 #
-#   bench/scaling.sh                                   # about 10 minutes on a 2-core machine
+#   bench/scaling.sh                                   # about 2 minutes on a 2-core machine
 #   TIMER_SIZES="1000 10000" TASK_SIZES="1000 10000" CONN_SIZES="100 1000" ROUNDS=3 bench/scaling.sh
 #
 # Three families of measures, each at every size, each figure the median of ROUNDS runs
