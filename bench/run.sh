@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: the whole benchmark suite of epoll-rt in one command.
 #
-#   bench/run.sh                       # about 5 minutes on a 2-core machine
+#   bench/run.sh                       # about 8 minutes on a 2-core machine
 #   RUNS=5 SECS=5 bench/run.sh         # longer, steadier
 #   SERVERS="epoll-rt tokio" bench/run.sh
 #   BASELINE=main bench/run.sh         # on a branch: also epoll-rt at main, as epoll-rt@main
