@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/instructions.sh: user-space instructions per echo request, server only, counted by
-# valgrind's callgrind, for epoll-rt, tokio current_thread and the C epoll loop.
+# valgrind's callgrind, for epoll-rt, tokio current_thread, smol (LocalExecutor on async-io)
+# and the C epoll loop.
 #
 #   bench/instructions.sh                       # all servers at 1, 50 and 500 connections
 #   REV=817e8e7 bench/instructions.sh           # also epoll-rt at 817e8e7, as epoll-rt@817e8e7
@@ -21,7 +22,7 @@
 # Settings (environment variables, defaults in brackets):
 #   CONNS ["1 50 500"]      connection counts, one table row each
 #   N1 [5000], N2 [45000]   round trips (all connections together) of the two runs
-#   SERVERS ["C epoll-rt tokio"]
+#   SERVERS ["C epoll-rt tokio smol"]
 #   REV [""]                git revisions of epoll-rt to measure besides the working tree,
 #                           each built from a temporary git worktree (removed on exit) into
 #                           its own target dir and reported as the column epoll-rt@REV
@@ -41,7 +42,7 @@ ROOT=$(dirname "$BENCH")
 CONNS=${CONNS:-"1 50 500"}
 N1=${N1:-5000}
 N2=${N2:-45000}
-SERVERS=${SERVERS:-"C epoll-rt tokio"}
+SERVERS=${SERVERS:-"C epoll-rt tokio smol"}
 REV=${REV:-}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -103,8 +104,8 @@ mkdir -p "$BIN"
 MAIN_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 log "building examples/echo_server.rs (target dir $MAIN_TARGET)"
 (cd "$ROOT" && cargo build --release --quiet --example echo_server) || die "cannot build echo_server"
-log "building the bench crate's loadgen and tokio_echo"
-(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet --bin loadgen --bin tokio_echo) ||
+log "building the bench crate's loadgen, tokio_echo and smol_echo"
+(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet --bin loadgen --bin tokio_echo --bin smol_echo) ||
     die "cannot build the bench crate"
 log "compiling the C echo server"
 mkdir -p "$BENCH/target/c"
@@ -113,6 +114,7 @@ gcc -O2 -Wall -o "$BENCH/target/c/echo_epoll" "$BENCH/c/echo_epoll.c" || die "gc
 # Everything measured is copied aside, so that a rebuild during the run cannot change it.
 cp "$MAIN_TARGET/release/examples/echo_server" "$BIN/epoll-rt" || die "no echo_server example"
 cp "$BENCH/target/release/tokio_echo" "$BIN/tokio" || die "no tokio_echo"
+cp "$BENCH/target/release/smol_echo" "$BIN/smol" || die "no smol_echo"
 cp "$BENCH/target/c/echo_epoll" "$BIN/C" || die "no echo_epoll"
 cp "$BENCH/target/release/loadgen" "$BIN/loadgen" || die "no loadgen"
 LOADGEN=$BIN/loadgen
@@ -120,10 +122,10 @@ LOADGEN=$BIN/loadgen
 # Each server: its binary, and the signal that stops it. epoll-rt's echo server blocks
 # SIGINT and reads it from a signalfd (so it stops even though a background job of a
 # script starts with SIGINT ignored), then shuts down gracefully and exits with status 0.
-# tokio_echo and echo_epoll handle no signal: SIGTERM's default action ends them, and
+# tokio_echo, smol_echo and echo_epoll handle no signal: SIGTERM's default action ends them, and
 # callgrind still writes its output file when the program dies of a signal.
-declare -A SERVER_BIN=([C]=$BIN/C [epoll-rt]=$BIN/epoll-rt [tokio]=$BIN/tokio)
-declare -A STOP_SIGNAL=([C]=TERM [epoll-rt]=INT [tokio]=TERM)
+declare -A SERVER_BIN=([C]=$BIN/C [epoll-rt]=$BIN/epoll-rt [tokio]=$BIN/tokio [smol]=$BIN/smol)
+declare -A STOP_SIGNAL=([C]=TERM [epoll-rt]=INT [tokio]=TERM [smol]=TERM)
 declare -A REV_COMMIT=()
 REV_NAMES=()
 
@@ -148,7 +150,7 @@ done
 
 MEASURED=()
 for s in $SERVERS; do
-    [[ -n ${SERVER_BIN[$s]:-} ]] || die "unknown server '$s' (known: C epoll-rt tokio)"
+    [[ -n ${SERVER_BIN[$s]:-} ]] || die "unknown server '$s' (known: C epoll-rt tokio smol)"
     MEASURED+=("$s")
 done
 MEASURED+=("${REV_NAMES[@]}")
@@ -265,15 +267,15 @@ ratio() {
 show() { if [[ $1 == NA ]]; then echo "–"; else echo "$1"; fi; }
 
 table() {
-    local header="| connections | C loop | epoll-rt | tokio current_thread |"
-    local rule="|---:|---:|---:|---:|"
-    local name conns c e t row
+    local header="| connections | C loop | epoll-rt | tokio current_thread | smol (LocalExecutor) |"
+    local rule="|---:|---:|---:|---:|---:|"
+    local name conns c e t m row
     for name in "${REV_NAMES[@]}"; do
         header+=" $name |"
         rule+="---:|"
     done
-    header+=" epoll-rt/C | epoll-rt/tokio |"
-    rule+="---:|---:|"
+    header+=" epoll-rt/C | epoll-rt/tokio | epoll-rt/smol |"
+    rule+="---:|---:|---:|"
     for name in "${REV_NAMES[@]}"; do
         header+=" epoll-rt/$name |"
         rule+="---:|"
@@ -284,11 +286,12 @@ table() {
         c=$(per_request C "$conns")
         e=$(per_request epoll-rt "$conns")
         t=$(per_request tokio "$conns")
-        row="| $conns | $(show "$c") | $(show "$e") | $(show "$t") |"
+        m=$(per_request smol "$conns")
+        row="| $conns | $(show "$c") | $(show "$e") | $(show "$t") | $(show "$m") |"
         for name in "${REV_NAMES[@]}"; do
             row+=" $(show "$(per_request "$name" "$conns")") |"
         done
-        row+=" $(ratio "$e" "$c") | $(ratio "$e" "$t") |"
+        row+=" $(ratio "$e" "$c") | $(ratio "$e" "$t") | $(ratio "$e" "$m") |"
         for name in "${REV_NAMES[@]}"; do
             row+=" $(ratio "$e" "$(per_request "$name" "$conns")") |"
         done

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # bench/run.sh: the whole benchmark suite of epoll-rt in one command.
 #
-#   bench/run.sh                       # about 5 minutes on a 2-core machine
+#   bench/run.sh                       # about 8 minutes on a 2-core machine
 #   RUNS=5 SECS=5 bench/run.sh         # longer, steadier
 #   SERVERS="epoll-rt tokio" bench/run.sh
 #   BASELINE=main bench/run.sh         # on a branch: also epoll-rt at main, as epoll-rt@main
 #
 # It builds everything in release mode (the crate's examples, the bench crate's tokio
 # servers and load generator, the C epoll loops), then measures each server (epoll-rt,
-# tokio current_thread, C) the same way, RUNS times, and prints one Markdown table of
-# medians, also appended to bench/results/<date>.md. What each row means: bench/README.md.
+# tokio current_thread, smol's LocalExecutor, C) the same way, RUNS times, and prints one
+# Markdown table of medians, also appended to bench/results/<date>.md. The same-CPU
+# 1-connection ping-pong (echo and HTTP), where drift of a shared machine decides most, is
+# measured apart: ROUNDS_1CPU rounds, each running every server once in turn, and its rows
+# are the medians of those rounds. What each row means: bench/README.md.
 #
 # Settings (environment variables, defaults in brackets):
 #   RUNS [3]            runs of everything; each figure is the median
+#   ROUNDS_1CPU [5]     rounds of the same-CPU 1-connection echo and HTTP ping-pong
 #   SECS [3]            measured seconds of each load run (loadgen and wrk)
 #   WARMUP [0.5]        unmeasured seconds before each loadgen run
 #   STRACE_COUNT [20000] round trips counted under strace (syscalls per request)
 #   IDLE_CONNS [5000]   idle connections for the memory figure
 #   LOADGEN_THREADS [1] client threads of loadgen (it runs on CPU 1 alone)
-#   SERVERS ["epoll-rt tokio C"]
+#   SERVERS ["epoll-rt tokio smol C"]
 #   BASELINE [""]       a git revision of epoll-rt to measure as one more server,
 #                       epoll-rt@BASELINE: its examples (and, with MICRO, its
 #                       micro-benchmarks) are built from a temporary git worktree (removed on
@@ -42,12 +46,13 @@ set -uo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 RUNS=${RUNS:-3}
+ROUNDS_1CPU=${ROUNDS_1CPU:-5}
 SECS=${SECS:-3}
 WARMUP=${WARMUP:-0.5}
 STRACE_COUNT=${STRACE_COUNT:-20000}
 IDLE_CONNS=${IDLE_CONNS:-5000}
 LOADGEN_THREADS=${LOADGEN_THREADS:-1}
-SERVERS=${SERVERS:-"epoll-rt tokio C"}
+SERVERS=${SERVERS:-"epoll-rt tokio smol C"}
 BASELINE=${BASELINE:-}
 MICRO=${MICRO:-1}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -109,7 +114,7 @@ if ! (cd "$ROOT" && cargo build --release --examples --quiet); then
     ((HTTP)) && examples+=(--example http_hello)
     (cd "$ROOT" && cargo build --release --quiet "${examples[@]}") || die "cannot build the examples"
 fi
-log "building the bench crate (tokio servers, loadgen, tokio_micro)"
+log "building the bench crate (tokio and smol servers, loadgen, tokio_micro, smol_micro)"
 (cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet) ||
     die "cannot build the bench crate"
 MICRO_BENCHES=(--bench spawn --bench wake --bench timers --bench timer_precision)
@@ -153,7 +158,7 @@ BIN=$TMP/bin
 mkdir -p "$BIN"
 cp "$MAIN_TARGET/release/examples/echo_server" "$BIN/epoll-rt-echo" || die "no echo_server example"
 ((HTTP)) && { cp "$MAIN_TARGET/release/examples/http_hello" "$BIN/epoll-rt-http" || die "no http_hello example"; }
-for b in tokio_echo tokio_http loadgen tokio_micro; do
+for b in tokio_echo tokio_http smol_echo smol_http loadgen tokio_micro smol_micro; do
     cp "$BENCH/target/release/$b" "$BIN/$b" || die "no $b"
 done
 cp "$BENCH/target/c/echo_epoll" "$BENCH/target/c/http_epoll" "$BIN/"
@@ -177,8 +182,8 @@ if [[ -n $BASE ]]; then
 fi
 
 LOADGEN=$BIN/loadgen
-declare -A ECHO_BIN=([epoll-rt]=$BIN/epoll-rt-echo [tokio]=$BIN/tokio_echo [C]=$BIN/echo_epoll)
-declare -A HTTP_BIN=([epoll-rt]=$BIN/epoll-rt-http [tokio]=$BIN/tokio_http [C]=$BIN/http_epoll)
+declare -A ECHO_BIN=([epoll-rt]=$BIN/epoll-rt-echo [tokio]=$BIN/tokio_echo [smol]=$BIN/smol_echo [C]=$BIN/echo_epoll)
+declare -A HTTP_BIN=([epoll-rt]=$BIN/epoll-rt-http [tokio]=$BIN/tokio_http [smol]=$BIN/smol_http [C]=$BIN/http_epoll)
 if [[ -n $BASE ]]; then
     ECHO_BIN[$BASE]=$BIN/base-echo
     HTTP_BIN[$BASE]=$BIN/base-http
@@ -262,15 +267,29 @@ loadgen() {
         grep '^loadgen:' || log "loadgen failed: $* ($(tail -n1 "$TMP/loadgen.err"))"
 }
 
-# Echo ping-pong: 1 connection with client and server on the same CPU, then 50 and 500
-# connections on separate CPUs (with the server's CPU time per message at 50).
-measure_echo() {
+# Same-CPU ping-pong: 1 connection, client and server on the same CPU, echo then (with
+# HTTP) a keep-alive HTTP request. One call is one round's turn of server S.
+measure_one_cpu() {
     local s=$1 line
     start_server "${ECHO_BIN[$s]}"
     line=$(loadgen "$SERVER_CPU" --conns 1 --secs "$SECS" --warmup "$WARMUP")
     put echo1_rate "$s" "$(kv msg_per_s "$line")"
     put echo1_p50 "$s" "$(kv p50_us "$line")"
     put echo1_p99 "$s" "$(kv p99_us "$line")"
+    stop_server
+    ((HTTP)) || return 0
+    start_server "${HTTP_BIN[$s]}"
+    line=$(loadgen "$SERVER_CPU" --http --conns 1 --secs "$SECS" --warmup "$WARMUP")
+    put http1_rate "$s" "$(kv msg_per_s "$line")"
+    put http1_p99 "$s" "$(kv p99_us "$line")"
+    stop_server
+}
+
+# Echo ping-pong at 50 and 500 connections on separate CPUs (with the server's CPU time
+# per message at 50).
+measure_echo() {
+    local s=$1 line
+    start_server "${ECHO_BIN[$s]}"
     for conns in 50 500; do
         line=$(loadgen "$CLIENT_CPU" --conns "$conns" --threads "$LOADGEN_THREADS" \
             --secs "$SECS" --warmup "$WARMUP" --pid "$SERVER_PID")
@@ -306,13 +325,10 @@ wrk_p99_us() {
         printf "%.1f", v * f }' <<<"$1"
 }
 
-# HTTP: 1 keep-alive connection on the same CPU (loadgen), then wrk -t1 at 50 and 500.
+# HTTP: wrk -t1 at 50 and 500 connections.
 measure_http() {
-    local s=$1 line out
+    local s=$1 out
     start_server "${HTTP_BIN[$s]}"
-    line=$(loadgen "$SERVER_CPU" --http --conns 1 --secs "$SECS" --warmup "$WARMUP")
-    put http1_rate "$s" "$(kv msg_per_s "$line")"
-    put http1_p99 "$s" "$(kv p99_us "$line")"
     for conns in 50 500; do
         out=$(timeout 300 nice -n "$NICE" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"${SECS}s" --latency \
             "http://$SERVER_ADDR/" 2>&1)
@@ -357,7 +373,7 @@ measure_memory() {
 }
 
 # Micro-benchmarks: the top-level crate's benches/ (epoll-rt, and the baseline's),
-# tokio_micro (tokio).
+# tokio_micro (tokio), smol_micro (smol).
 MICRO_NAMES="spawn_join wake timer_insert timer_cancel sleep_1ms timer_insert_ordered timer_cancel_ordered late_100us_p50 late_100us_p99 late_1ms_p50 late_1ms_p99"
 measure_micro() {
     local out name s prefix
@@ -368,9 +384,11 @@ measure_micro() {
             put "$name" "$s" "$(awk -v k="$name:" '$1 == k {print $2}' <<<"$out")"
         done
     done
-    out=$(on_cpu "$SERVER_CPU" "$BIN/tokio_micro")
-    for name in $MICRO_NAMES; do
-        put "$name" tokio "$(awk -v k="$name:" '$1 == k {print $2}' <<<"$out")"
+    for s in tokio smol; do
+        out=$(on_cpu "$SERVER_CPU" "$BIN/${s}_micro")
+        for name in $MICRO_NAMES; do
+            put "$name" "$s" "$(awk -v k="$name:" '$1 == k {print $2}' <<<"$out")"
+        done
     done
 }
 
@@ -382,6 +400,14 @@ BENCH_BREAKDOWN_DIR=$TMP/breakdown
 mkdir -p "$BENCH_BREAKDOWN_DIR"
 START=$(date +%s)
 log "servers: $SERVERS; runs: $RUNS; ${SECS}s per load run; HTTP: $HTTP; load average: $LOAD_BEFORE"
+
+# The same-CPU ping-pong first, in rounds: each round runs every server once, in turn.
+for round in $(seq "$ROUNDS_1CPU"); do
+    for s in $SERVERS; do
+        log "same-CPU round $round/$ROUNDS_1CPU: $s"
+        measure_one_cpu "$s"
+    done
+done
 
 for run in $(seq "$RUNS"); do
     # Servers take turns within a run, so a slow spell of the machine hits them alike.
@@ -437,7 +463,7 @@ fmt() {
 
 # Rows: key, then label. ↑ means higher is better, ↓ lower is better.
 ROWS=(
-    "echo1_rate|echo, 1 conn, client+server on one CPU: msg/s ↑"
+    "echo1_rate|echo, 1 conn, client+server on one CPU: msg/s (median of $ROUNDS_1CPU rounds) ↑"
     "echo1_p50|echo, 1 conn, one CPU: p50 latency µs ↓"
     "echo1_p99|echo, 1 conn, one CPU: p99 latency µs ↓"
     "echo50_rate|echo, 50 conns (server CPU 0, loadgen CPU 1): msg/s ↑"
@@ -447,7 +473,7 @@ ROWS=(
 )
 if ((HTTP)); then
     ROWS+=(
-        "http1_rate|HTTP, 1 keep-alive conn, one CPU (loadgen): req/s ↑"
+        "http1_rate|HTTP, 1 keep-alive conn, one CPU (loadgen): req/s (median of $ROUNDS_1CPU rounds) ↑"
         "http1_p99|HTTP, 1 conn, one CPU: p99 latency µs ↓"
         "wrk50_rate|HTTP, wrk -t1 -c50: req/s ↑"
         "wrk50_p99|HTTP, wrk -t1 -c50: p99 latency µs ↓"
@@ -483,13 +509,13 @@ fi
 # The baseline, if any, has a column after epoll-rt's and a last column epoll-rt/baseline.
 table() {
     if [[ -n $BASE ]]; then
-        echo "| measure | epoll-rt | $BASE | tokio | C | ratio epoll-rt/tokio | ratio epoll-rt/C | ratio epoll-rt/$BASE |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        echo "| measure | epoll-rt | $BASE | tokio | smol | C | ratio epoll-rt/tokio | ratio epoll-rt/smol | ratio epoll-rt/C | ratio epoll-rt/$BASE |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     else
-        echo "| measure | epoll-rt | tokio | C | ratio epoll-rt/tokio | ratio epoll-rt/C |"
-        echo "|---|---:|---:|---:|---:|---:|"
+        echo "| measure | epoll-rt | tokio | smol | C | ratio epoll-rt/tokio | ratio epoll-rt/smol | ratio epoll-rt/C |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     fi
-    local row key label e b t c
+    local row key label e b t m c
     for row in "${ROWS[@]}"; do
         key=${row%%|*}
         label=${row#*|}
@@ -498,14 +524,17 @@ table() {
         # shellcheck disable=SC2086
         t=$(median ${VALUES["$key|tokio"]:-})
         # shellcheck disable=SC2086
+        m=$(median ${VALUES["$key|smol"]:-})
+        # shellcheck disable=SC2086
         c=$(median ${VALUES["$key|C"]:-})
         if [[ -n $BASE ]]; then
             # shellcheck disable=SC2086
             b=$(median ${VALUES["$key|$BASE"]:-})
-            echo "| $label | $(fmt "$e") | $(fmt "$b") | $(fmt "$t") | $(fmt "$c") |" \
-                "$(ratio "$e" "$t") | $(ratio "$e" "$c") | $(ratio "$e" "$b") |"
+            echo "| $label | $(fmt "$e") | $(fmt "$b") | $(fmt "$t") | $(fmt "$m") | $(fmt "$c") |" \
+                "$(ratio "$e" "$t") | $(ratio "$e" "$m") | $(ratio "$e" "$c") | $(ratio "$e" "$b") |"
         else
-            echo "| $label | $(fmt "$e") | $(fmt "$t") | $(fmt "$c") | $(ratio "$e" "$t") | $(ratio "$e" "$c") |"
+            echo "| $label | $(fmt "$e") | $(fmt "$t") | $(fmt "$m") | $(fmt "$c") |" \
+                "$(ratio "$e" "$t") | $(ratio "$e" "$m") | $(ratio "$e" "$c") |"
         fi
     done
 }
@@ -520,11 +549,12 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "## $(date '+%F %T'), commit $COMMIT"
     echo
     echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)."
-    echo "Settings: RUNS=$RUNS SECS=$SECS WARMUP=$WARMUP STRACE_COUNT=$STRACE_COUNT" \
+    echo "Settings: RUNS=$RUNS ROUNDS_1CPU=$ROUNDS_1CPU SECS=$SECS WARMUP=$WARMUP STRACE_COUNT=$STRACE_COUNT" \
         "IDLE_CONNS=$IDLE_CONNS LOADGEN_THREADS=$LOADGEN_THREADS NICE=$NICE; took ${ELAPSED}s;" \
         "load average before $LOAD_BEFORE, after $LOAD_AFTER."
     [[ -n $BASE ]] && echo "Baseline: $BASE is commit ${base_commit:0:7}, measured in every run in turn with the others."
-    echo "Each figure is the median of $RUNS runs; ↑ higher is better, ↓ lower is better."
+    echo "Each figure is the median of $RUNS runs, the same-CPU 1-connection rows of" \
+        "$ROUNDS_1CPU rounds (each running every server once, in turn); ↑ higher is better, ↓ lower is better."
     if awk -v a="${LOAD_BEFORE%% *}" -v b="${LOAD_AFTER%% *}" 'BEGIN {exit !(a > 1 || b > 3)}'; then
         echo
         echo "**Warning: other work was running on the machine (load average above), so these"

@@ -16,11 +16,17 @@
 //! loadgen --addr 127.0.0.1:33445 --conns 1 --count 20000              # echo, counted
 //! loadgen --addr 127.0.0.1:8080 --http --conns 1 --secs 5             # HTTP keep-alive
 //! loadgen --addr 127.0.0.1:33445 --conns 5000 --idle --pid 1234       # memory per connection
+//! loadgen --addr 127.0.0.1:33445 --idle-conns 10000 --conns 1 --count 20000 --pid 1234
 //! ```
+//!
+//! The last line keeps 10,000 connections open and idle (each made one round trip first)
+//! while one connection makes 20,000 round trips: the server's CPU time per request beside
+//! many idle connections, and its memory growth per idle connection.
 //!
 //! The result is one line of `key=value` pairs, starting with `loadgen:`, easy to pick
 //! apart from a shell script. With `--pid`, the server's user and system CPU time during
-//! the measured window (from `/proc/<pid>/stat`) are reported per message too.
+//! the measured window (from `/proc/<pid>/stat`) are reported per message too, and its
+//! total CPU time to the nanosecond (from `/proc/<pid>/task/*/schedstat`).
 //!
 //! Only loopback addresses are accepted: this tool exists to load a server on this machine.
 
@@ -66,6 +72,9 @@ struct Options {
     idle: bool,
     /// The server's process id, to report its CPU time (or memory, with `idle`).
     pid: Option<u32>,
+    /// Connections opened before a ping-pong run, each making one round trip, and held
+    /// open and idle while it runs.
+    idle_conns: usize,
 }
 
 impl Options {
@@ -82,6 +91,7 @@ impl Options {
             http: false,
             idle: false,
             pid: None,
+            idle_conns: 0,
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -100,6 +110,7 @@ impl Options {
                         "--threads" => opts.threads = parse(&flag, &value)?,
                         "--count" => opts.count = Some(parse(&flag, &value)?),
                         "--pid" => opts.pid = Some(parse(&flag, &value)?),
+                        "--idle-conns" => opts.idle_conns = parse(&flag, &value)?,
                         _ => return Err(format!("unknown option {flag}")),
                     }
                 }
@@ -359,6 +370,23 @@ fn drive(mut conns: Vec<Conn>, proto: Protocol, plan: Plan) -> io::Result<Tally>
     Ok(tally)
 }
 
+/// A process's CPU time so far, in seconds, to the nanosecond: the sum over its threads
+/// of the first field of `/proc/<pid>/task/<tid>/schedstat` (time spent on a CPU, user and
+/// system together). Unlike the 10 ms ticks of `/proc/<pid>/stat` it resolves a
+/// microsecond, and time spent waiting for a CPU is not in it.
+fn run_time(pid: u32) -> io::Result<f64> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let schedstat = std::fs::read_to_string(task?.path().join("schedstat"))?;
+        ns += schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|f| f.parse::<u64>().ok())
+            .ok_or_else(|| bad_reply("malformed /proc/<pid>/task/<tid>/schedstat"))?;
+    }
+    Ok(ns as f64 / 1e9)
+}
+
 /// A process's CPU time so far, user and system, in seconds.
 fn cpu_times(pid: u32) -> io::Result<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
@@ -399,34 +427,62 @@ fn quantile_us(samples: &mut [u32], q: f64) -> f64 {
     f64::from(*value) / 1000.0
 }
 
-/// `--idle`: opens every connection, makes one round trip on each (so the server has
-/// accepted it and its task has run), and reports the server's memory growth.
-fn idle(opts: &Options, proto: Protocol) -> io::Result<()> {
+/// Opens `count` connections, makes one round trip on each (so the server has accepted it
+/// and its task has run), and returns them with the server's memory report, if `pid`.
+fn open_idle(
+    opts: &Options,
+    proto: Protocol,
+    count: usize,
+) -> io::Result<(Vec<Conn>, Option<String>)> {
     let before = opts.pid.map(rss_bytes).transpose()?;
-    let mut conns = Vec::with_capacity(opts.conns);
-    for _ in 0..opts.conns {
+    let mut conns = Vec::with_capacity(count);
+    for _ in 0..count {
         let mut conn = Conn::connect(opts.addr)?;
         conn.round_trip(proto)?;
         conns.push(conn);
     }
     // Let the server finish whatever it does after its last reply.
     thread::sleep(Duration::from_millis(200));
-    let mut line = format!("loadgen: mode=idle conns={}", conns.len());
+    let mut report = None;
     if let (Some(pid), Some(before)) = (opts.pid, before) {
         let after = rss_bytes(pid)?;
-        let per_conn = after.saturating_sub(before) as f64 / conns.len() as f64;
-        line += &format!(
-            " rss_before_kb={} rss_after_kb={} bytes_per_conn={per_conn:.0}",
+        let per_conn = after.saturating_sub(before) as f64 / count.max(1) as f64;
+        report = Some(format!(
+            "rss_before_kb={} rss_after_kb={} bytes_per_conn={per_conn:.0}",
             before / 1024,
             after / 1024
-        );
+        ));
+    }
+    Ok((conns, report))
+}
+
+/// `--idle`: opens every connection, makes one round trip on each, and reports the
+/// server's memory growth.
+fn idle(opts: &Options, proto: Protocol) -> io::Result<()> {
+    let (conns, report) = open_idle(opts, proto, opts.conns)?;
+    let mut line = format!("loadgen: mode=idle conns={}", conns.len());
+    if let Some(report) = report {
+        line += &format!(" {report}");
     }
     println!("{line}");
     Ok(())
 }
 
+/// The server's user and system CPU time (10 ms ticks) and its time on a CPU (to the
+/// nanosecond), in seconds.
+fn server_cpu(pid: u32) -> io::Result<(f64, f64, f64)> {
+    let (user, sys) = cpu_times(pid)?;
+    Ok((user, sys, run_time(pid)?))
+}
+
 /// The ping-pong run: connect, start together, measure, report.
 fn ping_pong(opts: &Options, proto: Protocol) -> io::Result<()> {
+    // `--idle-conns`: held open (and idle) until the report is printed.
+    let (_idle, idle_report) = match opts.idle_conns {
+        0 => (Vec::new(), None),
+        n => open_idle(opts, proto, n)?,
+    };
+
     // Connect everything first, so connection setup is never measured.
     let mut groups: Vec<Vec<Conn>> = (0..opts.threads).map(|_| Vec::new()).collect();
     for i in 0..opts.conns {
@@ -468,18 +524,18 @@ fn ping_pong(opts: &Options, proto: Protocol) -> io::Result<()> {
     // The server's CPU time over the measured window: sampled from this thread, which
     // otherwise only waits.
     let (window_start, cpu_before) = match opts.count {
-        Some(_) => (Instant::now(), opts.pid.map(cpu_times).transpose()?),
+        Some(_) => (Instant::now(), opts.pid.map(server_cpu).transpose()?),
         None => {
             let from = start + Duration::from_secs_f64(opts.warmup);
             thread::sleep(from.saturating_duration_since(Instant::now()));
-            (from, opts.pid.map(cpu_times).transpose()?)
+            (from, opts.pid.map(server_cpu).transpose()?)
         }
     };
     if opts.count.is_none() {
         let until = window_start + Duration::from_secs_f64(opts.secs);
         thread::sleep(until.saturating_duration_since(Instant::now()));
     }
-    let cpu_after_window = opts.pid.map(cpu_times).transpose()?;
+    let cpu_after_window = opts.pid.map(server_cpu).transpose()?;
 
     let mut done = 0;
     let mut latencies = Vec::new();
@@ -492,7 +548,10 @@ fn ping_pong(opts: &Options, proto: Protocol) -> io::Result<()> {
     }
     // In counted mode the window ends when the last thread does.
     let (elapsed, cpu_after) = match opts.count {
-        Some(_) => (window_start.elapsed(), opts.pid.map(cpu_times).transpose()?),
+        Some(_) => (
+            window_start.elapsed(),
+            opts.pid.map(server_cpu).transpose()?,
+        ),
         None => (Duration::from_secs_f64(opts.secs), cpu_after_window),
     };
 
@@ -507,13 +566,20 @@ fn ping_pong(opts: &Options, proto: Protocol) -> io::Result<()> {
         quantile_us(&mut latencies, 0.50),
         quantile_us(&mut latencies, 0.99),
     );
-    if let (Some((u0, s0)), Some((u1, s1))) = (cpu_before, cpu_after) {
+    if let (Some((u0, s0, r0)), Some((u1, s1, r1))) = (cpu_before, cpu_after) {
         let per_msg = |t: f64| t * 1e6 / done.max(1) as f64;
         line += &format!(
-            " server_user_us_per_msg={:.3} server_sys_us_per_msg={:.3}",
+            " server_user_us_per_msg={:.3} server_sys_us_per_msg={:.3} server_cpu_us_per_msg={:.3}",
             per_msg(u1 - u0),
-            per_msg(s1 - s0)
+            per_msg(s1 - s0),
+            per_msg(r1 - r0)
         );
+    }
+    if opts.idle_conns > 0 {
+        line += &format!(" idle_conns={}", opts.idle_conns);
+        if let Some(report) = idle_report {
+            line += &format!(" idle_{}", report.replace(' ', " idle_"));
+        }
     }
     println!("{line}");
     Ok(())
@@ -528,7 +594,8 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "usage: loadgen [--addr 127.0.0.1:PORT] [--conns N] [--size BYTES] \
-                 [--secs S] [--warmup S] [--threads T] [--count N] [--http] [--idle] [--pid PID]"
+                 [--secs S] [--warmup S] [--threads T] [--count N] [--http] [--idle] [--pid PID] \
+                 [--idle-conns N]"
             );
             return ExitCode::from(2);
         }
