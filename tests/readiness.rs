@@ -248,6 +248,26 @@ macro_rules! check_datagram_readiness {
         assert_eq!(poll_fn(|cx| b.poll_recv(cx, &mut buf)).await?, 3);
         assert_eq!(&buf[..3], b"two");
         poll_fn(|cx| a.poll_write_ready(cx)).await?;
+
+        // `ready`: once a try has found the queue empty (which clears the readable bit),
+        // asking for readable alone sleeps; a datagram makes it readable, and an empty
+        // socket buffer makes the sender writable.
+        assert_eq!(
+            b.try_recv(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert!(
+            timeout(QUIET, b.ready(Interest::READABLE)).await.is_err(),
+            "ready(READABLE) did not sleep"
+        );
+        assert!(a.ready(Interest::WRITABLE).await?.is_writable());
+        assert_eq!(a.try_send(b"three")?, 5);
+        // Both asked for: an idle socket is writable, so this returns at once, whether or
+        // not the reactor has seen the datagram arrive yet.
+        let ready = b.ready(Interest::READABLE | Interest::WRITABLE).await?;
+        assert!(ready.is_writable(), "{ready:?}");
+        assert!(b.ready(Interest::READABLE).await?.is_readable());
+        assert_eq!(b.try_recv(&mut buf)?, 5);
         (a, b)
     }};
 }
