@@ -57,7 +57,7 @@
 //!   server's log thread), which the chapter says it leaves out.
 //!
 //! ```text
-//! <!-- strace: echo_server session [trace=SYSCALL,SYSCALL,...] -->
+//! <!-- strace: echo_server 127.0.0.1:0 session [trace=SYSCALL,SYSCALL,...] -->
 //! ```
 //!
 //! - `strace`: the block is a run of consecutive lines of `strace -f` (with `-e trace=...`
