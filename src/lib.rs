@@ -113,7 +113,7 @@
 //! | scheduler | the run queue local wakes go to on this thread | `src/scheduler/current.rs` |
 //! | scheduler | task wakers | `src/scheduler/header.rs` |
 //! | scheduler | task state machine (idle, scheduled, running, notified, complete) | `src/scheduler/state.rs` |
-//! | scheduler | cross-thread wakes and spawns (eventfd) | `src/scheduler/remote.rs` |
+//! | scheduler | cross-thread wakes, spawns and timer changes (eventfd) | `src/scheduler/remote.rs` |
 //! | scheduler | [`JoinHandle`], [`JoinError`] | `src/scheduler/join.rs` |
 //! | scheduler | [`task::AbortHandle`]: cancel a task from any thread | `src/scheduler/abort.rs` |
 //! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |

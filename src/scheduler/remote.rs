@@ -1,8 +1,8 @@
-//! The remote queue: how a waker on another thread schedules a task, and how another
-//! thread spawns one.
+//! The remote queue: how a waker on another thread schedules a task, how another thread
+//! spawns one, and how it changes a timer.
 //!
-//! The run queue proper (`run_queue.rs`) is a plain `VecDeque` that only the runtime's thread touches. A
-//! wake from any other thread (or from this thread while the runtime is not running) goes
+//! The run queue proper (`run_queue.rs`) is a plain `VecDeque` that only the runtime's
+//! thread touches. A wake from any other thread (or from this thread while the runtime is not running) goes
 //! through here instead: the task id is pushed under a mutex, and the runtime's eventfd is
 //! rung so that an `epoll_wait` in progress returns. A future spawned from another thread
 //! (`runtime::Handle::spawn`) takes the same way: the runtime spawns it when it drains
