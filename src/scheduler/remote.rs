@@ -42,6 +42,9 @@ struct Inbox {
     woken: Vec<TaskId>,
     /// Futures spawned from elsewhere, not yet spawned on the runtime.
     spawns: Vec<Injected>,
+    /// Changes to timers asked for from elsewhere, in the order they were asked, not yet
+    /// applied.
+    timer_ops: Vec<TimerOp>,
     /// Set when the runtime shuts down: no spawn is taken any more.
     closed: bool,
 }
@@ -50,10 +53,7 @@ struct Inbox {
 pub(crate) struct Remote {
     /// What other threads left, not yet taken by the runtime.
     queue: Mutex<Inbox>,
-    /// Changes to timers asked for from elsewhere, in the order they were asked, not yet
-    /// applied.
-    timer_ops: Mutex<Vec<TimerOp>>,
-    /// Set while `timer_ops` is not empty (written under its lock): lets the runtime's
+    /// Set while the inbox holds timer ops (written under its lock): lets the runtime's
     /// thread skip the lock when there is nothing to apply.
     has_timer_ops: AtomicBool,
     /// Rung to interrupt `epoll_wait`; registered with the runtime's reactor.
@@ -73,7 +73,6 @@ impl Remote {
     pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
         Ok(Self {
             queue: Mutex::new(Inbox::default()),
-            timer_ops: Mutex::new(Vec::new()),
             has_timer_ops: AtomicBool::new(false),
             eventfd: EventFd::new()?,
             notified: AtomicBool::new(false),
@@ -112,13 +111,10 @@ impl Remote {
     /// Asks the runtime to apply `op` to one of its timers, from any thread. Ops are
     /// applied in the order they were pushed.
     pub(crate) fn push_timer_op(&self, op: TimerOp) {
-        let mut ops = self
-            .timer_ops
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        ops.push(op);
+        let mut inbox = self.inbox();
+        inbox.timer_ops.push(op);
         self.has_timer_ops.store(true, Ordering::Release);
-        drop(ops);
+        drop(inbox);
         self.ring();
     }
 
@@ -151,12 +147,9 @@ impl Remote {
         if !self.has_timer_ops.load(Ordering::Acquire) {
             return None;
         }
-        let mut ops = self
-            .timer_ops
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut inbox = self.inbox();
         self.has_timer_ops.store(false, Ordering::Relaxed);
-        Some(std::mem::take(&mut *ops))
+        Some(std::mem::take(&mut inbox.timer_ops))
     }
 
     /// Refuses every later spawn, and returns the futures left unspawned, for the caller to
