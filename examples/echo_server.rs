@@ -47,20 +47,35 @@ use epoll_rt::{
 use shutdown::{DEFAULT_GRACE, Stop, block_signals, parse_secs, watch_signals};
 
 /// Echoes everything `stream` sends until it closes, or until the server stops.
-async fn handle(mut stream: AsyncTcpStream, stop: Rc<Stop>) -> io::Result<()> {
-    let _live = stop.live();
-    stream.set_nodelay(true)?;
-    let mut buf = vec![0u8; 4096];
-    let mut stopped = stop.wait();
-    loop {
-        let Some(read) = stopped.unless(stream.read(&mut buf)).await else {
-            return finish(stream, buf).await;
-        };
-        let n = read?;
-        if n == 0 {
-            return Ok(());
+///
+/// Its future lives as long as the connection, so its size is memory per connection, and
+/// two choices keep it at 160 bytes rather than 376 (pinned by the test at the end):
+/// - a plain `fn` returning an `async move` block, not an `async fn`: an `async fn` keeps
+///   each argument twice in its future, as the argument and as the variable it becomes
+///   (48 bytes here);
+/// - the shutdown path, `finish`, is boxed: a future holds the largest of the futures it
+///   awaits inline, and `finish` is larger than the read loop, though it runs once, at the
+///   end (168 bytes).
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` keeps its argument twice"
+)]
+fn handle(mut stream: AsyncTcpStream, stop: Rc<Stop>) -> impl Future<Output = io::Result<()>> {
+    async move {
+        let _live = stop.live();
+        stream.set_nodelay(true)?;
+        let mut buf = vec![0u8; 4096];
+        let mut stopped = stop.wait();
+        loop {
+            let Some(read) = stopped.unless(stream.read(&mut buf)).await else {
+                return Box::pin(finish(stream, buf)).await;
+            };
+            let n = read?;
+            if n == 0 {
+                return Ok(());
+            }
+            stream.write_all(&buf[..n]).await?;
         }
-        stream.write_all(&buf[..n]).await?;
     }
 }
 
@@ -229,5 +244,22 @@ fn main() -> io::Result<()> {
         block_on(server(addr, grace))
     } else {
         multi_threaded(addr, threads, grace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::handle;
+
+    /// The size of the future `f` would return, without calling it.
+    fn future_size<A, B, F: Future>(_: fn(A, B) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// The handler's future is what each connection keeps (see `handle`).
+    #[test]
+    fn a_connection_s_future_takes_160_bytes() {
+        let size = future_size(handle);
+        assert!(size <= 160, "handle's future: {size} bytes");
     }
 }

@@ -2,7 +2,9 @@
 //! depth"): what an `async fn`'s future holds, what pinning costs, what a `Waker` is made
 //! of, how `join` and `select` poll their children, and why a spawned task is `'static`.
 //!
-//! 1. `size_of_val` of `async fn` futures: what lives across an `.await` is in the future.
+//! 1. `size_of_val` of `async fn` futures: what lives across an `.await` is in the future,
+//!    and an `async fn` keeps its arguments twice, where an `async move` block keeps them
+//!    once.
 //! 2. `pin!` pins on the stack, `Box::pin` on the heap: counted by a global allocator.
 //! 3. `Waker::from(Arc<impl Wake>)`: the waker's data pointer is the `Arc`'s, its vtable
 //!    one per type, and a clone is a reference count.
@@ -76,6 +78,25 @@ async fn uses_a_buffer_before() -> u8 {
     };
     epoll_rt::yield_now().await;
     last
+}
+
+/// Takes a 1 KiB array as its argument and uses it after the `.await`.
+async fn takes_a_buffer(buf: [u8; 1024]) -> u8 {
+    epoll_rt::yield_now().await;
+    buf[1023]
+}
+
+/// The same, as a plain `fn` returning an `async move` block, which captures the
+/// argument and uses it where it is.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "the point: an `async fn` keeps `buf` twice"
+)]
+fn takes_a_buffer_moved(buf: [u8; 1024]) -> impl Future<Output = u8> {
+    async move {
+        epoll_rt::yield_now().await;
+        buf[1023]
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -214,6 +235,12 @@ fn main() -> ExitCode {
     println!("   holds nothing across its .await:          {nothing} bytes");
     println!("   holds a [u8; 1024] across its .await:     {buffer} bytes");
     println!("   drops its [u8; 1024] before its .await:   {before} bytes");
+    let argument = std::mem::size_of_val(&takes_a_buffer([7; 1024]));
+    let moved = std::mem::size_of_val(&takes_a_buffer_moved([7; 1024]));
+    println!("   takes a [u8; 1024] argument, used after:  {argument} bytes");
+    println!("   the same, as a fn returning async move:   {moved} bytes");
+    check(argument >= 2 * 1024, "an async fn keeps its argument twice");
+    check(moved < 2 * 1024, "an async move block keeps it once");
     check(
         buffer >= 1024 + nothing,
         "a buffer held across .await is in the future",

@@ -661,18 +661,30 @@ fn example_binary(name: &str) -> PathBuf {
                 binary.display()
             )
         });
-    let mut sources = vec![root().join("examples").join(format!("{name}.rs"))];
-    let mut dirs = vec![root().join("src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in fs::read_dir(&dir).expect("read a source directory") {
-            let path = entry.expect("read a directory entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                sources.push(path);
+    // The sources the binary was built from, as cargo listed them beside it (the lib's
+    // test-only files are not among them); the example and all of `src/` without the list.
+    let listed = fs::read_to_string(dir.join("examples").join(format!("{name}.d")));
+    let sources: Vec<PathBuf> = match listed {
+        Ok(deps) => deps
+            .split_once(": ")
+            .map(|(_, deps)| deps.split_whitespace().map(PathBuf::from).collect())
+            .unwrap_or_default(),
+        Err(_) => {
+            let mut sources = vec![root().join("examples").join(format!("{name}.rs"))];
+            let mut dirs = vec![root().join("src")];
+            while let Some(dir) = dirs.pop() {
+                for entry in fs::read_dir(&dir).expect("read a source directory") {
+                    let path = entry.expect("read a directory entry").path();
+                    if path.is_dir() {
+                        dirs.push(path);
+                    } else {
+                        sources.push(path);
+                    }
+                }
             }
+            sources
         }
-    }
+    };
     let newest = sources
         .iter()
         .filter_map(|p| fs::metadata(p).and_then(|m| m.modified()).ok())

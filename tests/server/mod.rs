@@ -19,16 +19,23 @@ use std::time::{Duration, Instant};
 use epoll_rt::{AsyncTcpListener, AsyncTcpStream, spawn};
 
 /// Echoes everything `stream` sends until it closes: the echo loop of
-/// `examples/echo_server.rs`.
-pub async fn echo(mut stream: AsyncTcpStream) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
+/// `examples/echo_server.rs`, written as it is there, a `fn` returning an `async move`
+/// block (an `async fn` would keep the stream twice in its future).
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` keeps its argument twice"
+)]
+pub fn echo(mut stream: AsyncTcpStream) -> impl Future<Output = io::Result<()>> {
+    async move {
+        stream.set_nodelay(true)?;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            stream.write_all(&buf[..n]).await?;
         }
-        stream.write_all(&buf[..n]).await?;
     }
 }
 
