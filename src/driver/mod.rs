@@ -315,24 +315,14 @@ impl Reactor {
         // 1. The nearest timer bounds the wait: up to shortly before its deadline, if the
         // kernel's slack could otherwise make it late (see `slack.rs`). The clock is read
         // here, only while a timer is pending, and at most once more in the turn (step 4).
-        let now = self
-            .timers
-            .borrow_mut()
-            .next_deadline()
-            .map(|deadline| (deadline, Instant::now()));
-        // Whether the wait ends at the nearest timer rather than at the caller's timeout.
-        let mut until_timer = false;
-        let timeout = match now {
+        let mut now = None;
+        let timeout = match self.timers.borrow_mut().next_deadline() {
             None => timeout,
-            Some((deadline, now)) => {
-                let wait = slack::wait_for(deadline.saturating_duration_since(now));
-                match timeout {
-                    Some(t) if t < wait => Some(t),
-                    _ => {
-                        until_timer = true;
-                        Some(wait)
-                    }
-                }
+            Some(deadline) => {
+                let reading = Instant::now();
+                now = Some(reading);
+                let wait = slack::wait_for(deadline.saturating_duration_since(reading));
+                Some(timeout.map_or(wait, |t| t.min(wait)))
             }
         };
 
@@ -342,7 +332,7 @@ impl Reactor {
         let mut events = self.events.borrow_mut();
         let started = self.tracer.as_ref().map(|_| Instant::now());
         let n = match &*self.epoll.borrow() {
-            Some(epoll) => epoll.poll_since(&mut events, timeout, now.map(|(_, now)| now))?,
+            Some(epoll) => epoll.poll_since(&mut events, timeout, now)?,
             None => return Ok(false),
         };
         self.waits.bump();
@@ -380,17 +370,18 @@ impl Reactor {
         drop(events);
 
         // 4. Fire the timers that are due: take them out, then wake them, once the queue
-        // is no longer borrowed. The clock is read again only if the wait ran out at the
-        // nearest timer; otherwise the turn's first reading decides, and a timer whose
-        // deadline came during the wait (events arriving with it) fires at the next turn,
-        // which does not wait: its first reading finds the deadline passed. So a busy
-        // loop, woken by events at every turn, reads the clock once per turn.
+        // is no longer borrowed. The clock is read again only if the wait ran out (no
+        // events after a wait that was not a mere look); otherwise the turn's first
+        // reading decides, and a timer whose deadline came during the wait (events
+        // arriving with it) fires at the next turn, which does not wait: its first reading
+        // finds the deadline passed. So a busy loop, woken by events at every turn, reads
+        // the clock once per turn.
         // With no timer pending (a keep-alive request sets none), none of this runs: the
         // empty list's drain alone cost about 20 instructions per request (callgrind).
         let mut timers = self.timers.borrow_mut();
         if timers.len() > 0 {
             let now = match now {
-                Some((_, now)) if !(until_timer && n == 0) => now,
+                Some(now) if n > 0 || timeout == Some(Duration::ZERO) => now,
                 _ => Instant::now(),
             };
             let mut wake_list = self.wake_list.take();

@@ -1028,12 +1028,7 @@ impl Epoll {
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    // The deadline is worked out here, on the rare interruption, rather
-                    // than before every wait.
-                    let deadline = start.zip(timeout).and_then(|(s, t)| s.checked_add(t));
-                    if let Some(deadline) = deadline {
-                        remaining = Some(deadline.saturating_duration_since(Instant::now()));
-                    }
+                    remaining = left_after_interruption(start, timeout);
                 }
                 Err(e) => return Err(e),
             }
@@ -1066,6 +1061,20 @@ impl Epoll {
         // SAFETY: `ptr` points to `max` initialised epoll_event slots that stay borrowed
         // (through `buf`) for the duration of the call.
         syscall!(epoll_wait(epfd, ptr, max, ms)).map(|n| n as usize)
+    }
+}
+
+/// What is left of `timeout`, begun at `start`, once a signal has interrupted the wait:
+/// worked out on the rare interruption rather than before every wait. Without a `start`,
+/// the whole `timeout` again.
+#[cold]
+fn left_after_interruption(start: Option<Instant>, timeout: Option<Duration>) -> Option<Duration> {
+    match start
+        .zip(timeout)
+        .and_then(|(start, t)| start.checked_add(t))
+    {
+        Some(deadline) => Some(deadline.saturating_duration_since(Instant::now())),
+        None => timeout,
     }
 }
 
