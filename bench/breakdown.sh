@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# bench/breakdown.sh: where epoll-rt's instructions per echo request go, by part of the
-# runtime (epoll dispatch, waker, run queue, task poll, read path, write path, budget...),
+# bench/breakdown.sh: where epoll-rt's instructions per echo request (KIND=http: per HTTP request) go,
+# by part of the runtime (epoll dispatch, timers, waker, run queue, task poll, read path,
+# write path, budget...),
 # from callgrind's per-function costs.
 #
 #   bench/breakdown.sh                  # at 1 and 50 connections
 #   CONNS=500 bench/breakdown.sh
+#   KIND=http bench/breakdown.sh        # examples/http_hello.rs (see instructions.sh)
 #
 # It runs bench/instructions.sh for epoll-rt alone (same builds, same loads: N1 and N2
 # round trips, the server under callgrind), keeps callgrind's output files, and subtracts
@@ -22,7 +24,8 @@
 # N2 [45000], SERVER_CPU, CLIENT_CPU (see instructions.sh). Needs python3 and valgrind's
 # callgrind_annotate (installed with valgrind by instructions.sh).
 #
-# The report is printed and appended to bench/results/instructions-breakdown-<date>.md.
+# The report is printed and appended to bench/results/instructions-breakdown-<date>.md
+# (KIND=http: instructions-breakdown-http-<date>.md).
 
 set -euo pipefail
 
@@ -31,7 +34,8 @@ ROOT=$(dirname "$BENCH")
 CONNS=${CONNS:-"1 50"}
 N1=${N1:-5000}
 N2=${N2:-45000}
-export CONNS N1 N2
+KIND=${KIND:-echo}
+export CONNS N1 N2 KIND
 
 command -v python3 >/dev/null || {
     echo "python3 not found" >&2
@@ -52,8 +56,8 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo
     echo "## $(date '+%F %T'), commit $COMMIT"
     echo
-    echo "Settings: CONNS=\"$CONNS\" N1=$N1 N2=$N2; $(valgrind --version), $(rustc --version | cut -d' ' -f1-2)."
-    echo "Self cost per echo request of each part of the server, (I(N2) - I(N1)) / (N2 - N1), by"
+    echo "Settings: KIND=$KIND CONNS=\"$CONNS\" N1=$N1 N2=$N2; $(valgrind --version), $(rustc --version | cut -d' ' -f1-2)."
+    echo "Self cost per $KIND request of each part of the server, (I(N2) - I(N1)) / (N2 - N1), by"
     echo "source file and function (callgrind_annotate); bench/breakdown.sh assigns each to a part."
     for conns in $CONNS; do
         python3 - "$KEEP/callgrind.out.epoll-rt.$conns.$N1" "$KEEP/callgrind.out.epoll-rt.$conns.$N2" \
@@ -88,6 +92,9 @@ def costs(path):
 # (part, test on the file, test on the function): the first match wins.
 RULES = [
     ("budget", r"util/budget\.rs", r""),
+    ("timers (clock reads, deadline arithmetic, heap, sleep, the examples' watchdog)",
+     r"driver/timers\.rs|driver/slack\.rs|time/sleep\.rs|common/idle\.rs|(^|/)time\.rs$|clock_gettime",
+     r""),
     ("waiter entries (register, wake, release)", r"driver/waiters\.rs", r""),
     ("run queue", r"run_queue\.rs|vec_deque", r"ArcWake|block_on|run_task"),
     ("task state machine", r"scheduler/state\.rs", r""),
@@ -97,7 +104,7 @@ RULES = [
     ("epoll dispatch (epoll_wait, events, readiness)", r"", r"Reactor::turn|Core::park|Epoll::poll|on_event|epoll_wait"),
     ("read path (readiness, recv)", r"", r"tcp_stream::poll_read|^recv$"),
     ("write path (readiness, send)", r"", r"tcp_stream::poll_write|^send$"),
-    ("the handler's future (echo loop, read/write futures)", r"", r"Spawned"),
+    ("the handler's future (its loop, read/write futures)", r"", r"Spawned"),
     ("executor loop (block_on)", r"", r"block_on"),
 ]
 
@@ -136,8 +143,12 @@ PYTHON
     done
 } >"$KEEP/report.md"
 
-RESULTS=$BENCH/results/instructions-breakdown-$(date +%F).md
-[[ -e $RESULTS ]] || echo "# Where the instructions of an echo request go, $(date +%F)" >"$RESULTS"
+if [[ $KIND == echo ]]; then
+    RESULTS=$BENCH/results/instructions-breakdown-$(date +%F).md
+else
+    RESULTS=$BENCH/results/instructions-breakdown-$KIND-$(date +%F).md
+fi
+[[ -e $RESULTS ]] || echo "# Where the instructions of an $KIND request go, $(date +%F)" >"$RESULTS"
 cat "$KEEP/report.md" >>"$RESULTS"
 cat "$KEEP/report.md"
 echo "appended to $RESULTS" >&2

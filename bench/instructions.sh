@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# bench/instructions.sh: user-space instructions per echo request, server only, counted by
-# valgrind's callgrind, for epoll-rt, tokio current_thread, smol (LocalExecutor on async-io)
-# and the C epoll loop.
+# bench/instructions.sh: user-space instructions per echo request (or, with KIND=http, per
+# keep-alive HTTP request), server only, counted by valgrind's callgrind, for epoll-rt,
+# tokio current_thread, smol (LocalExecutor on async-io) and the C epoll loop.
 #
 #   bench/instructions.sh                       # all servers at 1, 50 and 500 connections
 #   REV=817e8e7 bench/instructions.sh           # also epoll-rt at 817e8e7, as epoll-rt@817e8e7
 #   CONNS=50 SERVERS=epoll-rt bench/instructions.sh
+#   KIND=http bench/instructions.sh             # examples/http_hello.rs and its peers
 #
 # For each server and each connection count, the server runs under
 # `valgrind --tool=callgrind` twice: once while loadgen makes N1 round trips of a 64-byte
-# echo, once while it makes N2; then it is stopped, and callgrind's total of instructions
+# echo (KIND=http: a minimal keep-alive GET, answered with `Hello, world!`), once while it
+# makes N2; then it is stopped, and callgrind's total of instructions
 # executed (Ir) is read from its output file. Only the server runs under valgrind; loadgen
 # runs natively. The two runs start, connect and shut down alike, so those costs cancel in
 #
@@ -20,6 +22,9 @@
 # change of a few instructions per request shows.
 #
 # Settings (environment variables, defaults in brackets):
+#   KIND [echo]             echo: examples/echo_server.rs, tokio_echo, smol_echo and
+#                           c/echo_epoll.c; http: examples/http_hello.rs (timeouts at their
+#                           defaults), tokio_http, smol_http and c/http_epoll.c
 #   CONNS ["1 50 500"]      connection counts, one table row each
 #   N1 [5000], N2 [45000]   round trips (all connections together) of the two runs
 #   SERVERS ["C epoll-rt tokio smol"]
@@ -29,10 +34,10 @@
 #   SERVER_CPU [0], CLIENT_CPU [1]
 #   KEEP [""]              a folder to copy every callgrind output file into, named
 #                           callgrind.out.<server>.<conns>.<count> (bench/breakdown.sh reads them)
-#   RESULTS [bench/results/instructions-<date>.md]   the file the report is appended to
+#   RESULTS [bench/results/instructions-<date>.md, with KIND=http instructions-http-<date>.md]
+#                           the file the report is appended to
 #
-# The table is printed and appended, with each raw I(N1) and I(N2), to
-# bench/results/instructions-<date>.md. Everything runs on 127.0.0.1 only, and every
+# The table is printed and appended, with each raw I(N1) and I(N2), to RESULTS. Everything runs on 127.0.0.1 only, and every
 # server started is stopped on exit.
 
 set -uo pipefail
@@ -43,6 +48,7 @@ CONNS=${CONNS:-"1 50 500"}
 N1=${N1:-5000}
 N2=${N2:-45000}
 SERVERS=${SERVERS:-"C epoll-rt tokio smol"}
+KIND=${KIND:-echo}
 REV=${REV:-}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -82,6 +88,13 @@ trap 'exit 130' INT TERM
 
 ((N2 > N1 && N1 > 0)) || die "need 0 < N1 < N2 (N1=$N1, N2=$N2)"
 
+# What is measured: the example, the bench crate's peers, the C loop, loadgen's mode.
+case $KIND in
+echo) EXAMPLE=echo_server PEER=echo C_LOOP=echo_epoll LOADGEN_MODE=(--size 64) WHAT="64-byte echo request" ;;
+http) EXAMPLE=http_hello PEER=http C_LOOP=http_epoll LOADGEN_MODE=(--http) WHAT="keep-alive HTTP request" ;;
+*) die "KIND must be echo or http, not '$KIND'" ;;
+esac
+
 # ---------------------------------------------------------------------------------------
 # Tools and builds
 # ---------------------------------------------------------------------------------------
@@ -102,27 +115,27 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 BIN=$TMP/bin
 mkdir -p "$BIN"
 MAIN_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-log "building examples/echo_server.rs (target dir $MAIN_TARGET)"
-(cd "$ROOT" && cargo build --release --quiet --example echo_server) || die "cannot build echo_server"
-log "building the bench crate's loadgen, tokio_echo and smol_echo"
-(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet --bin loadgen --bin tokio_echo --bin smol_echo) ||
+log "building examples/$EXAMPLE.rs (target dir $MAIN_TARGET)"
+(cd "$ROOT" && cargo build --release --quiet --example "$EXAMPLE") || die "cannot build $EXAMPLE"
+log "building the bench crate's loadgen, tokio_$PEER and smol_$PEER"
+(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet --bin loadgen --bin "tokio_$PEER" --bin "smol_$PEER") ||
     die "cannot build the bench crate"
-log "compiling the C echo server"
+log "compiling the C server"
 mkdir -p "$BENCH/target/c"
-gcc -O2 -Wall -o "$BENCH/target/c/echo_epoll" "$BENCH/c/echo_epoll.c" || die "gcc echo_epoll.c"
+gcc -O2 -Wall -o "$BENCH/target/c/$C_LOOP" "$BENCH/c/$C_LOOP.c" || die "gcc $C_LOOP.c"
 
 # Everything measured is copied aside, so that a rebuild during the run cannot change it.
-cp "$MAIN_TARGET/release/examples/echo_server" "$BIN/epoll-rt" || die "no echo_server example"
-cp "$BENCH/target/release/tokio_echo" "$BIN/tokio" || die "no tokio_echo"
-cp "$BENCH/target/release/smol_echo" "$BIN/smol" || die "no smol_echo"
-cp "$BENCH/target/c/echo_epoll" "$BIN/C" || die "no echo_epoll"
+cp "$MAIN_TARGET/release/examples/$EXAMPLE" "$BIN/epoll-rt" || die "no $EXAMPLE example"
+cp "$BENCH/target/release/tokio_$PEER" "$BIN/tokio" || die "no tokio_$PEER"
+cp "$BENCH/target/release/smol_$PEER" "$BIN/smol" || die "no smol_$PEER"
+cp "$BENCH/target/c/$C_LOOP" "$BIN/C" || die "no $C_LOOP"
 cp "$BENCH/target/release/loadgen" "$BIN/loadgen" || die "no loadgen"
 LOADGEN=$BIN/loadgen
 
-# Each server: its binary, and the signal that stops it. epoll-rt's echo server blocks
+# Each server: its binary, and the signal that stops it. epoll-rt's example servers block
 # SIGINT and reads it from a signalfd (so it stops even though a background job of a
 # script starts with SIGINT ignored), then shuts down gracefully and exits with status 0.
-# tokio_echo, smol_echo and echo_epoll handle no signal: SIGTERM's default action ends them, and
+# The bench crate's servers and the C loops handle no signal: SIGTERM's default action ends them, and
 # callgrind still writes its output file when the program dies of a signal.
 declare -A SERVER_BIN=([C]=$BIN/C [epoll-rt]=$BIN/epoll-rt [tokio]=$BIN/tokio [smol]=$BIN/smol)
 declare -A STOP_SIGNAL=([C]=TERM [epoll-rt]=INT [tokio]=TERM [smol]=TERM)
@@ -136,12 +149,12 @@ for rev in $REV; do
     commit=$(git -C "$ROOT" rev-parse --verify --quiet "$rev^{commit}") || die "no such revision: $rev"
     name="epoll-rt@$rev"
     wt=$TMP/rev$i
-    log "building examples/echo_server.rs at $rev (${commit:0:7}) in a worktree"
+    log "building examples/$EXAMPLE.rs at $rev (${commit:0:7}) in a worktree"
     git -C "$ROOT" worktree add --quiet --detach "$wt" "$commit" || die "cannot add a worktree at $rev"
     WORKTREES+=("$wt")
-    (cd "$wt" && CARGO_TARGET_DIR="$TMP/target-rev$i" cargo build --release --quiet --example echo_server) ||
-        die "cannot build echo_server at $rev"
-    cp "$TMP/target-rev$i/release/examples/echo_server" "$BIN/rev$i" || die "no echo_server at $rev"
+    (cd "$wt" && CARGO_TARGET_DIR="$TMP/target-rev$i" cargo build --release --quiet --example "$EXAMPLE") ||
+        die "cannot build $EXAMPLE at $rev"
+    cp "$TMP/target-rev$i/release/examples/$EXAMPLE" "$BIN/rev$i" || die "no $EXAMPLE at $rev"
     SERVER_BIN[$name]=$BIN/rev$i
     STOP_SIGNAL[$name]=INT
     REV_COMMIT[$name]=${commit:0:7}
@@ -211,7 +224,7 @@ instructions() {
     [[ $addr == 127.0.0.1:* ]] || die "$s listens on $addr, not 127.0.0.1"
 
     line=$(timeout "$LOAD_SECS" taskset -c "$CLIENT_CPU" "$LOADGEN" --addr "$addr" \
-        --conns "$conns" --size 64 --count "$count" 2>"$TMP/loadgen.err")
+        --conns "$conns" "${LOADGEN_MODE[@]}" --count "$count" 2>"$TMP/loadgen.err")
     msgs=$(sed -n 's/.* msgs=\([0-9]*\) .*/\1/p' <<<"$line")
     [[ $msgs == "$count" ]] ||
         die "loadgen against $s at $conns connections made ${msgs:-no} round trips, not $count ($(cat "$TMP/loadgen.err"))"
@@ -230,7 +243,7 @@ instructions() {
 # ---------------------------------------------------------------------------------------
 
 START=$(date +%s)
-log "servers: ${MEASURED[*]}; connections: $CONNS; N1=$N1 N2=$N2"
+log "$KIND servers: ${MEASURED[*]}; connections: $CONNS; N1=$N1 N2=$N2"
 for conns in $CONNS; do
     for s in "${MEASURED[@]}"; do
         for count in "$N1" "$N2"; do
@@ -318,11 +331,11 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo
     echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r);" \
         "$(valgrind --version), $(rustc --version 2>/dev/null | cut -d' ' -f1-2), glibc $(ldd --version 2>/dev/null | awk 'NR == 1 {print $NF}')."
-    echo "Settings: CONNS=\"$CONNS\" N1=$N1 N2=$N2 SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU; took ${ELAPSED}s, builds included (${MEASURING}s measuring)."
+    echo "Settings: KIND=$KIND CONNS=\"$CONNS\" N1=$N1 N2=$N2 SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU; took ${ELAPSED}s, builds included (${MEASURING}s measuring)."
     for name in "${REV_NAMES[@]}"; do
         echo "$name is commit ${REV_COMMIT[$name]}."
     done
-    echo "User-space instructions per 64-byte echo request, server only: (I(N2) - I(N1)) / (N2 - N1)."
+    echo "User-space instructions per $WHAT, server only: (I(N2) - I(N1)) / (N2 - N1)."
     echo
     table
     echo
@@ -332,8 +345,12 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 } >"$TMP/report.md"
 
 mkdir -p "$BENCH/results"
-RESULTS=${RESULTS:-$BENCH/results/instructions-$(date +%F).md}
-[[ -e $RESULTS ]] || echo "# Instructions per echo request, $(date +%F)" >"$RESULTS"
+if [[ $KIND == echo ]]; then
+    RESULTS=${RESULTS:-$BENCH/results/instructions-$(date +%F).md}
+else
+    RESULTS=${RESULTS:-$BENCH/results/instructions-$KIND-$(date +%F).md}
+fi
+[[ -e $RESULTS ]] || echo "# Instructions per $WHAT, $(date +%F)" >"$RESULTS"
 cat "$TMP/report.md" >>"$RESULTS"
 cat "$TMP/report.md"
 log "appended to $RESULTS"

@@ -4,6 +4,7 @@
 #   bench/run.sh                       # about 8 minutes on a 2-core machine
 #   RUNS=5 SECS=5 bench/run.sh         # longer, steadier
 #   SERVERS="epoll-rt tokio" bench/run.sh
+#   ECHO=0 MICRO=0 bench/run.sh        # the HTTP rows only
 #   BASELINE=main bench/run.sh         # on a branch: also epoll-rt at main, as epoll-rt@main
 #
 # It builds everything in release mode (the crate's examples, the bench crate's tokio
@@ -31,6 +32,8 @@
 #                       column and a ratio epoll-rt/epoll-rt@BASELINE
 #   MICRO [1]           0 skips the spawn/wake/timer micro-benchmarks
 #   HTTP [auto]         0 skips HTTP; by default on if examples/http_hello.rs exists
+#   ECHO [1]            0 skips the echo measurements (ping-pong, throughput, syscalls,
+#                       the memory of idle connections, echo_server --threads)
 #   HYPER [0]           1 also runs bench/hyper.sh (hyper 1.x on epoll-rt against hyper on
 #                       tokio current_thread) with the same RUNS, SECS, CPUs and NICE: a
 #                       table of its own, appended to bench/results/hyper-<date>.md
@@ -55,6 +58,7 @@ LOADGEN_THREADS=${LOADGEN_THREADS:-1}
 SERVERS=${SERVERS:-"epoll-rt tokio smol C"}
 BASELINE=${BASELINE:-}
 MICRO=${MICRO:-1}
+ECHO=${ECHO:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NICE=${NICE:--10}
@@ -271,12 +275,14 @@ loadgen() {
 # HTTP) a keep-alive HTTP request. One call is one round's turn of server S.
 measure_one_cpu() {
     local s=$1 line
-    start_server "${ECHO_BIN[$s]}"
-    line=$(loadgen "$SERVER_CPU" --conns 1 --secs "$SECS" --warmup "$WARMUP")
-    put echo1_rate "$s" "$(kv msg_per_s "$line")"
-    put echo1_p50 "$s" "$(kv p50_us "$line")"
-    put echo1_p99 "$s" "$(kv p99_us "$line")"
-    stop_server
+    if ((ECHO)); then
+        start_server "${ECHO_BIN[$s]}"
+        line=$(loadgen "$SERVER_CPU" --conns 1 --secs "$SECS" --warmup "$WARMUP")
+        put echo1_rate "$s" "$(kv msg_per_s "$line")"
+        put echo1_p50 "$s" "$(kv p50_us "$line")"
+        put echo1_p99 "$s" "$(kv p99_us "$line")"
+        stop_server
+    fi
     ((HTTP)) || return 0
     start_server "${HTTP_BIN[$s]}"
     line=$(loadgen "$SERVER_CPU" --http --conns 1 --secs "$SECS" --warmup "$WARMUP")
@@ -413,14 +419,14 @@ for run in $(seq "$RUNS"); do
     # Servers take turns within a run, so a slow spell of the machine hits them alike.
     for s in $SERVERS; do
         log "run $run/$RUNS: $s"
-        measure_echo "$s"
+        ((ECHO)) && measure_echo "$s"
         ((HTTP)) && measure_http "$s"
-        measure_syscalls "$s" echo
+        ((ECHO)) && measure_syscalls "$s" echo
         ((HTTP)) && measure_syscalls "$s" http
-        measure_memory "$s"
+        ((ECHO)) && measure_memory "$s"
     done
     for s in epoll-rt $BASE; do
-        if [[ " $SERVERS " == *" $s "* ]]; then
+        if ((ECHO)) && [[ " $SERVERS " == *" $s "* ]]; then
             log "run $run/$RUNS: $s with 1 and 2 threads"
             measure_scaling "$s"
         fi
@@ -462,15 +468,18 @@ fmt() {
 }
 
 # Rows: key, then label. ↑ means higher is better, ↓ lower is better.
-ROWS=(
-    "echo1_rate|echo, 1 conn, client+server on one CPU: msg/s (median of $ROUNDS_1CPU rounds) ↑"
-    "echo1_p50|echo, 1 conn, one CPU: p50 latency µs ↓"
-    "echo1_p99|echo, 1 conn, one CPU: p99 latency µs ↓"
-    "echo50_rate|echo, 50 conns (server CPU 0, loadgen CPU 1): msg/s ↑"
-    "echo50_p99|echo, 50 conns: p99 latency µs ↓"
-    "echo500_rate|echo, 500 conns: msg/s ↑"
-    "echo500_p99|echo, 500 conns: p99 latency µs ↓"
-)
+ROWS=()
+if ((ECHO)); then
+    ROWS+=(
+        "echo1_rate|echo, 1 conn, client+server on one CPU: msg/s (median of $ROUNDS_1CPU rounds) ↑"
+        "echo1_p50|echo, 1 conn, one CPU: p50 latency µs ↓"
+        "echo1_p99|echo, 1 conn, one CPU: p99 latency µs ↓"
+        "echo50_rate|echo, 50 conns (server CPU 0, loadgen CPU 1): msg/s ↑"
+        "echo50_p99|echo, 50 conns: p99 latency µs ↓"
+        "echo500_rate|echo, 500 conns: msg/s ↑"
+        "echo500_p99|echo, 500 conns: p99 latency µs ↓"
+    )
+fi
 if ((HTTP)); then
     ROWS+=(
         "http1_rate|HTTP, 1 keep-alive conn, one CPU (loadgen): req/s (median of $ROUNDS_1CPU rounds) ↑"
@@ -481,15 +490,17 @@ if ((HTTP)); then
         "wrk500_p99|HTTP, wrk -t1 -c500: p99 latency µs ↓"
     )
 fi
-ROWS+=("sys_echo|syscalls per echo request (strace, 1 conn) ↓")
+((ECHO)) && ROWS+=("sys_echo|syscalls per echo request (strace, 1 conn) ↓")
 ((HTTP)) && ROWS+=("sys_http|syscalls per HTTP request (strace, 1 conn) ↓")
-ROWS+=(
-    "user_us|server user CPU per echo msg at 50 conns, µs ↓"
-    "sys_us|server system CPU per echo msg at 50 conns, µs ↓"
-    "mem|server memory per idle connection, bytes (RSS / $IDLE_CONNS) ↓"
-    "scale1_rate|echo, 200 conns, nothing pinned, echo_server --threads 1: msg/s ↑"
-    "scale2_rate|echo, 200 conns, nothing pinned, echo_server --threads 2: msg/s ↑"
-)
+if ((ECHO)); then
+    ROWS+=(
+        "user_us|server user CPU per echo msg at 50 conns, µs ↓"
+        "sys_us|server system CPU per echo msg at 50 conns, µs ↓"
+        "mem|server memory per idle connection, bytes (RSS / $IDLE_CONNS) ↓"
+        "scale1_rate|echo, 200 conns, nothing pinned, echo_server --threads 1: msg/s ↑"
+        "scale2_rate|echo, 200 conns, nothing pinned, echo_server --threads 2: msg/s ↑"
+    )
+fi
 if ((MICRO)); then
     ROWS+=(
         "spawn_join|micro: spawn + join one task, ns ↓"
@@ -549,7 +560,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "## $(date '+%F %T'), commit $COMMIT"
     echo
     echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)."
-    echo "Settings: RUNS=$RUNS ROUNDS_1CPU=$ROUNDS_1CPU SECS=$SECS WARMUP=$WARMUP STRACE_COUNT=$STRACE_COUNT" \
+    echo "Settings: ECHO=$ECHO HTTP=$HTTP MICRO=$MICRO RUNS=$RUNS ROUNDS_1CPU=$ROUNDS_1CPU SECS=$SECS WARMUP=$WARMUP STRACE_COUNT=$STRACE_COUNT" \
         "IDLE_CONNS=$IDLE_CONNS LOADGEN_THREADS=$LOADGEN_THREADS NICE=$NICE; took ${ELAPSED}s;" \
         "load average before $LOAD_BEFORE, after $LOAD_AFTER."
     [[ -n $BASE ]] && echo "Baseline: $BASE is commit ${base_commit:0:7}, measured in every run in turn with the others."

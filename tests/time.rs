@@ -19,6 +19,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use epoll_rt::net::AsyncUnixStream;
 use epoll_rt::time::{
     Elapsed, Interval, MissedTickBehavior, Sleep, interval, interval_at, sleep, sleep_until,
     timeout, timeout_at,
@@ -72,6 +73,44 @@ fn sleep_until_does_not_finish_early() {
         nap.await;
         assert!(Instant::now() >= deadline);
     });
+}
+
+/// A timer fires even when every turn of the loop finds events: two tasks bounce a byte
+/// over a socket pair, so each wait returns at once with the other end's readiness, never
+/// at the timer. (The reactor then reads the clock only before the wait, and fires the
+/// timer at the first turn that begins after its deadline.)
+#[test]
+fn sleep_fires_while_every_turn_has_events() {
+    util::run(|| async {
+        let (mut a, mut b) = AsyncUnixStream::pair()?;
+        let echo = spawn(async move {
+            let mut byte = [0u8; 1];
+            // Until the other end closes, which fails the read or the write.
+            while b.read_exact(&mut byte).await.is_ok() && b.write_all(&byte).await.is_ok() {}
+        });
+        let round_trips = Cell::new(0u64);
+        let limit = Duration::from_millis(20);
+        let start = Instant::now();
+        let bouncing = timeout(limit, async {
+            let mut byte = [0u8; 1];
+            loop {
+                a.write_all(b"x").await?;
+                a.read_exact(&mut byte).await?;
+                round_trips.set(round_trips.get() + 1);
+            }
+        });
+        let outcome: Result<io::Result<()>, Elapsed> = bouncing.await;
+        assert!(
+            outcome.is_err(),
+            "the bouncing stopped by itself: {outcome:?}"
+        );
+        assert!(start.elapsed() >= limit, "the timeout fired early");
+        assert!(round_trips.get() > 0, "no byte went back and forth");
+        drop(a);
+        echo.await.expect("the echo task panicked");
+        Ok::<_, io::Error>(())
+    })
+    .unwrap();
 }
 
 #[test]

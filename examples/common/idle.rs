@@ -18,7 +18,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -91,15 +91,16 @@ impl Watchdog {
 
     /// Runs `work` unless the deadline passes first; then returns `None`, and `work` is
     /// dropped. Work that is ready wins.
-    pub async fn unless<F: Future>(&mut self, work: F) -> Option<F::Output> {
-        let mut work = pin!(work);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(output) = work.as_mut().poll(cx) {
-                return Poll::Ready(Some(output));
-            }
-            Pin::new(&mut *self).poll(cx).map(|()| None)
-        })
-        .await
+    ///
+    /// A future of its own rather than an `async fn`, so that the compiler can inline the
+    /// race into the caller's loop (as `Stopped::unless` does): raced with every read of a
+    /// connection, it then costs a request a look at the timer, and no state machine of
+    /// its own.
+    pub fn unless<F: Future>(&mut self, work: F) -> Unless<'_, F> {
+        Unless {
+            watchdog: self,
+            work,
+        }
     }
 
     /// When the deadline of an activity at `since` has surely passed, by a clock up to
@@ -110,9 +111,34 @@ impl Watchdog {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The future [`Watchdog::unless`] returns.
+    pub struct Unless<'a, F> {
+        // The deadline to race with.
+        watchdog: &'a mut Watchdog,
+        // The work.
+        #[pin]
+        work: F,
+    }
+}
+
+impl<F: Future> Future for Unless<'_, F> {
+    type Output = Option<F::Output>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.work.poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        Pin::new(&mut **this.watchdog).poll(cx).map(|()| None)
+    }
+}
+
 impl Future for Watchdog {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             if Pin::new(&mut self.timer).poll(cx).is_pending() {

@@ -996,6 +996,22 @@ impl Epoll {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn poll(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        // Only a finite, non-zero timeout needs a start to resume from after EINTR.
+        let start = timeout.filter(|t| !t.is_zero()).map(|_| Instant::now());
+        self.poll_since(events, timeout, start)
+    }
+
+    /// [`poll`](Self::poll) for a caller that has just read the clock anyway: `start` is
+    /// that reading, from which a wait cut short by a signal resumes for what is left of
+    /// `timeout`. It saves the clock read `poll` makes for a finite timeout: the reactor
+    /// reads the clock to bound its wait by the nearest timer, and one read per turn is
+    /// enough. `None` with a finite timeout resumes for the whole `timeout` again.
+    pub(crate) fn poll_since(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        start: Option<Instant>,
+    ) -> io::Result<usize> {
         events.len = 0;
         if events.buf.is_empty() {
             return Err(io::Error::new(
@@ -1004,10 +1020,6 @@ impl Epoll {
             ));
         }
         let max = events.buf.len().min(libc::c_int::MAX as usize) as libc::c_int;
-        // Only a finite, non-zero timeout needs a deadline to resume from after EINTR.
-        let deadline = timeout
-            .filter(|t| !t.is_zero())
-            .and_then(|t| Instant::now().checked_add(t));
         let mut remaining = timeout;
         loop {
             match self.wait(&mut events.buf, max, remaining) {
@@ -1016,9 +1028,7 @@ impl Epoll {
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if let Some(deadline) = deadline {
-                        remaining = Some(deadline.saturating_duration_since(Instant::now()));
-                    }
+                    remaining = left_after_interruption(start, timeout);
                 }
                 Err(e) => return Err(e),
             }
@@ -1051,6 +1061,20 @@ impl Epoll {
         // SAFETY: `ptr` points to `max` initialised epoll_event slots that stay borrowed
         // (through `buf`) for the duration of the call.
         syscall!(epoll_wait(epfd, ptr, max, ms)).map(|n| n as usize)
+    }
+}
+
+/// What is left of `timeout`, begun at `start`, once a signal has interrupted the wait:
+/// worked out on the rare interruption rather than before every wait. Without a `start`,
+/// the whole `timeout` again.
+#[cold]
+fn left_after_interruption(start: Option<Instant>, timeout: Option<Duration>) -> Option<Duration> {
+    match start
+        .zip(timeout)
+        .and_then(|(start, t)| start.checked_add(t))
+    {
+        Some(deadline) => Some(deadline.saturating_duration_since(Instant::now())),
+        None => timeout,
     }
 }
 

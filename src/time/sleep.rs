@@ -224,41 +224,42 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        // Registered already with this runtime, and not fired: pending, without a look at
+        // the clock (a sleep raced with every read of a connection is polled once per
+        // request). The timer fires at the reactor's first turn after its deadline and
+        // wakes the task; so make sure it wakes the task polling us now. tokio's sleep,
+        // too, is ready only once its timer has fired.
+        let pending = this.timer.as_ref().is_some_and(|timer| {
+            context::with_current(|core| {
+                core.timer_owner() == timer.owner
+                    && core.reactor().update_timer(timer.key, cx.waker())
+            })
+            .unwrap_or(false)
+        });
+        if pending {
+            return Poll::Pending;
+        }
+        // First poll, a timer that has fired (perhaps early: its sleep was reset to later
+        // from another thread), or polled on another runtime than before (whose reactor
+        // would never wake us here): done if the deadline has passed, else register with
+        // the current runtime.
         if this.is_elapsed() {
             this.cancel();
             return Poll::Ready(());
         }
-        let registered = context::with_current(|core| {
-            // Registered already with this runtime: make sure the timer wakes the task
-            // polling us now.
-            if let Some(timer) = &this.timer {
-                if core.timer_owner() == timer.owner
-                    && core.reactor().update_timer(timer.key, cx.waker())
-                {
-                    return None;
-                }
-            }
-            // First poll, a timer that fired early (its sleep was reset to later), or
-            // polled on another runtime than before (whose reactor would never wake us
-            // here): register with the current runtime.
-            let key = core.reactor().add_timer(this.deadline, cx.waker().clone());
-            Some(Registered {
-                owner: core.timer_owner(),
-                key,
-            })
+        let registered = context::with_current(|core| Registered {
+            owner: core.timer_owner(),
+            key: core.reactor().add_timer(this.deadline, cx.waker().clone()),
         });
-        match registered {
-            None => panic!(
+        let Some(new) = registered else {
+            panic!(
                 "epoll_rt::time::Sleep polled outside a runtime: {}",
                 context::no_runtime()
-            ),
-            Some(None) => {}
-            Some(Some(new)) => {
-                // Cancels the old timer, if any, here or on its runtime.
-                this.cancel();
-                this.timer = Some(new);
-            }
-        }
+            )
+        };
+        // Cancels the old timer, if any, here or on its runtime.
+        this.cancel();
+        this.timer = Some(new);
         Poll::Pending
     }
 }
