@@ -16,7 +16,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use epoll_rt::time::{interval, sleep, timeout};
 use epoll_rt::{
@@ -34,6 +34,23 @@ fn threads() -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("read /proc/self/task")
         .count()
+}
+
+/// The number of threads once it has come down to `expected`, or after 2 s.
+///
+/// A joined thread can still be listed for a moment after `join` returns: the kernel wakes
+/// the joiner as the exiting thread lets go of its memory (clearing its thread id), a step
+/// before it removes the thread from `/proc` (seen once in about 16 loaded runs). A thread
+/// truly left behind stays listed, and the count stays high.
+fn threads_settled(expected: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let count = threads();
+        if count <= expected || Instant::now() >= deadline {
+            return count;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Spawns `TASKS` tasks that wait in every way a task can, all holding descriptors or
@@ -184,10 +201,18 @@ fn a_dropped_runtime_leaves_no_descriptor_and_no_thread() -> io::Result<()> {
         });
         assert!(threads() > threads_before);
         drop(rt);
-        assert_eq!(threads(), threads_before, "blocking threads left behind");
+        assert_eq!(
+            threads_settled(threads_before),
+            threads_before,
+            "blocking threads left behind"
+        );
 
         assert_eq!(util::open_fds(), fds, "descriptors left in the end");
-        assert_eq!(threads(), threads_before, "threads left behind");
+        assert_eq!(
+            threads_settled(threads_before),
+            threads_before,
+            "threads left behind"
+        );
         Ok(())
     })
 }
