@@ -359,15 +359,25 @@ def command(s, line):
 
 
 def kv_expiry():
-    """KEYS (200,000 in CI; 2,000,000 full) keys with a 100 ms expiry, written pipelined
-    as fast as they go, then KEYS/4 with 1-2000 ms: DBSIZE must be <= 1 % of the keys
-    EXPIRY_WAIT_S (3) s after the last one expired, and PING answered within
-    PING_LIMIT_MS (10) ms throughout the purge."""
-    keys = env("KEYS", 200000)
+    """KEYS (2,000,000) keys with a 100 ms expiry, written pipelined as fast as they go,
+    then KEYS/4 with 1-2000 ms: DBSIZE must be <= 1 % of the keys EXPIRY_WAIT_S (3) s
+    after the last one expired, PING answered within PING_LIMIT_MS (10) ms throughout the
+    purge, and, for the mass expiry of 100 ms keys, the server's CPU time per key (writing
+    and purging it) at most CPU_PER_KEY_NS (1,900) ns.
+
+    The CPU time is the one check a machine shared with other jobs does not blur much:
+    wall-clock bounds have to be relaxed there (.ci/attacks.sh does), and then a slow
+    purge passes them too. Before the purge was made fast (a random pick per key, SipHash,
+    four hash lookups per SET), kv_server spent 2,250 to 3,910 ns per key; after, 1,000
+    to 1,520 (2,000,000 keys, load average 2 to 4 on 2 cores). At 200,000 keys the costs
+    are too close and too noisy to tell apart, so CI runs the full size (about 15 s)."""
+    keys = env("KEYS", 2000000)
     # The issue's bounds: 3 s and 10 ms. (.ci/attacks.sh relaxes them, for a machine
     # shared with other work; bench/attacks.sh keeps them.)
     ping_limit = env("PING_LIMIT_MS", 10) / 1000
     wait = env("EXPIRY_WAIT_S", 3)
+    cpu_limit = env("CPU_PER_KEY_NS", 1900)
+    hz = os.sysconf("SC_CLK_TCK")
     parts, problems = [], []
     for target, launch in kv_targets():
         for expiry in ["100", "random"]:
@@ -400,22 +410,37 @@ def kv_expiry():
                 fail(f"{target}: the SETs were not all answered")
             written = time.monotonic() - t
             last_expiry = time.monotonic() + (0.1 if expiry == "100" else 2.0)
-            # PING every 5 ms until 3 s after the last deadline, keeping the worst time.
+            # PING every 5 ms, keeping the worst time, and DBSIZE every 100 ms: for 3 s
+            # after the last deadline (the issue's window), then on until the key space
+            # is purged or `wait` has passed.
             pinger = connect(addr)
             worst = 0
-            while time.monotonic() < last_expiry + wait:
-                p = time.monotonic()
+            size, sized = count, 0
+            while True:
+                now = time.monotonic()
+                if now >= last_expiry + wait or (size <= count // 100 and now >= last_expiry + 3):
+                    break
                 if command(pinger, b"PING\r\n") != b"+PONG\r\n":
                     fail(f"{target}: PING")
-                worst = max(worst, time.monotonic() - p)
+                worst = max(worst, time.monotonic() - now)
+                if now - sized >= 0.1:
+                    size, sized = int(command(pinger, b"DBSIZE\r\n")[1:]), now
                 time.sleep(0.005)
             size = int(command(pinger, b"DBSIZE\r\n")[1:])
+            at = time.monotonic() - last_expiry
+            cpu_ns = cpu_ticks(process.pid) * 1e9 / hz / count
             rss = rss_kib(process.pid) // 1024
-            if target == "kv_server" and (size > count // 100 or worst > ping_limit):
-                problems.append(f"{count} keys ({expiry} ms): DBSIZE {size} {wait} s after "
-                                f"the last expiry, worst PING {worst * 1000:.1f} ms")
+            # The CPU bound is for the mass expiry only: with deadlines spread over 2 s,
+            # the purge's share of the cost is small, and both sweeps spent about
+            # 2,400 ns per key (writing, and 3 s of PINGs, included).
+            too_costly = expiry == "100" and cpu_ns > cpu_limit
+            if target == "kv_server" and (size > count // 100 or worst > ping_limit or too_costly):
+                problems.append(f"{count} keys ({expiry} ms): DBSIZE {size} {at:.1f} s after "
+                                f"the last expiry, worst PING {worst * 1000:.1f} ms, "
+                                f"{cpu_ns:.0f} ns of CPU per key")
             parts.append(f"{target} {count} keys, {expiry} ms expiry (written in {written:.1f} s): "
-                         f"DBSIZE {size} at +{wait} s, worst PING {worst * 1000:.1f} ms, RSS {rss} MB")
+                         f"DBSIZE {size} at +{at:.1f} s, worst PING {worst * 1000:.1f} ms, "
+                         f"CPU {cpu_ns:.0f} ns per key, RSS {rss} MB")
             process.kill()
             process.wait()
     # Every target is measured before judging, so that a failure still shows redis-server's

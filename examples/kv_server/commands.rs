@@ -6,13 +6,13 @@
 //! their own: `redis-benchmark` starts with `CONFIG GET save` and `CONFIG GET appendonly`,
 //! and an interactive `redis-cli` with `COMMAND DOCS`.
 
+use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::db::Db;
 use crate::log::RateLimit;
 use crate::resp::{
-    Request, push_array_header, push_bulk, push_decimal, push_error, push_integer, push_null,
-    push_simple,
+    Request, push_array_header, push_bulk, push_error, push_integer, push_null, push_simple,
 };
 
 /// What the connection does after a command.
@@ -98,7 +98,7 @@ fn echo(request: Request<'_>, out: &mut Vec<u8>) {
 fn get(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
     if arity(request, 2, 2, "get", out) {
         match db.get(request.arg(1)) {
-            Some(entry) => push_bulk(out, &entry.value),
+            Some(entry) => push_bulk(out, entry.value.as_bytes()),
             None => push_null(out),
         }
     }
@@ -157,7 +157,7 @@ fn set(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
     let existing = db.get(key);
     if reply_old {
         match &existing {
-            Some(entry) => push_bulk(out, &entry.value),
+            Some(entry) => push_bulk(out, entry.value.as_bytes()),
             None => push_null(out),
         }
     }
@@ -255,7 +255,7 @@ fn incr_by(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>, delta: Option<i
     };
     let key = request.arg(1);
     let current = match db.get(key) {
-        Some(entry) => match parse_i64(&entry.value) {
+        Some(entry) => match parse_i64(entry.value.as_bytes()) {
             Some(n) => n,
             None => return push_error(out, NOT_AN_INTEGER),
         },
@@ -264,17 +264,17 @@ fn incr_by(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>, delta: Option<i
     let Some(new) = current.checked_add(delta) else {
         return push_error(out, "ERR increment or decrement would overflow");
     };
+    // At most 20 digits, so the value stays inline: no allocation.
+    let mut digits = [0u8; 20];
+    let len = {
+        let mut rest = &mut digits[..];
+        write!(rest, "{new}").expect("20 bytes hold any i64");
+        20 - rest.len()
+    };
     match db.get(key) {
-        // Rewrite the digits in place: no allocation, and the deadline stays.
-        Some(entry) => {
-            entry.value.clear();
-            push_decimal(&mut entry.value, new);
-        }
-        None => {
-            let mut digits = Vec::with_capacity(20);
-            push_decimal(&mut digits, new);
-            db.set(key, &digits, None);
-        }
+        // Rewrite the digits in place: the deadline stays.
+        Some(entry) => entry.value.set(&digits[..len]),
+        None => db.set(key, &digits[..len], None),
     }
     push_integer(out, new);
 }
