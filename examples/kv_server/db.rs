@@ -143,6 +143,15 @@ impl Db {
         }
     }
 
+    /// Stores `value` at `key` as it is, without a copy: for a large value, read into a
+    /// buffer of its own that becomes the value (see `resp::BIG_ARG`).
+    pub fn set_owned(&mut self, key: &[u8], value: Vec<u8>, deadline: Option<Instant>) {
+        // The entry and its deadline the usual way, with an empty value (no allocation),
+        // then the value put in place.
+        self.set(key, b"", deadline);
+        self.entry_mut(key).value = Value::from(value);
+    }
+
     /// Gives the (existing) entry at `key` a new deadline, or none.
     pub fn set_deadline(&mut self, key: &[u8], deadline: Option<Instant>) {
         let Some((key, entry)) = self.map.get_key_value(key) else {

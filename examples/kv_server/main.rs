@@ -138,39 +138,49 @@ async fn serve(
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
 
     loop {
-        // 1. Make room for a read: move the partial request to the front, or grow. A
-        // bulk string whose length is known gets exactly the room it needs.
-        let wanted = parser.wanted();
-        if (buf.len() - end < MIN_READ || start + wanted > buf.len()) && start > 0 {
-            buf.copy_within(start..end, 0);
-            end -= start;
-            start = 0;
+        // 1. Where to read: into a large argument's own buffer while one is being read
+        // (see `resp::BIG_ARG`), or into the connection's buffer, after making room in
+        // it: the partial request moves to the front, or the buffer grows. A bulk string
+        // whose length is known gets exactly the room it needs.
+        let into_big = parser.big_room().is_some();
+        if !into_big {
+            let wanted = parser.wanted();
+            if (buf.len() - end < MIN_READ || start + wanted > buf.len()) && start > 0 {
+                buf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
+            }
+            let needed = (start + wanted).max(end + MIN_READ);
+            if buf.len() < needed && buf.len() < MAX_REQUEST {
+                let step = if wanted > 0 {
+                    0
+                } else {
+                    buf.len().min(GROW_STEP)
+                };
+                let size = needed.max(buf.len() + step).min(MAX_REQUEST);
+                // A new zeroed allocation rather than `resize`: a large one comes straight
+                // from the kernel as untouched zero pages, which cost memory only as the
+                // data arrives, as in Redis; `resize` would write every zero at once.
+                let mut larger = vec![0u8; size];
+                larger[..end].copy_from_slice(&buf[..end]);
+                buf = larger;
+            }
+            if end == buf.len() {
+                let message =
+                    format!("ERR Protocol error: request larger than {MAX_REQUEST} bytes");
+                push_error(&mut out, &message);
+                return stream.write_all(&out).await;
+            }
         }
-        let needed = (start + wanted).max(end + MIN_READ);
-        if buf.len() < needed && buf.len() < MAX_REQUEST {
-            let step = if wanted > 0 {
-                0
-            } else {
-                buf.len().min(GROW_STEP)
-            };
-            let size = needed.max(buf.len() + step).min(MAX_REQUEST);
-            // A new zeroed allocation rather than `resize`: a large one comes straight
-            // from the kernel as untouched zero pages, which cost memory only as the
-            // data arrives, as in Redis; `resize` would write every zero at once.
-            let mut larger = vec![0u8; size];
-            larger[..end].copy_from_slice(&buf[..end]);
-            buf = larger;
-        }
-        if end == buf.len() {
-            let message = format!("ERR Protocol error: request larger than {MAX_REQUEST} bytes");
-            push_error(&mut out, &message);
-            return stream.write_all(&out).await;
-        }
+        let room = match parser.big_room() {
+            Some(room) => room,
+            None => &mut buf[end..],
+        };
 
         // 2. Read. Zero bytes: the client closed the connection. Between requests, the
         // server's stop ends the connection; a request half read is waited for.
         let watch = watchdog.as_mut().map(|(watchdog, _)| watchdog);
-        let read = unless_idle(watch, stream.read(&mut buf[end..]));
+        let read = unless_idle(watch, stream.read(room));
         let n = if start == end {
             match stopped.unless(read).await {
                 Some(Some(read)) => read?,
@@ -188,7 +198,14 @@ async fn serve(
         if let Some((watchdog, limit)) = &mut watchdog {
             watchdog.restart(Some(*limit));
         }
-        end += n;
+        if into_big {
+            parser.big_filled(n);
+            if parser.big_room().is_some() {
+                continue; // more of the large argument to come
+            }
+        } else {
+            end += n;
+        }
 
         // 3. Run every complete request. The key space is borrowed for the whole batch
         // and no `.await` happens meanwhile, so no other task can find it borrowed.
@@ -205,7 +222,15 @@ async fn serve(
                         }
                         start += len;
                     }
-                    Ok(None) => break, // a partial request: wait for the rest
+                    Ok(None) => {
+                        // A partial request: wait for the rest. If it has a large
+                        // argument that the parser has moved to a buffer of its own,
+                        // the bytes of it that were here are forgotten.
+                        if let Some(at) = parser.big_start() {
+                            end = start + at;
+                        }
+                        break;
+                    }
                     Err(e) => {
                         // Where the next request would start is unknowable: reply, close.
                         push_error(&mut out, &format!("ERR Protocol error: {e}"));
