@@ -405,4 +405,40 @@ mod tests {
         assert_eq!(db.expiring.len(), 25);
         assert_eq!(db.sweep(now, 100), (25, 0));
     }
+
+    #[test]
+    fn a_mass_expiry_is_swept_whole() {
+        // Every key expired: removals take the last key first (nothing moves); some live
+        // keys in the middle must survive, with the invariants intact.
+        let mut db = Db::default();
+        let now = Instant::now();
+        for i in 0..1000u32 {
+            let deadline = if i % 100 == 50 {
+                now + Duration::from_secs(60)
+            } else {
+                now - Duration::from_millis(1)
+            };
+            db.set(&i.to_be_bytes(), b"v", Some(deadline));
+        }
+        let mut rounds = 0;
+        while db.len() > 10 && rounds < 1000 {
+            db.sweep(now, 20);
+            rounds += 1;
+        }
+        check(&db);
+        assert_eq!(db.len(), 10);
+        assert!(db.contains(&50u32.to_be_bytes()));
+    }
+
+    #[test]
+    fn an_owned_value_is_stored_without_a_copy() {
+        let mut db = Db::default();
+        let value = vec![7u8; 100_000];
+        let at = value.as_ptr();
+        db.set_owned(b"k", value, Some(Instant::now() + Duration::from_secs(60)));
+        let entry = db.get(b"k").expect("stored");
+        assert_eq!(entry.value.as_bytes().as_ptr(), at);
+        assert!(entry.deadline().is_some());
+        check(&db);
+    }
 }
