@@ -363,7 +363,7 @@ def kv_expiry():
     then KEYS/4 with 1-2000 ms: DBSIZE must be <= 1 % of the keys EXPIRY_WAIT_S (3) s
     after the last one expired, PING answered within PING_LIMIT_MS (10) ms throughout the
     purge, and, for the mass expiry of 100 ms keys, the server's CPU time per key (writing
-    and purging it) at most CPU_PER_KEY_NS (1,900) ns.
+    and purging it) at most CPU_PER_KEY_NS (2,000) ns.
 
     The CPU time is the one check a machine shared with other jobs does not blur much:
     wall-clock bounds have to be relaxed there (.ci/attacks.sh does), and then a slow
@@ -377,7 +377,7 @@ def kv_expiry():
     # shared with other work; bench/attacks.sh keeps them.)
     ping_limit = env("PING_LIMIT_MS", 10) / 1000
     wait = env("EXPIRY_WAIT_S", 3)
-    cpu_limit = env("CPU_PER_KEY_NS", 1900)
+    cpu_limit = env("CPU_PER_KEY_NS", 2000)
     parts, problems = [], []
     for target, launch in kv_targets():
         for expiry in ["100", "random"]:
@@ -386,10 +386,10 @@ def kv_expiry():
             size, worst, cpu_ns = run["size"], run["worst"], run["cpu_ns"]
             # The CPU bound is for the mass expiry only: with deadlines spread over 2 s,
             # the purge's share of the cost is small, and both sweeps spent about
-            # 2,400 ns per key (writing, and 3 s of PINGs, included). Other jobs' use of
-            # the shared cache can inflate one run's figure (once to 2,340 ns, against
-            # 1,000 to 1,520 otherwise): over the bound, the case runs once more, and
-            # the better of the two counts. The slow sweep never came under 2,040.
+            # 2,400 ns per key (writing, and 3 s of PINGs, included). Other work on the
+            # same host can inflate one run's figure (once to 2,340 ns, against 1,000 to
+            # 1,530 otherwise): over the bound, the case runs once more, and the better
+            # of the two counts. The slow sweep never came under 2,145 in this attack.
             retried = ""
             if target == "kv_server" and expiry == "100" and cpu_ns > cpu_limit:
                 first = cpu_ns
