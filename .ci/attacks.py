@@ -361,50 +361,39 @@ def command(s, line):
 def kv_expiry():
     """KEYS (2,000,000) keys with a 100 ms expiry, written pipelined as fast as they go,
     then KEYS/4 with 1-2000 ms: DBSIZE must be <= 1 % of the keys EXPIRY_WAIT_S (3) s
-    after the last one expired, PING answered within PING_LIMIT_MS (10) ms throughout the
-    purge, and, for the mass expiry of 100 ms keys, the server's CPU time per key (writing
-    and purging it) at most CPU_PER_KEY_NS (2,000) ns.
+    after the last one expired, and PING answered within PING_LIMIT_MS (10) ms throughout
+    the purge; 90 % of the PINGs sent while more than 1 % of the keys are left, within
+    PING_P90_MS (10) ms.
 
-    The CPU time is the one check a machine shared with other jobs does not blur much:
-    wall-clock bounds have to be relaxed there (.ci/attacks.sh does), and then a slow
-    purge passes them too. Before the purge was made fast (a random pick per key, SipHash,
-    four hash lookups per SET), kv_server spent 2,040 to 3,910 ns per key; after, 1,000
-    to 1,520, once 2,340 (2,000,000 keys, load average 2 to 4 on 2 cores). At 200,000
-    keys the costs are too close and too noisy to tell apart, so CI runs the full size
-    (about 15 s)."""
+    The wall-clock bounds have to be relaxed on a machine shared with other work
+    (.ci/attacks.sh does), and then a slow purge passes them too. What tells the purges
+    apart there is how long most PINGs wait: the sweep that let the sockets be looked at
+    only between its 25 ms cycles kept 90 % of them within 23 to 24 ms; the one that
+    yields every 25 us, within 3.6 ms, on a host so busy that it left 16,545 keys at
+    +3 s. The server's CPU time per key (writing and purging it) is reported, not
+    checked: the host's other work doubled it for both sweeps alike."""
     keys = env("KEYS", 2000000)
     # The issue's bounds: 3 s and 10 ms. (.ci/attacks.sh relaxes them, for a machine
     # shared with other work; bench/attacks.sh keeps them.)
     ping_limit = env("PING_LIMIT_MS", 10) / 1000
+    p90_limit = env("PING_P90_MS", 10) / 1000
     wait = env("EXPIRY_WAIT_S", 3)
-    cpu_limit = env("CPU_PER_KEY_NS", 2000)
     parts, problems = [], []
     for target, launch in kv_targets():
         for expiry in ["100", "random"]:
             count = keys if expiry == "100" else keys // 4
             run = expiry_run(target, launch, expiry, count, wait)
-            size, worst, cpu_ns = run["size"], run["worst"], run["cpu_ns"]
-            # The CPU bound is for the mass expiry only: with deadlines spread over 2 s,
-            # the purge's share of the cost is small, and both sweeps spent about
-            # 2,400 ns per key (writing, and 3 s of PINGs, included). Other work on the
-            # same host can inflate one run's figure (once to 2,340 ns, against 1,000 to
-            # 1,530 otherwise): over the bound, the case runs once more, and the better
-            # of the two counts. The slow sweep never came under 2,145 in this attack.
-            retried = ""
-            if target == "kv_server" and expiry == "100" and cpu_ns > cpu_limit:
-                first = cpu_ns
-                run = expiry_run(target, launch, expiry, count, wait)
-                size, worst, cpu_ns = run["size"], run["worst"], min(first, run["cpu_ns"])
-                retried = f" (run twice: {first:.0f} and {run['cpu_ns']:.0f} ns)"
-            too_costly = expiry == "100" and cpu_ns > cpu_limit
-            if target == "kv_server" and (size > count // 100 or worst > ping_limit or too_costly):
+            size, worst, p90 = run["size"], run["worst"], run["p90"]
+            if target == "kv_server" and (size > count // 100 or worst > ping_limit
+                                          or p90 > p90_limit):
                 problems.append(f"{count} keys ({expiry} ms): DBSIZE {size} {run['at']:.1f} s "
                                 f"after the last expiry, worst PING {worst * 1000:.1f} ms, "
-                                f"{cpu_ns:.0f} ns of CPU per key")
+                                f"90 % within {p90 * 1000:.1f} ms")
             parts.append(f"{target} {count} keys, {expiry} ms expiry (written in "
                          f"{run['written']:.1f} s): DBSIZE {size} at +{run['at']:.1f} s, worst "
-                         f"PING {worst * 1000:.1f} ms, CPU {cpu_ns:.0f} ns per key{retried}, "
-                         f"RSS {run['rss']} MB")
+                         f"PING {worst * 1000:.1f} ms (90 % of the {run['pings']} during the "
+                         f"purge within {p90 * 1000:.1f} ms), CPU {run['cpu_ns']:.0f} ns per "
+                         f"key, RSS {run['rss']} MB")
     # Every target is measured before judging, so that a failure still shows redis-server's
     # figures from the same run.
     if problems:
@@ -448,6 +437,7 @@ def expiry_run(target, launch, expiry, count, wait):
     # `wait` has passed.
     pinger = connect(addr)
     worst = 0
+    purging = []  # the PING times while more than 1 % of the keys were left
     size, sized = count, 0
     while True:
         now = time.monotonic()
@@ -455,10 +445,15 @@ def expiry_run(target, launch, expiry, count, wait):
             break
         if command(pinger, b"PING\r\n") != b"+PONG\r\n":
             fail(f"{target}: PING")
-        worst = max(worst, time.monotonic() - now)
+        took = time.monotonic() - now
+        worst = max(worst, took)
+        if size > count // 100:
+            purging.append(took)
         if now - sized >= 0.1:
             size, sized = int(command(pinger, b"DBSIZE\r\n")[1:]), now
         time.sleep(0.005)
+    purging.sort()
+    p90 = purging[len(purging) * 9 // 10] if purging else 0
     size = int(command(pinger, b"DBSIZE\r\n")[1:])
     run = {
         "size": size,
@@ -467,6 +462,8 @@ def expiry_run(target, launch, expiry, count, wait):
         "cpu_ns": cpu_ticks(process.pid) * 1e9 / os.sysconf("SC_CLK_TCK") / count,
         "rss": rss_kib(process.pid) // 1024,
         "written": written,
+        "p90": p90,
+        "pings": len(purging),
     }
     process.kill()
     process.wait()
