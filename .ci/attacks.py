@@ -359,65 +359,41 @@ def command(s, line):
 
 
 def kv_expiry():
-    """KEYS (200,000 in CI; 2,000,000 full) keys with a 100 ms expiry, written pipelined
-    as fast as they go, then KEYS/4 with 1-2000 ms: DBSIZE must be <= 1 % of the keys
-    EXPIRY_WAIT_S (3) s after the last one expired, and PING answered within
-    PING_LIMIT_MS (10) ms throughout the purge."""
-    keys = env("KEYS", 200000)
+    """KEYS (2,000,000) keys with a 100 ms expiry, written pipelined as fast as they go,
+    then KEYS/4 with 1-2000 ms: DBSIZE must be <= 1 % of the keys EXPIRY_WAIT_S (3) s
+    after the last one expired, and PING answered within PING_LIMIT_MS (10) ms throughout
+    the purge; 90 % of the PINGs sent while more than 1 % of the keys are left, within
+    PING_P90_MS (10) ms.
+
+    The wall-clock bounds have to be relaxed on a machine shared with other work
+    (.ci/attacks.sh does), and then a slow purge passes them too. What tells the purges
+    apart there is how long most PINGs wait: the sweep that let the sockets be looked at
+    only between its 25 ms cycles kept 90 % of them within 23 to 24 ms; the one that
+    yields every 25 us, within 3.6 ms, on a host so busy that it left 16,545 keys at
+    +3 s. The server's CPU time per key (writing and purging it) is reported, not
+    checked: the host's other work doubled it for both sweeps alike."""
+    keys = env("KEYS", 2000000)
     # The issue's bounds: 3 s and 10 ms. (.ci/attacks.sh relaxes them, for a machine
     # shared with other work; bench/attacks.sh keeps them.)
     ping_limit = env("PING_LIMIT_MS", 10) / 1000
+    p90_limit = env("PING_P90_MS", 10) / 1000
     wait = env("EXPIRY_WAIT_S", 3)
     parts, problems = [], []
     for target, launch in kv_targets():
         for expiry in ["100", "random"]:
-            process, addr = launch()
             count = keys if expiry == "100" else keys // 4
-            writer = connect(addr, timeout=30)
-            drained = threading.Event()
-
-            def drain(s=writer, n=count):
-                want = 5 * n  # "+OK\r\n"
-                got = 0
-                while got < want:
-                    chunk = s.recv(1 << 20)
-                    if not chunk:
-                        break
-                    got += len(chunk)
-                drained.set()
-
-            threading.Thread(target=drain, daemon=True).start()
-            t = time.monotonic()
-            batch = []
-            for i in range(count):
-                px = 100 if expiry == "100" else 1 + (i * 7919) % 2000
-                batch.append(b"SET key:%d v PX %d\r\n" % (i, px))
-                if len(batch) == 10000:
-                    writer.sendall(b"".join(batch))
-                    batch = []
-            writer.sendall(b"".join(batch))
-            if not drained.wait(120):
-                fail(f"{target}: the SETs were not all answered")
-            written = time.monotonic() - t
-            last_expiry = time.monotonic() + (0.1 if expiry == "100" else 2.0)
-            # PING every 5 ms until 3 s after the last deadline, keeping the worst time.
-            pinger = connect(addr)
-            worst = 0
-            while time.monotonic() < last_expiry + wait:
-                p = time.monotonic()
-                if command(pinger, b"PING\r\n") != b"+PONG\r\n":
-                    fail(f"{target}: PING")
-                worst = max(worst, time.monotonic() - p)
-                time.sleep(0.005)
-            size = int(command(pinger, b"DBSIZE\r\n")[1:])
-            rss = rss_kib(process.pid) // 1024
-            if target == "kv_server" and (size > count // 100 or worst > ping_limit):
-                problems.append(f"{count} keys ({expiry} ms): DBSIZE {size} {wait} s after "
-                                f"the last expiry, worst PING {worst * 1000:.1f} ms")
-            parts.append(f"{target} {count} keys, {expiry} ms expiry (written in {written:.1f} s): "
-                         f"DBSIZE {size} at +{wait} s, worst PING {worst * 1000:.1f} ms, RSS {rss} MB")
-            process.kill()
-            process.wait()
+            run = expiry_run(target, launch, expiry, count, wait)
+            size, worst, p90 = run["size"], run["worst"], run["p90"]
+            if target == "kv_server" and (size > count // 100 or worst > ping_limit
+                                          or p90 > p90_limit):
+                problems.append(f"{count} keys ({expiry} ms): DBSIZE {size} {run['at']:.1f} s "
+                                f"after the last expiry, worst PING {worst * 1000:.1f} ms, "
+                                f"90 % within {p90 * 1000:.1f} ms")
+            parts.append(f"{target} {count} keys, {expiry} ms expiry (written in "
+                         f"{run['written']:.1f} s): DBSIZE {size} at +{run['at']:.1f} s, worst "
+                         f"PING {worst * 1000:.1f} ms (90 % of the {run['pings']} during the "
+                         f"purge within {p90 * 1000:.1f} ms), CPU {run['cpu_ns']:.0f} ns per "
+                         f"key, RSS {run['rss']} MB")
     # Every target is measured before judging, so that a failure still shows redis-server's
     # figures from the same run.
     if problems:
@@ -425,10 +401,79 @@ def kv_expiry():
     result("; ".join(parts))
 
 
+def expiry_run(target, launch, expiry, count, wait):
+    """One case of kv_expiry on a fresh server: writes `count` keys, then PINGs until the
+    purge is judged; returns what was measured."""
+    process, addr = launch()
+    writer = connect(addr, timeout=30)
+    drained = threading.Event()
+
+    def drain(s=writer, n=count):
+        want = 5 * n  # "+OK\r\n"
+        got = 0
+        while got < want:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+        drained.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    t = time.monotonic()
+    batch = []
+    for i in range(count):
+        px = 100 if expiry == "100" else 1 + (i * 7919) % 2000
+        batch.append(b"SET key:%d v PX %d\r\n" % (i, px))
+        if len(batch) == 10000:
+            writer.sendall(b"".join(batch))
+            batch = []
+    writer.sendall(b"".join(batch))
+    if not drained.wait(120):
+        fail(f"{target}: the SETs were not all answered")
+    written = time.monotonic() - t
+    last_expiry = time.monotonic() + (0.1 if expiry == "100" else 2.0)
+    # PING every 5 ms, keeping the worst time, and DBSIZE every 100 ms: for 3 s after the
+    # last deadline (the issue's window), then on until the key space is purged or
+    # `wait` has passed.
+    pinger = connect(addr)
+    worst = 0
+    purging = []  # the PING times while more than 1 % of the keys were left
+    size, sized = count, 0
+    while True:
+        now = time.monotonic()
+        if now >= last_expiry + wait or (size <= count // 100 and now >= last_expiry + 3):
+            break
+        if command(pinger, b"PING\r\n") != b"+PONG\r\n":
+            fail(f"{target}: PING")
+        took = time.monotonic() - now
+        worst = max(worst, took)
+        if size > count // 100:
+            purging.append(took)
+        if now - sized >= 0.1:
+            size, sized = int(command(pinger, b"DBSIZE\r\n")[1:]), now
+        time.sleep(0.005)
+    purging.sort()
+    p90 = purging[len(purging) * 9 // 10] if purging else 0
+    size = int(command(pinger, b"DBSIZE\r\n")[1:])
+    run = {
+        "size": size,
+        "at": time.monotonic() - last_expiry,
+        "worst": worst,
+        "cpu_ns": cpu_ticks(process.pid) * 1e9 / os.sysconf("SC_CLK_TCK") / count,
+        "rss": rss_kib(process.pid) // 1024,
+        "written": written,
+        "p90": p90,
+        "pings": len(purging),
+    }
+    process.kill()
+    process.wait()
+    return run
+
+
 def kv_large_argument():
     """SET k <SIZE_MIB (32) MiB>: once stored, the server's RSS has grown by about the
-    argument, and at the peak (the request's buffer and the stored copy) by at most
-    twice that."""
+    argument, and at the peak by about the same: one copy (the argument is read into a
+    buffer of its own, which becomes the value), as in redis-server."""
     size = env("SIZE_MIB", 32) << 20
     parts = []
     for target, launch in kv_targets():
@@ -447,11 +492,11 @@ def kv_large_argument():
             peak = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
         grew = (rss_kib(process.pid) - before) // 1024
         peak = (peak - before) // 1024
-        # Stored, the value costs its size. At the peak, kv_server holds the request's
-        # buffer and the stored copy (redis-server keeps the buffer as the value): twice
-        # the size, not the three times of a buffer doubled to 64 MiB and zero-filled.
+        # Stored, the value costs its size, and so it does at the peak: the buffer it was
+        # read into is the value. (Copied out of the request's buffer, it peaked at twice
+        # its size; with that buffer doubled to 64 MiB and zero-filled, three times.)
         mib = size >> 20
-        if target == "kv_server" and (grew > mib * 1.1 + 2 or peak > mib * 2.1 + 4):
+        if target == "kv_server" and (grew > mib * 1.1 + 2 or peak > mib * 1.2 + 4):
             fail(f"a {mib} MiB argument took {grew} MB (peak {peak} MB)")
         parts.append(f"{target}: RSS +{grew} MB once a {size >> 20} MiB value is stored "
                      f"(peak +{peak} MB)")

@@ -6,13 +6,13 @@
 //! their own: `redis-benchmark` starts with `CONFIG GET save` and `CONFIG GET appendonly`,
 //! and an interactive `redis-cli` with `COMMAND DOCS`.
 
+use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::db::Db;
 use crate::log::RateLimit;
 use crate::resp::{
-    Request, push_array_header, push_bulk, push_decimal, push_error, push_integer, push_null,
-    push_simple,
+    Request, push_array_header, push_bulk, push_error, push_integer, push_null, push_simple,
 };
 
 /// What the connection does after a command.
@@ -29,7 +29,7 @@ const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
 
 /// Runs the command in `request` (which has at least one argument) against `db`, and
 /// appends its reply to `out`.
-pub fn execute(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) -> After {
+pub fn execute(db: &mut Db, mut request: Request<'_>, out: &mut Vec<u8>) -> After {
     // Command names are case-insensitive. Upper-case the name into a small buffer, so
     // that a plain `match` on byte strings can dispatch; no known name is longer.
     let name = request.arg(0);
@@ -41,32 +41,32 @@ pub fn execute(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) -> After {
     }
     let name = if known { &upper[..name.len()] } else { b"" };
     match name {
-        b"GET" => get(db, request, out),
-        b"SET" => set(db, request, out),
-        b"PING" => ping(request, out),
-        b"DEL" => del(db, request, out),
-        b"EXISTS" => exists(db, request, out),
-        b"INCR" => incr_by(db, request, out, Some(1)),
-        b"DECR" => incr_by(db, request, out, Some(-1)),
-        b"INCRBY" => incr_by(db, request, out, None),
-        b"ECHO" => echo(request, out),
-        b"TTL" => ttl(db, request, out, 1000),
-        b"PTTL" => ttl(db, request, out, 1),
-        b"DBSIZE" => dbsize(db, request, out),
-        b"CONFIG" => config(request, out),
-        b"COMMAND" => command(request, out),
+        b"GET" => get(db, &request, out),
+        b"SET" => set(db, &mut request, out),
+        b"PING" => ping(&request, out),
+        b"DEL" => del(db, &request, out),
+        b"EXISTS" => exists(db, &request, out),
+        b"INCR" => incr_by(db, &request, out, Some(1)),
+        b"DECR" => incr_by(db, &request, out, Some(-1)),
+        b"INCRBY" => incr_by(db, &request, out, None),
+        b"ECHO" => echo(&request, out),
+        b"TTL" => ttl(db, &request, out, 1000),
+        b"PTTL" => ttl(db, &request, out, 1),
+        b"DBSIZE" => dbsize(db, &request, out),
+        b"CONFIG" => config(&request, out),
+        b"COMMAND" => command(&request, out),
         b"QUIT" => {
             push_simple(out, "OK");
             return After::Close;
         }
-        _ => unknown(request, out),
+        _ => unknown(&request, out),
     }
     After::Continue
 }
 
 /// Checks that `request` has between `min` and `max` arguments, counting the command's
 /// name; if not, appends Redis's error and returns false.
-fn arity(request: Request<'_>, min: usize, max: usize, name: &str, out: &mut Vec<u8>) -> bool {
+fn arity(request: &Request<'_>, min: usize, max: usize, name: &str, out: &mut Vec<u8>) -> bool {
     let ok = (min..=max).contains(&request.len());
     if !ok {
         push_error(
@@ -78,7 +78,7 @@ fn arity(request: Request<'_>, min: usize, max: usize, name: &str, out: &mut Vec
 }
 
 /// `PING [message]`: `+PONG`, or the message.
-fn ping(request: Request<'_>, out: &mut Vec<u8>) {
+fn ping(request: &Request<'_>, out: &mut Vec<u8>) {
     if arity(request, 1, 2, "ping", out) {
         match request.get(1) {
             Some(message) => push_bulk(out, message),
@@ -88,17 +88,17 @@ fn ping(request: Request<'_>, out: &mut Vec<u8>) {
 }
 
 /// `ECHO message`
-fn echo(request: Request<'_>, out: &mut Vec<u8>) {
+fn echo(request: &Request<'_>, out: &mut Vec<u8>) {
     if arity(request, 2, 2, "echo", out) {
         push_bulk(out, request.arg(1));
     }
 }
 
 /// `GET key`: the value, or null.
-fn get(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
+fn get(db: &mut Db, request: &Request<'_>, out: &mut Vec<u8>) {
     if arity(request, 2, 2, "get", out) {
         match db.get(request.arg(1)) {
-            Some(entry) => push_bulk(out, &entry.value),
+            Some(entry) => push_bulk(out, entry.value.as_bytes()),
             None => push_null(out),
         }
     }
@@ -108,11 +108,14 @@ fn get(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
 ///
 /// `NX`: only if the key does not exist; `XX`: only if it does. `GET`: reply with the old
 /// value. Without `KEEPTTL`, a `SET` removes any time to live the key had.
-fn set(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
+fn set(db: &mut Db, request: &mut Request<'_>, out: &mut Vec<u8>) {
     if !arity(request, 3, usize::MAX, "set", out) {
         return;
     }
-    let (key, value) = (request.arg(1), request.arg(2));
+    // A large value read into a buffer of its own is stored as it is: no copy.
+    let big = request.take_big(2);
+    let request = &*request;
+    let key = request.arg(1);
 
     // The options, in any order, each at most once; conflicting ones (`NX` and `XX`, two
     // expiries) are a syntax error, as in Redis.
@@ -149,7 +152,7 @@ fn set(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
     // A plain SET (the common case) needs nothing from the old entry: it goes straight
     // to `db.set`, one hash lookup in all.
     if !(nx || xx || reply_old || keep_ttl) {
-        db.set(key, value, deadline);
+        store(db, key, request, big, deadline);
         return push_simple(out, "OK");
     }
 
@@ -157,7 +160,7 @@ fn set(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
     let existing = db.get(key);
     if reply_old {
         match &existing {
-            Some(entry) => push_bulk(out, &entry.value),
+            Some(entry) => push_bulk(out, entry.value.as_bytes()),
             None => push_null(out),
         }
     }
@@ -171,9 +174,24 @@ fn set(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
         }
         return;
     }
-    db.set(key, value, deadline);
+    store(db, key, request, big, deadline);
     if !reply_old {
         push_simple(out, "OK");
+    }
+}
+
+/// Stores the value of a `SET` (its argument 2) at `key`: the buffer of its own that a
+/// large one was read into, if any (`big`), or else a copy.
+fn store(
+    db: &mut Db,
+    key: &[u8],
+    request: &Request<'_>,
+    big: Option<Vec<u8>>,
+    deadline: Option<Instant>,
+) {
+    match big {
+        Some(value) => db.set_owned(key, value, deadline),
+        None => db.set(key, request.arg(2), deadline),
     }
 }
 
@@ -216,7 +234,7 @@ fn expire_deadline(amount: &[u8], unit_ms: u64) -> Result<Instant, &'static str>
 }
 
 /// `DEL key [key ...]`: how many of the keys existed.
-fn del(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
+fn del(db: &mut Db, request: &Request<'_>, out: &mut Vec<u8>) {
     if arity(request, 2, usize::MAX, "del", out) {
         let removed = request.args_from(1).filter(|key| db.remove(key)).count();
         push_integer(out, removed as i64);
@@ -224,7 +242,7 @@ fn del(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
 }
 
 /// `EXISTS key [key ...]`: how many of the keys exist (a key named twice counts twice).
-fn exists(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
+fn exists(db: &mut Db, request: &Request<'_>, out: &mut Vec<u8>) {
     if arity(request, 2, usize::MAX, "exists", out) {
         let found = request.args_from(1).filter(|key| db.contains(key)).count();
         push_integer(out, found as i64);
@@ -234,7 +252,7 @@ fn exists(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
 /// `INCR key`, `DECR key` (with `delta` given), and `INCRBY key delta`: adds to the
 /// integer stored at `key` (0 if missing) and replies with the result. The time to live,
 /// if any, is kept.
-fn incr_by(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>, delta: Option<i64>) {
+fn incr_by(db: &mut Db, request: &Request<'_>, out: &mut Vec<u8>, delta: Option<i64>) {
     let delta = match delta {
         Some(delta) => {
             let name = if delta > 0 { "incr" } else { "decr" };
@@ -255,7 +273,7 @@ fn incr_by(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>, delta: Option<i
     };
     let key = request.arg(1);
     let current = match db.get(key) {
-        Some(entry) => match parse_i64(&entry.value) {
+        Some(entry) => match parse_i64(entry.value.as_bytes()) {
             Some(n) => n,
             None => return push_error(out, NOT_AN_INTEGER),
         },
@@ -264,24 +282,24 @@ fn incr_by(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>, delta: Option<i
     let Some(new) = current.checked_add(delta) else {
         return push_error(out, "ERR increment or decrement would overflow");
     };
+    // At most 20 digits, so the value stays inline: no allocation.
+    let mut digits = [0u8; 20];
+    let len = {
+        let mut rest = &mut digits[..];
+        write!(rest, "{new}").expect("20 bytes hold any i64");
+        20 - rest.len()
+    };
     match db.get(key) {
-        // Rewrite the digits in place: no allocation, and the deadline stays.
-        Some(entry) => {
-            entry.value.clear();
-            push_decimal(&mut entry.value, new);
-        }
-        None => {
-            let mut digits = Vec::with_capacity(20);
-            push_decimal(&mut digits, new);
-            db.set(key, &digits, None);
-        }
+        // Rewrite the digits in place: the deadline stays.
+        Some(entry) => entry.value.set(&digits[..len]),
+        None => db.set(key, &digits[..len], None),
     }
     push_integer(out, new);
 }
 
 /// `TTL key` (`unit_ms` 1000) and `PTTL key` (1): the time to live, -1 if the key has
 /// none, -2 if it does not exist.
-fn ttl(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>, unit_ms: u128) {
+fn ttl(db: &mut Db, request: &Request<'_>, out: &mut Vec<u8>, unit_ms: u128) {
     let name = if unit_ms == 1 { "pttl" } else { "ttl" };
     if !arity(request, 2, 2, name, out) {
         return;
@@ -301,7 +319,7 @@ fn ttl(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>, unit_ms: u128) {
 }
 
 /// `DBSIZE`: the number of keys, counting expired ones the sweep has not removed yet.
-fn dbsize(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
+fn dbsize(db: &mut Db, request: &Request<'_>, out: &mut Vec<u8>) {
     if arity(request, 1, 1, "dbsize", out) {
         push_integer(out, db.len() as i64);
     }
@@ -310,7 +328,7 @@ fn dbsize(db: &mut Db, request: Request<'_>, out: &mut Vec<u8>) {
 /// `CONFIG GET parameter [parameter ...]`: the few settings clients ask about, as
 /// name-value pairs. `redis-benchmark` asks for `save` and `appendonly` before it starts:
 /// nothing is ever saved here.
-fn config(request: Request<'_>, out: &mut Vec<u8>) {
+fn config(request: &Request<'_>, out: &mut Vec<u8>) {
     const SETTINGS: [(&str, &str); 2] = [("save", ""), ("appendonly", "no")];
     let Some(sub) = request.get(1) else {
         return push_error(out, "ERR wrong number of arguments for 'config' command");
@@ -336,7 +354,7 @@ fn config(request: Request<'_>, out: &mut Vec<u8>) {
 
 /// `COMMAND [DOCS ...]`: an empty list. `redis-cli` asks for the documentation of every
 /// command when it starts interactively; an empty answer leaves it with no hints.
-fn command(request: Request<'_>, out: &mut Vec<u8>) {
+fn command(request: &Request<'_>, out: &mut Vec<u8>) {
     match request.get(1) {
         None => push_array_header(out, 0),
         Some(sub) if sub.eq_ignore_ascii_case(b"DOCS") => push_array_header(out, 0),
@@ -364,7 +382,7 @@ thread_local! {
 /// Redis's error for an unknown command, quoting the start of its arguments (at most
 /// about 128 bytes of them). The command is logged too (rate-limited): it tells what a
 /// client expected.
-fn unknown(request: Request<'_>, out: &mut Vec<u8>) {
+fn unknown(request: &Request<'_>, out: &mut Vec<u8>) {
     let name = request.arg(0);
     let mut args = String::new();
     for arg in request.args_from(1) {

@@ -44,6 +44,8 @@
 //! | `resp.rs` | the protocol: a resumable, copy-free request parser, reply encoders |
 //! | `commands.rs` | each command's meaning and replies |
 //! | `db.rs` | the key space, with lazy and active expiry |
+//! | `value.rs` | a stored value: short ones inline, with no allocation of their own |
+//! | `hash.rs` | the key space's hash function: fast, keyed with random seeds |
 //!
 //! Like the chat server, all connections share one key space as `Rc<RefCell<Db>>`: the
 //! runtime is single-threaded, so no lock is needed, only the rule that no borrow is held
@@ -52,6 +54,7 @@
 
 mod commands;
 mod db;
+mod hash;
 #[path = "../common/idle.rs"]
 mod idle;
 #[path = "../common/log.rs"]
@@ -59,6 +62,7 @@ mod log;
 mod resp;
 #[path = "../common/shutdown.rs"]
 mod shutdown;
+mod value;
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -94,15 +98,19 @@ const MAX_KEPT_OUTPUT: usize = 1024 * 1024;
 /// How often the expiry sweep runs (Redis: 10 times a second too).
 const SWEEP_PERIOD: Duration = Duration::from_millis(100);
 
-/// Keys with a deadline sampled per batch of the sweep, as in Redis.
+/// Keys with a deadline examined per batch of the sweep, as in Redis.
 const SWEEP_BATCH: usize = 20;
 
-/// How long the sweep runs batches before it yields to the connections: what a request
-/// may wait for during a mass expiry (the bound is 10 ms). Much shorter, and a
-/// busy connection's turn between two slices (a large pipelined read, tens of
-/// milliseconds on a loaded machine) leaves the sweep too little of the thread: with
-/// 1 ms slices, a flood of expiring SETs outran it.
-const SWEEP_SLICE: Duration = Duration::from_millis(5);
+/// How long the sweep runs batches before it yields to the connections. A yield is not a
+/// look at the sockets: the runtime polls up to 64 ready tasks (`POLLS_PER_TURN`) before
+/// it asks epoll for events, and while the sweep is the only ready task, that is 64 of
+/// its slices. So a request that arrives during a purge waits up to 64 slices before its
+/// connection is even woken: 1.6 ms with these, where the bound is 10 ms. (With
+/// 1 ms slices, `PING` waited 25 ms: the whole cycle.) The slices add up to the cycle's
+/// budget whatever their length, since only the sweep's own time counts, so a short one
+/// costs the purge only its yield, well under a microsecond against the dozens of keys a
+/// slice removes.
+const SWEEP_SLICE: Duration = Duration::from_micros(25);
 
 /// Longest the sweep may run in one cycle: a quarter of the thread, as Redis allows its
 /// own (25 ms of every 100 ms), so that a mass expiry is purged within seconds.
@@ -130,39 +138,49 @@ async fn serve(
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
 
     loop {
-        // 1. Make room for a read: move the partial request to the front, or grow. A
-        // bulk string whose length is known gets exactly the room it needs.
-        let wanted = parser.wanted();
-        if (buf.len() - end < MIN_READ || start + wanted > buf.len()) && start > 0 {
-            buf.copy_within(start..end, 0);
-            end -= start;
-            start = 0;
+        // 1. Where to read: into a large argument's own buffer while one is being read
+        // (see `resp::BIG_ARG`), or into the connection's buffer, after making room in
+        // it: the partial request moves to the front, or the buffer grows. A bulk string
+        // whose length is known gets exactly the room it needs.
+        let into_big = parser.big_room().is_some();
+        if !into_big {
+            let wanted = parser.wanted();
+            if (buf.len() - end < MIN_READ || start + wanted > buf.len()) && start > 0 {
+                buf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
+            }
+            let needed = (start + wanted).max(end + MIN_READ);
+            if buf.len() < needed && buf.len() < MAX_REQUEST {
+                let step = if wanted > 0 {
+                    0
+                } else {
+                    buf.len().min(GROW_STEP)
+                };
+                let size = needed.max(buf.len() + step).min(MAX_REQUEST);
+                // A new zeroed allocation rather than `resize`: a large one comes straight
+                // from the kernel as untouched zero pages, which cost memory only as the
+                // data arrives, as in Redis; `resize` would write every zero at once.
+                let mut larger = vec![0u8; size];
+                larger[..end].copy_from_slice(&buf[..end]);
+                buf = larger;
+            }
+            if end == buf.len() {
+                let message =
+                    format!("ERR Protocol error: request larger than {MAX_REQUEST} bytes");
+                push_error(&mut out, &message);
+                return stream.write_all(&out).await;
+            }
         }
-        let needed = (start + wanted).max(end + MIN_READ);
-        if buf.len() < needed && buf.len() < MAX_REQUEST {
-            let step = if wanted > 0 {
-                0
-            } else {
-                buf.len().min(GROW_STEP)
-            };
-            let size = needed.max(buf.len() + step).min(MAX_REQUEST);
-            // A new zeroed allocation rather than `resize`: a large one comes straight
-            // from the kernel as untouched zero pages, which cost memory only as the
-            // data arrives, as in Redis; `resize` would write every zero at once.
-            let mut larger = vec![0u8; size];
-            larger[..end].copy_from_slice(&buf[..end]);
-            buf = larger;
-        }
-        if end == buf.len() {
-            let message = format!("ERR Protocol error: request larger than {MAX_REQUEST} bytes");
-            push_error(&mut out, &message);
-            return stream.write_all(&out).await;
-        }
+        let room = match parser.big_room() {
+            Some(room) => room,
+            None => &mut buf[end..],
+        };
 
         // 2. Read. Zero bytes: the client closed the connection. Between requests, the
         // server's stop ends the connection; a request half read is waited for.
         let watch = watchdog.as_mut().map(|(watchdog, _)| watchdog);
-        let read = unless_idle(watch, stream.read(&mut buf[end..]));
+        let read = unless_idle(watch, stream.read(room));
         let n = if start == end {
             match stopped.unless(read).await {
                 Some(Some(read)) => read?,
@@ -180,7 +198,14 @@ async fn serve(
         if let Some((watchdog, limit)) = &mut watchdog {
             watchdog.restart(Some(*limit));
         }
-        end += n;
+        if into_big {
+            parser.big_filled(n);
+            if parser.big_room().is_some() {
+                continue; // more of the large argument to come
+            }
+        } else {
+            end += n;
+        }
 
         // 3. Run every complete request. The key space is borrowed for the whole batch
         // and no `.await` happens meanwhile, so no other task can find it borrowed.
@@ -197,7 +222,15 @@ async fn serve(
                         }
                         start += len;
                     }
-                    Ok(None) => break, // a partial request: wait for the rest
+                    Ok(None) => {
+                        // A partial request: wait for the rest. If it has a large
+                        // argument that the parser has moved to a buffer of its own,
+                        // the bytes of it that were here are forgotten.
+                        if let Some(at) = parser.big_start() {
+                            end = start + at;
+                        }
+                        break;
+                    }
                     Err(e) => {
                         // Where the next request would start is unknowable: reply, close.
                         push_error(&mut out, &format!("ERR Protocol error: {e}"));
@@ -232,11 +265,11 @@ async fn serve(
 
 /// Removes expired keys that nobody reads, so they do not stay in memory for good.
 ///
-/// Every [`SWEEP_PERIOD`] it samples batches of keys with a deadline (see `Db::sweep`),
+/// Every [`SWEEP_PERIOD`] it examines batches of keys with a deadline (see `Db::sweep`),
 /// as long as more than a quarter of a batch had expired (so there are probably many
 /// more) and for at most [`SWEEP_TIME`] of its own work, yielding to the connections
-/// between batches: the policy of Redis's active expiry. Then it gives back the memory of a key space that
-/// shrank. A cycle that ran out of time with most samples still expired is behind (a
+/// every [`SWEEP_SLICE`]: the policy of Redis's active expiry. Then it gives back the
+/// memory of a key space that shrank. A cycle that ran out of time with most samples still expired is behind (a
 /// mass expiry): the next one comes after [`SWEEP_TIME`] rather than the full period,
 /// for half of the thread until it has caught up, as Redis adds its "fast" cycles
 /// between events for the same reason.

@@ -18,6 +18,11 @@
 //! request's first byte, so a large request arriving in many reads is parsed once, not
 //! once per read.
 //!
+//! One argument of a request may be read elsewhere: a bulk string of at least [`BIG_ARG`]
+//! bytes that has not all arrived gets a buffer of its own, of exactly its size, which the
+//! connection reads into and a `SET` keeps as the value, without a copy (Redis does the
+//! same above the same size). The connection's buffer never holds it.
+//!
 //! Replies are appended to a `Vec<u8>` by the `push_*` functions, so that all the replies
 //! to a batch of pipelined requests leave in one write.
 
@@ -30,6 +35,13 @@ pub const MAX_BULK: usize = 512 * 1024 * 1024;
 
 /// Most arguments in one request: as in Redis, any count that fits a C `int`.
 pub const MAX_ARGS: usize = i32::MAX as usize;
+
+/// The smallest bulk string read into a buffer of its own (Redis's
+/// `PROTO_MBULK_BIG_ARG`, 32 KiB). Below it, copying the argument out of the connection's
+/// buffer costs less than an allocation of its own; above, the copy and the buffer grown
+/// to hold the whole argument would double what the argument costs in memory (a 32 MiB
+/// value peaked at 64 MB that way).
+pub const BIG_ARG: usize = 32 * 1024;
 
 /// Longest inline request, as in Redis.
 pub const MAX_INLINE: usize = 64 * 1024;
@@ -63,38 +75,67 @@ impl fmt::Display for ProtocolError {
     }
 }
 
-/// A parsed request: its arguments, borrowed from the connection's buffer. No copy.
-#[derive(Debug, Clone, Copy)]
+/// A parsed request: its arguments, borrowed from the connection's buffer (no copy), but
+/// for a large one read into a buffer of its own, which the request owns.
+#[derive(Debug)]
 pub struct Request<'a> {
     /// The bytes the request was parsed from, starting with its first byte.
     bytes: &'a [u8],
-    /// Where each argument lies in `bytes`.
+    /// Where each argument lies in `bytes` (an empty range for the large one).
     args: &'a [Range<usize>],
+    /// The argument read into a buffer of its own, if any: its index, and its bytes.
+    big: Option<(usize, Vec<u8>)>,
 }
 
-impl<'a> Request<'a> {
+impl Request<'_> {
     /// How many arguments, the command name included.
     pub fn len(&self) -> usize {
         self.args.len()
     }
 
     /// Argument `i` (0 is the command name), if there is one.
-    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
-        self.args.get(i).map(|range| &self.bytes[range.clone()])
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        match &self.big {
+            Some((at, bytes)) if *at == i => Some(bytes),
+            _ => self.args.get(i).map(|range| &self.bytes[range.clone()]),
+        }
     }
 
     /// Argument `i`, which the caller has checked exists.
-    pub fn arg(&self, i: usize) -> &'a [u8] {
-        &self.bytes[self.args[i].clone()]
+    pub fn arg(&self, i: usize) -> &[u8] {
+        self.get(i)
+            .expect("the caller checked that the argument exists")
     }
 
     /// The arguments from `i` on.
-    pub fn args_from(&self, i: usize) -> impl Iterator<Item = &'a [u8]> + use<'a> {
-        let bytes = self.bytes;
-        self.args[i.min(self.args.len())..]
-            .iter()
-            .map(move |range| &bytes[range.clone()])
+    pub fn args_from(&self, i: usize) -> impl Iterator<Item = &[u8]> {
+        (i.min(self.len())..self.len()).map(|i| self.arg(i))
     }
+
+    /// Argument `i` as an owned buffer, if it was read into one of its own: a command
+    /// that stores it keeps that buffer rather than copying it. The argument reads as
+    /// empty afterwards.
+    pub fn take_big(&mut self, i: usize) -> Option<Vec<u8>> {
+        match self.big.take() {
+            Some((at, bytes)) if at == i => Some(bytes),
+            other => {
+                self.big = other;
+                None
+            }
+        }
+    }
+}
+
+/// A large bulk argument being read into a buffer of its own (see [`BIG_ARG`]).
+#[derive(Debug)]
+struct Big {
+    /// Which argument of the request it is.
+    index: usize,
+    /// Its bytes and the `\r\n` after them: allocated zeroed at once, at the size the
+    /// length announced (the pages cost memory only as the bytes arrive).
+    data: Vec<u8>,
+    /// How many bytes of `data` have arrived.
+    filled: usize,
 }
 
 /// Where the parser stands in the request being parsed.
@@ -128,6 +169,12 @@ pub struct Parser {
     wanted: usize,
     /// What comes next.
     state: State,
+    /// A large argument of the current request, read into a buffer of its own: while
+    /// `filled < data.len()`, the caller reads into it ([`big_room`](Self::big_room)).
+    /// At most one per request; another large one goes through the caller's buffer.
+    /// Boxed: large arguments are rare, and the parser lives in every connection's
+    /// future, which the box keeps 32 bytes smaller.
+    big: Option<Box<Big>>,
 }
 
 impl Default for Parser {
@@ -144,6 +191,7 @@ impl Parser {
             pos: 0,
             wanted: 0,
             state: State::Start,
+            big: None,
         }
     }
 
@@ -160,6 +208,7 @@ impl Parser {
                         return Ok(None);
                     };
                     self.args.clear();
+                    self.big = None;
                     if first != b'*' {
                         self.state = State::Inline { scanned: 0 };
                         continue;
@@ -179,6 +228,21 @@ impl Parser {
                 }
                 State::Multibulk { remaining: 0 } => return Ok(Some(self.finish())),
                 State::Multibulk { remaining } => {
+                    // A large argument read elsewhere: once complete, it takes its place
+                    // among the arguments, and parsing goes on in the caller's buffer.
+                    if let Some(big) = &mut self.big {
+                        if big.index == self.args.len() {
+                            if big.filled < big.data.len() {
+                                return Ok(None);
+                            }
+                            big.data.truncate(big.data.len() - 2); // the `\r\n`, unseen
+                            self.args.push(self.pos..self.pos);
+                            self.state = State::Multibulk {
+                                remaining: remaining - 1,
+                            };
+                            continue;
+                        }
+                    }
                     let Some(&kind) = buf.get(self.pos) else {
                         return Ok(None);
                     };
@@ -200,6 +264,20 @@ impl Parser {
                     // The two bytes after the data are skipped unseen, as Redis does: they
                     // should be `\r\n`, but nothing depends on it.
                     if buf.len() < end + 2 {
+                        if len >= BIG_ARG && self.big.is_none() {
+                            // Its own buffer: what arrived of it moves there, and the
+                            // caller forgets it (see `big_start`).
+                            let mut data = vec![0u8; len + 2];
+                            let arrived = buf.len() - start;
+                            data[..arrived].copy_from_slice(&buf[start..]);
+                            self.big = Some(Box::new(Big {
+                                index: self.args.len(),
+                                data,
+                                filled: arrived,
+                            }));
+                            self.pos = start;
+                            return Ok(None);
+                        }
                         self.wanted = end + 2;
                         return Ok(None);
                     }
@@ -236,11 +314,43 @@ impl Parser {
         self.wanted
     }
 
-    /// The request last parsed, whose bytes start at `bytes[0]`.
-    pub fn request<'a>(&'a self, bytes: &'a [u8]) -> Request<'a> {
+    /// While a large argument of the request is being read into a buffer of its own:
+    /// where it started, relative to the request's first byte. The parser has copied the
+    /// bytes of it that the caller's buffer held from there on, so the caller drops them
+    /// (its buffer ends there) and reads into [`big_room`](Self::big_room) until it is
+    /// `None`, then calls `parse` again.
+    pub fn big_start(&self) -> Option<usize> {
+        match &self.big {
+            Some(big) if big.filled < big.data.len() => Some(self.pos),
+            _ => None,
+        }
+    }
+
+    /// The part of the large argument's buffer still to be read into, if one is being
+    /// read: exactly the bytes still to come, so a read never takes a byte of the next
+    /// argument or request.
+    pub fn big_room(&mut self) -> Option<&mut [u8]> {
+        match &mut self.big {
+            Some(big) if big.filled < big.data.len() => Some(&mut big.data[big.filled..]),
+            _ => None,
+        }
+    }
+
+    /// Records that `n` bytes were read into [`big_room`](Self::big_room).
+    pub fn big_filled(&mut self, n: usize) {
+        if let Some(big) = &mut self.big {
+            big.filled += n;
+        }
+    }
+
+    /// The request last parsed, whose bytes start at `bytes[0]`; a large argument read
+    /// into a buffer of its own is handed over to it.
+    pub fn request<'a>(&'a mut self, bytes: &'a [u8]) -> Request<'a> {
+        let big = self.big.take().map(|big| (big.index, big.data));
         Request {
             bytes,
             args: &self.args,
+            big,
         }
     }
 
@@ -261,6 +371,7 @@ impl Parser {
     }
 
     /// Ends the current request: returns its length, and gets ready for the next one.
+    /// (A large argument stays in `big` until [`request`](Self::request) takes it.)
     fn finish(&mut self) -> usize {
         self.state = State::Start;
         self.wanted = 0;
@@ -500,19 +611,66 @@ mod tests {
     }
 
     #[test]
-    fn a_large_bulk_is_not_rescanned() {
-        // A 1 MiB argument arriving 1 KiB at a time: each call looks at the header and
-        // the length, not the data, so the checks stay cheap however large it is.
-        let mut input = b"*2\r\n$4\r\nECHO\r\n$1048576\r\n".to_vec();
+    fn a_bulk_in_the_buffer_is_not_rescanned() {
+        // An argument just under `BIG_ARG`, arriving 1 KiB at a time in the caller's
+        // buffer: each call looks at the header and the length, not the data.
+        let len = BIG_ARG - 1;
+        let mut input = format!("*2\r\n$4\r\nECHO\r\n${len}\r\n").into_bytes();
         let data_start = input.len();
-        input.resize(data_start + 1024 * 1024, b'x');
+        input.resize(data_start + len, b'x');
         input.extend_from_slice(b"\r\n");
         let mut parser = Parser::new();
         for end in (1024..input.len()).step_by(1024) {
             assert_eq!(parser.parse(&input[..end]), Ok(None));
+            assert_eq!(parser.big_start(), None);
         }
         assert_eq!(parser.parse(&input), Ok(Some(input.len())));
-        assert_eq!(parser.args[1], data_start..data_start + 1024 * 1024);
+        assert_eq!(parser.args[1], data_start..data_start + len);
+    }
+
+    #[test]
+    fn a_big_bulk_gets_a_buffer_of_its_own() {
+        // `SET k <BIG_ARG bytes> EX 10`, the value cut short by the end of a read.
+        let len = BIG_ARG;
+        let head = format!("*5\r\n$3\r\nSET\r\n$1\r\nk\r\n${len}\r\n").into_bytes();
+        let mut buf = head.clone();
+        buf.extend_from_slice(b"abc"); // the first bytes of the value
+        let mut parser = Parser::new();
+        assert_eq!(parser.parse(&buf), Ok(None));
+        // The parser took the 3 bytes: the caller's buffer ends where the value began.
+        assert_eq!(parser.big_start(), Some(head.len()));
+        buf.truncate(head.len());
+        // The caller reads the rest into the value's own buffer, never past its `\r\n`.
+        let mut rest = vec![b'x'; len - 3];
+        rest.extend_from_slice(b"\r\n");
+        for piece in rest.chunks(10_000) {
+            let room = parser.big_room().expect("room for the rest");
+            assert!(room.len() >= piece.len());
+            room[..piece.len()].copy_from_slice(piece);
+            parser.big_filled(piece.len());
+        }
+        assert!(parser.big_room().is_none());
+        assert_eq!(parser.big_start(), None);
+        // The arguments after it arrive in the caller's buffer again.
+        assert_eq!(parser.parse(&buf), Ok(None));
+        buf.extend_from_slice(b"$2\r\nEX\r\n$2\r\n10\r\n");
+        assert_eq!(parser.parse(&buf), Ok(Some(buf.len())));
+        let mut request = parser.request(&buf);
+        assert_eq!(request.len(), 5);
+        assert_eq!(request.arg(2).len(), len);
+        assert_eq!(&request.arg(2)[..4], b"abcx");
+        assert_eq!(
+            (request.arg(1), request.arg(3), request.arg(4)),
+            (&b"k"[..], &b"EX"[..], &b"10"[..])
+        );
+        // A command that stores it takes the buffer: allocated once, at its size.
+        assert_eq!(request.take_big(1), None);
+        let value = request.take_big(2).expect("the value's own buffer");
+        assert_eq!((value.len(), value.capacity()), (len, len + 2));
+        assert_eq!(request.arg(2), b"");
+        // The next request starts afresh.
+        assert_eq!(parser.parse(b"PING\r\n"), Ok(Some(6)));
+        assert!(parser.request(b"PING\r\n").take_big(0).is_none());
     }
 
     #[test]
