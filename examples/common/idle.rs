@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 use epoll_rt::spawn;
 use epoll_rt::time::{MissedTickBehavior, Sleep, interval, sleep_until};
 
+use crate::shutdown::Unless;
+
 /// How often the [`Clock`] reads the time: the precision of every deadline.
 pub const RESOLUTION: Duration = Duration::from_millis(250);
 
@@ -90,17 +92,11 @@ impl Watchdog {
     }
 
     /// Runs `work` unless the deadline passes first; then returns `None`, and `work` is
-    /// dropped. Work that is ready wins.
-    ///
-    /// A future of its own rather than an `async fn`, so that the compiler can inline the
-    /// race into the caller's loop (as `Stopped::unless` does): raced with every read of a
-    /// connection, it then costs a request a look at the timer, and no state machine of
-    /// its own.
-    pub fn unless<F: Future>(&mut self, work: F) -> Unless<'_, F> {
-        Unless {
-            watchdog: self,
-            work,
-        }
+    /// dropped. Work that is ready wins. The race is `shutdown.rs`'s (every server with
+    /// timeouts shuts down gracefully too): inlined into the caller's loop, it costs a
+    /// request a look at the timer.
+    pub fn unless<F: Future>(&mut self, work: F) -> Unless<'_, Self, F> {
+        Unless::new(self, work)
     }
 
     /// When the deadline of an activity at `since` has surely passed, by a clock up to
@@ -108,30 +104,6 @@ impl Watchdog {
     fn due(since: Instant, limit: Option<Duration>) -> Instant {
         let limit = limit.unwrap_or(Duration::from_secs(86_400 * 365));
         since + limit + RESOLUTION
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future [`Watchdog::unless`] returns.
-    pub struct Unless<'a, F> {
-        // The deadline to race with.
-        watchdog: &'a mut Watchdog,
-        // The work.
-        #[pin]
-        work: F,
-    }
-}
-
-impl<F: Future> Future for Unless<'_, F> {
-    type Output = Option<F::Output>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(output) = this.work.poll(cx) {
-            return Poll::Ready(Some(output));
-        }
-        Pin::new(&mut **this.watchdog).poll(cx).map(|()| None)
     }
 }
 

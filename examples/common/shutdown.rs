@@ -194,30 +194,36 @@ pub struct Stopped {
 impl Stopped {
     /// Runs `work` unless the stop fires first; then returns `None`, and `work` is
     /// dropped. Work that is ready wins over the stop.
-    ///
-    /// A future of its own rather than an `async fn`, so that the compiler can inline the
-    /// race into the caller's loop: raced with every read of a connection, it then costs
-    /// a request a look at the stop's flag and the registered waker.
-    pub fn unless<F: Future>(&mut self, work: F) -> Unless<'_, F> {
-        Unless {
-            stopped: self,
-            work,
-        }
+    pub fn unless<F: Future>(&mut self, work: F) -> Unless<'_, Self, F> {
+        Unless::new(self, work)
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The future [`Stopped::unless`] returns.
-    pub struct Unless<'a, F> {
+    /// A race of `work` with a stop (a [`Stopped`], or `idle.rs`'s `Watchdog`): `work`'s
+    /// output, or `None` if the stop is ready first. Work that is ready wins.
+    ///
+    /// A future of its own rather than an `async fn`, so that the compiler can inline the
+    /// race into the caller's loop: raced with every read of a connection, it then costs
+    /// a request a poll of the stop (a look at a flag and a registered waker, or at a
+    /// timer), and no state machine of its own.
+    pub struct Unless<'a, S, F> {
         // The stop to race with.
-        stopped: &'a mut Stopped,
+        stop: &'a mut S,
         // The work.
         #[pin]
         work: F,
     }
 }
 
-impl<F: Future> Future for Unless<'_, F> {
+impl<'a, S, F> Unless<'a, S, F> {
+    /// `work` raced with `stop`.
+    pub fn new(stop: &'a mut S, work: F) -> Self {
+        Self { stop, work }
+    }
+}
+
+impl<S: Future<Output = ()> + Unpin, F: Future> Future for Unless<'_, S, F> {
     type Output = Option<F::Output>;
 
     #[inline]
@@ -226,7 +232,7 @@ impl<F: Future> Future for Unless<'_, F> {
         if let Poll::Ready(output) = this.work.poll(cx) {
             return Poll::Ready(Some(output));
         }
-        Pin::new(&mut **this.stopped).poll(cx).map(|()| None)
+        Pin::new(&mut **this.stop).poll(cx).map(|()| None)
     }
 }
 
