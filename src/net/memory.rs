@@ -8,10 +8,9 @@
 //!   ┌───────────────────────────────┐       ┌─────────────────────────────┐
 //!   │ Box<Spawned<handler future>>  │       │ scheduler: Task             │
 //!   │ Arc<Header>                   │       │ reactor: Rc<IoState>        │
-//!   │ Rc<IoState> (waiters inline)  │       └─────────────────────────────┘
+//!   │ Rc<JoinState>                 │       └─────────────────────────────┘
+//!   │ Rc<IoState> (waiters inline)  │
 //!   └───────────────────────────────┘
-//!   (Rc<JoinState>, for the JoinHandle: freed at the task's first pending poll, as the
-//!   server drops each connection's handle at once)
 //! ```
 //!
 //! A heap allocation costs what glibc's malloc takes for it: the size plus its 8-byte
@@ -54,27 +53,25 @@ fn malloc_chunk(size: usize) -> usize {
 /// Each piece with its bytes, the heap's as malloc counts them; the slots as they are.
 #[test]
 fn an_idle_echo_connection_costs_these_bytes() {
-    // The join state is left out: the server drops each connection's `JoinHandle` as it
-    // spawns it, and a detached task frees the state at its first pending poll
-    // (`scheduler/join.rs` tests that; it would cost 64 bytes).
-    let [future, header, _join, task_slot] = task_sizes(echo);
+    let [future, header, join, task_slot] = task_sizes(echo);
     let [state, source_slot] = crate::driver::registration_sizes();
-    let heap = [future, header, state].map(|(piece, size)| (piece, malloc_chunk(size)));
+    let heap = [future, header, join, state].map(|(piece, size)| (piece, malloc_chunk(size)));
     let pieces: Vec<_> = heap.into_iter().chain([task_slot, source_slot]).collect();
     // The future: the stream (40), the buffer's `Vec` (24), the `read` or `write_all` in
-    // progress (32) and `n` (8): 104, and the `Option<Rc>` of the join state it completes
-    // (8). (Written as an `async fn`, the future would keep the stream twice, as the
-    // argument and as the variable it becomes: 144 bytes, and a 160-byte chunk.) The
-    // header's payload is pinned by `scheduler/join.rs`'s test, the descriptor state's by
-    // `driver/tests.rs`'s.
+    // progress (32) and `n` (8): 104, and the `Rc` of the join state it completes (8).
+    // (Written as an `async fn`, the future would keep the stream twice, as the argument
+    // and as the variable it becomes: 144 bytes, and a 160-byte chunk.) The header's and
+    // the join state's payloads are pinned by `scheduler/join.rs`'s test, the descriptor
+    // state's by `driver/tests.rs`'s.
     let expected = [
         ("task future (Box<Spawned<F>>)", 128),
         ("task header (Arc<Header>)", 48),
+        ("join state (Rc<JoinState>)", 64),
         ("descriptor state (Rc<IoState>)", 80),
         ("scheduler slab slot", 32),
         ("reactor slab slot", 16),
     ];
     assert_eq!(pieces, expected);
     let total: usize = pieces.iter().map(|&(_, bytes)| bytes).sum();
-    assert_eq!(total, 304, "bytes per idle connection, its buffer aside");
+    assert_eq!(total, 368, "bytes per idle connection, its buffer aside");
 }

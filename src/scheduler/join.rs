@@ -5,8 +5,6 @@
 //! thread). The task writes its outcome there exactly once, through its [`Completion`];
 //! the handle takes it. Dropping the handle detaches the task, which then runs to
 //! completion on its own and its output is dropped, a panic from its destructor contained.
-//! A detached task lets the state go at its next pending poll: a server detaches each
-//! connection's task as it spawns it, and the task may then wait for hours.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -62,47 +60,23 @@ impl<T> JoinState<T> {
 /// The task's side of the [`JoinState`]: delivers the outcome exactly once. If the task is
 /// dropped without finishing (its runtime shut down), the outcome is "cancelled".
 pub(crate) struct Completion<T> {
-    /// The state shared with the handle; `None` once the handle is gone (see
-    /// [`let_go_if_detached`](Self::let_go_if_detached)).
-    state: Option<Rc<JoinState<T>>>,
+    /// The state shared with the handle.
+    state: Rc<JoinState<T>>,
 }
 
 impl<T> Completion<T> {
     /// The task's side of `state`.
     pub(crate) fn new(state: Rc<JoinState<T>>) -> Self {
-        Self { state: Some(state) }
+        Self { state }
     }
 
-    /// Frees the shared state if the handle has been dropped: nobody can take the outcome
-    /// any more, and a server's connection task is detached at once and then lives for as
-    /// long as its connection, holding 64 bytes of state (with malloc's overhead) that
-    /// nobody will read. A count of one is final: handles are made only at spawn, and
-    /// none can be made again. Called after each pending poll: about 7 instructions per echo
-    /// request (callgrind, 650 against 643), for 64 bytes of every idle connection.
-    #[inline]
-    pub(crate) fn let_go_if_detached(&mut self) {
-        if self
-            .state
-            .as_ref()
-            .is_some_and(|state| Rc::strong_count(state) == 1)
-        {
-            self.state = None;
-        }
-    }
-
-    /// Stores the outcome and wakes the joiner. Only the first call counts. With no
-    /// handle left, the outcome is dropped here, a panic from its destructor contained
-    /// like one from the task's own.
+    /// Stores the outcome and wakes the joiner. Only the first call counts.
     pub(crate) fn complete(&self, outcome: Result<T, JoinError>) {
-        let Some(state) = &self.state else {
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(outcome)));
-            return;
-        };
-        if state.is_finished() {
+        if self.state.is_finished() {
             return;
         }
-        state.stage.set(Stage::Finished(outcome));
-        if let Some(joiner) = state.joiner.take() {
+        self.state.stage.set(Stage::Finished(outcome));
+        if let Some(joiner) = self.state.joiner.take() {
             joiner.wake();
         }
     }
@@ -110,9 +84,7 @@ impl<T> Completion<T> {
 
 impl<T> Drop for Completion<T> {
     fn drop(&mut self) {
-        if self.state.is_some() {
-            self.complete(Err(JoinError::cancelled()));
-        }
+        self.complete(Err(JoinError::cancelled()));
     }
 }
 
@@ -428,46 +400,14 @@ mod tests {
     use std::io;
     use std::mem::size_of;
 
-    use std::rc::Rc;
-
-    use super::{Completion, JoinState, Stage};
+    use super::JoinState;
     use crate::scheduler::Header;
 
-    /// Once only the task holds the join state (its handle was dropped), the task lets it
-    /// go at its next pending poll; while the handle lives, it keeps it.
-    #[test]
-    fn a_detached_task_frees_its_join_state() {
-        let state = Rc::new(JoinState::<io::Result<()>>::new());
-        let weak = Rc::downgrade(&state);
-        let mut completion = Completion::new(state.clone());
-        completion.let_go_if_detached();
-        assert!(weak.upgrade().is_some(), "the handle still holds it");
-        drop(state); // the handle is dropped
-        completion.let_go_if_detached();
-        assert!(weak.upgrade().is_none(), "freed once detached");
-        completion.complete(Ok(Ok(()))); // the outcome goes nowhere, harmlessly
-    }
-
-    /// A handle still held gets the outcome, and a later `let_go_if_detached` changes
-    /// nothing.
-    #[test]
-    fn a_joined_task_keeps_its_join_state() {
-        let state = Rc::new(JoinState::<u32>::new());
-        let mut completion = Completion::new(state.clone());
-        completion.let_go_if_detached();
-        completion.complete(Ok(7));
-        assert!(matches!(
-            state.stage.replace(Stage::Taken),
-            Stage::Finished(Ok(7))
-        ));
-    }
-
-    /// Every task costs one `Arc<Header>` and, while its handle lives, one `Rc<JoinState>`
-    /// (a connection's task lives as long as the connection). With the 16 bytes of
-    /// reference counts, the header must stay within 24 bytes so that malloc serves it from
-    /// a 48-byte chunk, and the join state within 40, for a 64-byte one: this test guards
-    /// the budget of the README's memory figure (`net/memory.rs` adds up the whole
-    /// connection).
+    /// Every task costs one `Arc<Header>` and one `Rc<JoinState>` (a connection's task
+    /// lives as long as the connection). With the 16 bytes of reference counts, the header
+    /// must stay within 24 bytes so that malloc serves it from a 48-byte chunk, and the
+    /// join state within 40, for a 64-byte one: this test guards the budget of the README's
+    /// memory figure (`net/memory.rs` adds up the whole connection).
     #[test]
     fn per_task_allocations_fit_their_malloc_chunks() {
         assert!(size_of::<Header>() <= 24, "Header: {}", size_of::<Header>());

@@ -19,7 +19,6 @@
 //!                 │ Rc
 //!                 ▼
 //!   JoinState: output slot + joiner's waker ◀── JoinHandle
-//!   (freed by the task once the handle is dropped)
 //! ```
 //!
 //! Waking moves the header's state (`state.rs`): an idle task becomes scheduled and the

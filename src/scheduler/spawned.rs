@@ -45,10 +45,7 @@ impl<F: Future> Future for Spawned<F> {
         // A panic inside the task ends the task, not the runtime: catch it, report it
         // through the JoinHandle, and let the executor drop what is left.
         match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
-            Ok(Poll::Pending) => {
-                this.completion.let_go_if_detached();
-                Poll::Pending
-            }
+            Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
                 this.completion.complete(Ok(output));
                 Poll::Ready(())
