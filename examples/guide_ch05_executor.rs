@@ -2,8 +2,9 @@
 //! by a small experiment.
 //!
 //! 1. The run queue is first in, first out: `yield_now` sends a task to the back.
-//! 2. A task that is always ready (it yields in a loop) cannot delay a timer: the executor
-//!    looks at epoll at least every 64 polls.
+//! 2. A task that is always ready (it yields in a loop) cannot delay a timer: a yield
+//!    waits for the executor's next look at epoll (and a task that wakes itself instead
+//!    still gets one look every 64 polls).
 //! 3. A task that blocks the thread delays everything: scheduling is cooperative.
 //! 4. The cooperative budget: a read loop on a socket that is always ready is made to
 //!    return `Pending` every 128 operations, so its siblings run.
@@ -64,7 +65,7 @@ async fn spinner_vs_timer() -> bool {
         spawn(async move {
             while !stop.get() {
                 spins.set(spins.get() + 1);
-                yield_now().await; // always ready again at once
+                yield_now().await; // ready again after the next look at epoll
             }
         })
     };

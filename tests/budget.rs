@@ -4,11 +4,13 @@
 mod util;
 
 use std::cell::Cell;
+use std::io::Read;
+use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Duration;
 
 use epoll_rt::time::sleep;
-use epoll_rt::{AsyncTcpListener, AsyncTcpStream, spawn};
+use epoll_rt::{AsyncFd, AsyncTcpListener, AsyncTcpStream, spawn, yield_now};
 
 /// A read loop on a socket at end of file never sees `WouldBlock`: each read returns 0 at
 /// once. Without a budget it would never return `Pending`, and the timer task below could
@@ -79,5 +81,47 @@ fn always_ready_readers_interleave() {
     assert!(
         first_done_at > READS / 4,
         "task b made {first_done_at} of {READS} reads while task a did all of its"
+    );
+}
+
+/// A task refused an operation for want of budget gives the thread back as a yield does:
+/// its wake waits for the next look at epoll. So a reader that is always ready and a
+/// sibling that yields in a loop take turns, one poll each per turn, rather than the
+/// reader running its polls back to back (64 per look at epoll) while the yielder waits.
+#[test]
+fn a_task_over_its_budget_takes_turns_with_a_yielding_one() {
+    const READS: u32 = 128 * 10;
+    let sibling_runs = util::run(|| async {
+        // `read_with` on a socket at end of file: ready for ever, every read returns 0.
+        let (ours, peer) = UnixStream::pair()?;
+        drop(peer);
+        ours.set_nonblocking(true)?;
+        let ours = AsyncFd::new(ours)?;
+
+        let done = Rc::new(Cell::new(false));
+        let runs = Rc::new(Cell::new(0u32));
+        let sibling = {
+            let (done, runs) = (done.clone(), runs.clone());
+            spawn(async move {
+                while !done.get() {
+                    runs.set(runs.get() + 1);
+                    yield_now().await;
+                }
+            })
+        };
+        let mut buf = [0u8; 8];
+        for _ in 0..READS {
+            assert_eq!(ours.read_with(|mut s| s.read(&mut buf)).await?, 0);
+        }
+        done.set(true);
+        sibling.await.expect("the sibling does not panic");
+        Ok::<_, std::io::Error>(runs.get())
+    })
+    .unwrap();
+    // The reader is refused once per 128 reads, 9 times before its last read here; the
+    // sibling runs once in each of those turns.
+    assert!(
+        sibling_runs >= READS / 128 - 1,
+        "the yielding sibling ran {sibling_runs} times while the reader was refused 9 times"
     );
 }

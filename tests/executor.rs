@@ -823,6 +823,136 @@ fn self_waking_task_does_not_starve_io_from_another_thread() {
     });
 }
 
+/// `yield_now` waits for a look at epoll: a task yielding alone costs one `epoll_wait`
+/// per yield, where a task that wakes itself costs one per 64 polls.
+#[test]
+fn each_yield_waits_for_a_look_at_epoll() {
+    util::watchdog(util::LIMIT, || {
+        const STEPS: u64 = 640;
+        let rt = Runtime::new().unwrap();
+        let before = rt.stats();
+        rt.block_on(async {
+            for _ in 0..STEPS {
+                yield_now().await;
+            }
+        });
+        let yielded = rt.stats().epoll_waits - before.epoll_waits;
+        let before = rt.stats();
+        rt.block_on(async {
+            for _ in 0..STEPS {
+                SelfWake(false).await;
+            }
+        });
+        let woke = rt.stats().epoll_waits - before.epoll_waits;
+        assert!(yielded > STEPS, "{yielded} epoll_waits for {STEPS} yields");
+        assert!(
+            woke <= STEPS / 64 + 3,
+            "{woke} epoll_waits for {STEPS} self-wakes"
+        );
+    });
+}
+
+/// A socket that becomes readable while a task yields in a loop is served after that
+/// task's next yield, not after up to 64 of them: a long job cut into slices delays I/O
+/// by one slice.
+#[test]
+fn a_yielding_task_lets_a_ready_socket_in_at_its_next_yield() {
+    util::run(|| async {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let ours = AsyncFd::new(ours).unwrap();
+        let stop = Rc::new(Cell::new(false));
+        let (spins, wrote_at) = (Rc::new(Cell::new(0u32)), Rc::new(Cell::new(0u32)));
+        let spinner = {
+            let (spins, wrote_at) = (spins.clone(), wrote_at.clone());
+            spawn_spinner(stop.clone(), move || {
+                spins.set(spins.get() + 1);
+                // The data arrives during the spinner's 10th slice, from this thread: so
+                // the count of slices between its arrival and its reading is exact.
+                if spins.get() == 10 {
+                    (&theirs).write_all(b"x").unwrap();
+                    wrote_at.set(spins.get());
+                }
+                yield_now()
+            })
+        };
+        let mut buf = [0; 1];
+        // This future waits on the socket before the spinner first runs (it was queued
+        // first), so the data finds it waiting.
+        ours.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+        let late = spins.get() - wrote_at.get();
+        stop.set(true);
+        assert!(
+            spinner.await.unwrap(),
+            "the spinner was stopped, not timed out"
+        );
+        assert_eq!(wrote_at.get(), 10);
+        assert!(
+            late <= 1,
+            "the read waited {late} more slices of the spinner"
+        );
+    });
+}
+
+/// Polled with a waker that is not its task's (another executor's, inside a task), a
+/// yield wakes that waker at once: set aside until the runtime turns, it would hang an
+/// executor that blocks the runtime's thread.
+#[test]
+fn a_yield_polled_with_a_foreign_waker_wakes_it_at_once() {
+    struct Count(AtomicUsize);
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    util::run(|| async {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut yielding = Box::pin(yield_now());
+        let mut cx = Context::from_waker(&waker);
+        assert!(yielding.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken at once");
+        assert!(yielding.as_mut().poll(&mut cx).is_ready());
+    });
+}
+
+/// A task that yielded when its `block_on` returned runs at the next `block_on`; one
+/// that yielded when the runtime is dropped is dropped with it.
+#[test]
+fn a_yield_pending_at_the_end_of_block_on_is_kept_or_dropped() {
+    util::watchdog(util::LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let steps = Rc::new(Cell::new(0));
+        let counted = steps.clone();
+        let task = rt.spawn(async move {
+            counted.set(1);
+            yield_now().await;
+            counted.set(2);
+        });
+        // The task was queued before the block_on future: it runs first, yields, and
+        // the block_on future completes before the runtime looks at epoll again.
+        rt.block_on(async {});
+        assert_eq!(steps.get(), 1);
+        rt.block_on(task).unwrap();
+        assert_eq!(steps.get(), 2);
+
+        let (dropped, guard) = drop_flag();
+        drop(rt.spawn(async move {
+            let _guard = guard;
+            loop {
+                yield_now().await;
+            }
+        }));
+        rt.block_on(async {});
+        assert!(!dropped.get());
+        drop(rt);
+        assert!(
+            dropped.get(),
+            "the yielded task was dropped with the runtime"
+        );
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // A Runtime across several block_on calls, and after it is dropped
 // ---------------------------------------------------------------------------------------

@@ -244,8 +244,9 @@ impl Core {
         }
     }
 
-    /// One trip to the kernel: a quick look for events while tasks are ready, otherwise
-    /// sleep until an event, a timer or a remote wake.
+    /// One trip to the kernel: a quick look for events while tasks are ready (or have
+    /// yielded), otherwise sleep until an event, a timer or a remote wake; then the tasks
+    /// that yielded are woken.
     ///
     /// # Panics
     ///
@@ -266,6 +267,9 @@ impl Core {
         if notified {
             self.drain_remote();
         }
+        // Tasks that yielded run again now that I/O and timers have had their turn,
+        // behind the tasks those woke.
+        self.scheduler.wake_deferred();
     }
 
     /// Marks the start of a `block_on`: the runtime runs on this thread, and tasks may

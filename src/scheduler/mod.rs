@@ -190,6 +190,11 @@ impl Scheduler {
         self.polls.bump();
         let waker = waker_ref(header);
         let mut cx = Context::from_waker(&waker);
+        // Which task is polled, for the yields that set its wake aside.
+        let before = self
+            .budget
+            .deferred()
+            .start_poll(Arc::as_ptr(header).cast());
         let poll = match &self.tracer {
             // Not tracing: nothing to time, nothing to report.
             None => future.poll(&mut cx),
@@ -200,6 +205,7 @@ impl Scheduler {
                 poll
             }
         };
+        self.budget.deferred().end_poll(before);
         if poll.is_ready() {
             // Late wakes of a finished task must do nothing.
             header.state().complete();
@@ -229,9 +235,16 @@ impl Scheduler {
         self.run_queue.pop()
     }
 
-    /// Whether some task waits to be polled.
+    /// Whether some task waits to be polled, or to be woken after the next look at epoll
+    /// (it yielded).
     pub(crate) fn has_ready(&self) -> bool {
-        !self.run_queue.is_empty()
+        !self.run_queue.is_empty() || !self.budget.deferred().is_empty()
+    }
+
+    /// Wakes the tasks that yielded (see `util/deferred.rs`): called after each look at
+    /// epoll.
+    pub(crate) fn wake_deferred(&self) {
+        self.budget.deferred().wake_all();
     }
 
     /// The run queue: remotely woken tasks are appended to it, and this thread's wakers
@@ -316,6 +329,7 @@ impl Scheduler {
             "a destructor added a task at shutdown"
         );
         self.run_queue.clear();
+        self.budget.deferred().clear();
     }
 }
 

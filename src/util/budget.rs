@@ -5,8 +5,9 @@
 //! never return `Pending`, and keep every other task and the reactor from running. So each
 //! poll of a task starts with a budget of [`PER_POLL`] operations; every I/O readiness check
 //! that lets an operation proceed spends one, and when none is left the check answers
-//! `Pending` (after waking the task, so it goes to the back of the run queue) even though
-//! the descriptor is ready. tokio has the same mechanism, with the same number.
+//! `Pending` even though the descriptor is ready, with the task's wake set aside until the
+//! runtime's next look at epoll (`deferred.rs`), as a yield's. tokio has the same
+//! mechanism, with the same number.
 //!
 //! Outside a task poll the budget is unlimited.
 //!
@@ -21,6 +22,8 @@
 use std::cell::Cell;
 use std::task::{Context, Poll};
 
+use super::deferred::Deferred;
+
 /// Operations a task may complete per poll.
 pub(crate) const PER_POLL: u32 = 128;
 
@@ -29,6 +32,9 @@ pub(crate) const PER_POLL: u32 = 128;
 pub(crate) struct Budget {
     /// Operations left; `u32::MAX` (no limit) while no task of the runtime is polled.
     left: Cell<u32>,
+    /// The wakes of the tasks that gave the thread back, by a yield or with their budget
+    /// spent, until the runtime's next look at epoll.
+    deferred: Deferred,
 }
 
 impl Budget {
@@ -36,7 +42,13 @@ impl Budget {
     pub(crate) fn new() -> Self {
         Self {
             left: Cell::new(u32::MAX),
+            deferred: Deferred::default(),
         }
+    }
+
+    /// The wakes set aside until the runtime's next look at epoll.
+    pub(crate) fn deferred(&self) -> &Deferred {
+        &self.deferred
     }
 
     /// Gives the task about to be polled a fresh budget.
@@ -63,16 +75,26 @@ impl Budget {
         result
     }
 
-    /// Spends one unit: `Ready` if the operation may proceed, or `Pending` (with the task
-    /// already woken to run again later) if the budget is spent.
+    /// Spends one unit: `Ready` if the operation may proceed, or `Pending` (with the task's
+    /// wake already arranged, after the runtime's next look at epoll) if the budget is
+    /// spent.
     #[inline]
     pub(crate) fn poll_proceed(&self, cx: &mut Context<'_>) -> Poll<()> {
         let left = self.left.get();
         if left == 0 {
-            cx.waker().wake_by_ref();
+            self.give_back(cx);
             return Poll::Pending;
         }
         self.left.set(left - 1);
         Poll::Ready(())
+    }
+
+    /// Arranges the wake of a task that gives the thread back: after the next look at
+    /// epoll if `cx` is the polled task's, at once otherwise (see `deferred.rs`).
+    #[cold]
+    pub(crate) fn give_back(&self, cx: &mut Context<'_>) {
+        if !self.deferred.defer(cx.waker()) {
+            cx.waker().wake_by_ref();
+        }
     }
 }

@@ -5,10 +5,13 @@
 //! - [`stats`]: the counters each part of the runtime keeps, and their public snapshot;
 //! - [`budget`]: the cooperative budget, how many I/O operations a task may complete in
 //!   one poll;
+//! - [`deferred`]: the wakes of tasks that gave the thread back, held until the runtime
+//!   next looks at epoll;
 //! - [`oneshot`]: one value handed from any thread to a task that awaits it;
 //! - [`trace`]: the trace mode (`EPOLL_RT_TRACE`), which every layer reports to.
 
 pub(crate) mod budget;
+pub(crate) mod deferred;
 pub(crate) mod oneshot;
 pub(crate) mod slab;
 pub(crate) mod stats;
