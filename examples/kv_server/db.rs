@@ -24,14 +24,28 @@
 //! the order they were allocated; a random pick per key missed the cache at every step.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::mem;
 use std::time::Instant;
 
 use crate::hash::Seeds;
+use crate::key::Key;
 use crate::value::Value;
 
 /// The most keys a map may hold for [`Db::shrink`] to rehash it into a smaller table.
 const SHRINK_KEYS: usize = 4096;
+
+/// The emptied tables that [`Db::shrink`] replaced, to be dropped on another thread.
+///
+/// Dropping them frees their memory, and a table of two million keys is 300 MB, which
+/// glibc returns to the kernel (`munmap`) there and then: 20 ms measured, which on the
+/// server's thread every client would wait for. On another thread, this one goes on.
+#[derive(Debug, Default)]
+pub struct Garbage {
+    /// The map's old table, if it was replaced.
+    map: Option<HashMap<Key, Entry, Seeds>>,
+    /// The old vector of expiring keys, if it was replaced.
+    expiring: Option<Vec<Expiring>>,
+}
 
 /// A stored value, with its deadline if it has one.
 #[derive(Debug)]
@@ -57,8 +71,8 @@ struct Expiring {
     /// The key's deadline: the same as its entry's, kept here so that examining a key
     /// costs no hash lookup, only the read of the next element of the vector.
     at: Instant,
-    /// The key, shared with the map.
-    key: Rc<[u8]>,
+    /// The key: a copy of the map's, or shared with it if long (see `key.rs`).
+    key: Key,
 }
 
 impl Entry {
@@ -76,10 +90,9 @@ impl Entry {
 /// The key space.
 #[derive(Debug)]
 pub struct Db {
-    /// Every key, live or expired but not yet removed. A key is an `Rc<[u8]>` so that
-    /// [`expiring`](Self::expiring) can hold it too without a second copy. Hashed with a
-    /// fast keyed hash rather than SipHash (see `hash.rs`).
-    map: HashMap<Rc<[u8]>, Entry, Seeds>,
+    /// Every key, live or expired but not yet removed. Hashed with a fast keyed hash
+    /// rather than SipHash (see `hash.rs`).
+    map: HashMap<Key, Entry, Seeds>,
     /// The keys that have a deadline, in no particular order. Invariant: for every `i`,
     /// `map[expiring[i].key]` exists, its `expiry.slot` is `i` and its `expiry.at` is
     /// `expiring[i].at`.
@@ -119,7 +132,7 @@ impl Db {
     /// miss, and a flood of `SET ... PX` spends most of its time in them.
     pub fn set(&mut self, key: &[u8], value: &[u8], deadline: Option<Instant>) {
         let Some(entry) = self.map.get_mut(key) else {
-            let key: Rc<[u8]> = key.into();
+            let key = Key::new(key);
             let expiry = deadline.map(|at| {
                 let slot = self.expiring.len();
                 self.expiring.push(Expiring {
@@ -154,23 +167,24 @@ impl Db {
 
     /// Gives the (existing) entry at `key` a new deadline, or none.
     pub fn set_deadline(&mut self, key: &[u8], deadline: Option<Instant>) {
-        let Some((key, entry)) = self.map.get_key_value(key) else {
+        let Some((stored, entry)) = self.map.get_key_value(key) else {
             return;
         };
-        let (key, old) = (key.clone(), entry.expiry);
-        match (old, deadline) {
+        match (entry.expiry, deadline) {
             (None, None) => {}
             (Some(old), None) => {
-                self.entry_mut(&key).expiry = None;
+                self.entry_mut(key).expiry = None;
                 self.unlist(old.slot);
             }
             (None, Some(at)) => {
+                // The list gets the map's key: a copy if short, the same bytes if long.
+                let stored = stored.clone();
                 let slot = self.expiring.len();
-                self.entry_mut(&key).expiry = Some(Expiry { at, slot });
-                self.expiring.push(Expiring { at, key });
+                self.entry_mut(key).expiry = Some(Expiry { at, slot });
+                self.expiring.push(Expiring { at, key: stored });
             }
             (Some(Expiry { slot, .. }), Some(at)) => {
-                self.entry_mut(&key).expiry = Some(Expiry { at, slot });
+                self.entry_mut(key).expiry = Some(Expiry { at, slot });
                 self.expiring[slot].at = at;
             }
         }
@@ -249,21 +263,27 @@ impl Db {
     }
 
     /// Gives back the memory of a key space that shrank a lot (after a mass expiry, say):
-    /// a hash map keeps its largest capacity otherwise.
+    /// a hash map keeps its largest capacity otherwise. Returns the tables it replaced,
+    /// empty, for the caller to free on another thread (see [`Garbage`]).
     ///
     /// Redis resizes its tables a few buckets at a time; the standard `HashMap` can only
-    /// rehash all its keys at once, and a rehash's cost grows with the keys left (a
-    /// random memory access each) and with the table freed. So only when few keys are
-    /// left next to the capacity: at most [`SHRINK_KEYS`], a millisecond or two of work.
-    pub fn shrink(&mut self) {
+    /// rehash all its keys at once, a random memory access each. So only when few keys
+    /// are left next to the capacity: at most [`SHRINK_KEYS`], well under a millisecond.
+    pub fn shrink(&mut self) -> Option<Garbage> {
+        let mut garbage = Garbage::default();
         let len = self.map.len();
         if len <= SHRINK_KEYS && self.map.capacity() > 1024 && self.map.capacity() > 8 * len {
-            self.map.shrink_to(2 * len);
+            let mut smaller = HashMap::with_capacity_and_hasher(2 * len, *self.map.hasher());
+            smaller.extend(self.map.drain());
+            garbage.map = Some(mem::replace(&mut self.map, smaller));
         }
         let len = self.expiring.len();
         if self.expiring.capacity() > 1024 && self.expiring.capacity() > 8 * len {
-            self.expiring.shrink_to(2 * len);
+            let mut smaller = Vec::with_capacity(2 * len);
+            smaller.append(&mut self.expiring);
+            garbage.expiring = Some(mem::replace(&mut self.expiring, smaller));
         }
+        (garbage.map.is_some() || garbage.expiring.is_some()).then_some(garbage)
     }
 
     /// Removes the entry at `key` if it has expired.
@@ -281,7 +301,7 @@ impl Db {
     /// Removes `expiring[slot]` and returns its key, moving the last key into its place
     /// and telling that key's entry its new slot (the invariant on
     /// [`expiring`](Self::expiring)).
-    fn unlist(&mut self, slot: usize) -> Rc<[u8]> {
+    fn unlist(&mut self, slot: usize) -> Key {
         let gone = self.expiring.swap_remove(slot);
         if let Some(moved) = self.expiring.get(slot) {
             let entry = self
@@ -428,6 +448,65 @@ mod tests {
         check(&db);
         assert_eq!(db.len(), 10);
         assert!(db.contains(&50u32.to_be_bytes()));
+    }
+
+    #[test]
+    fn long_keys_are_shared_with_the_expiry_list_and_swept() {
+        let mut db = Db::default();
+        let now = Instant::now();
+        let key = |i: u32| format!("a-key-longer-than-inline-{i:08}").into_bytes();
+        for i in 0..300u32 {
+            let deadline = if i % 3 == 0 {
+                now + Duration::from_secs(60)
+            } else {
+                now - Duration::from_millis(1)
+            };
+            db.set(&key(i), b"v", Some(deadline));
+        }
+        check(&db);
+        let listed = &db.expiring[0].key;
+        let (stored, _) = db.map.get_key_value(listed.as_bytes()).expect("listed");
+        assert!(matches!(listed, Key::Shared(_)));
+        assert_eq!(listed.as_bytes().as_ptr(), stored.as_bytes().as_ptr());
+        let mut rounds = 0;
+        while db.len() > 100 && rounds < 1000 {
+            db.sweep(now, 20);
+            rounds += 1;
+        }
+        check(&db);
+        assert_eq!(db.len(), 100);
+        assert!(db.contains(&key(0)) && !db.contains(&key(1)));
+    }
+
+    #[test]
+    fn shrink_hands_back_the_old_tables() {
+        fn sendable<T: Send>(_: &T) {}
+        let mut db = Db::default();
+        let now = Instant::now();
+        for i in 0..20_000u32 {
+            db.set(&i.to_be_bytes(), b"v", Some(now - Duration::from_millis(1)));
+        }
+        db.set(b"kept", b"v", Some(now + Duration::from_secs(60)));
+        while db.len() > 1 {
+            db.sweep(now, 1000);
+        }
+        let (map, expiring) = (db.map.capacity(), db.expiring.capacity());
+        let garbage = db
+            .shrink()
+            .expect("a key space that shrank this much is shrunk");
+        sendable(&garbage);
+        // (A table's capacity counts its deleted slots back once it is emptied.)
+        assert!(
+            garbage
+                .map
+                .as_ref()
+                .is_some_and(|old| old.capacity() >= map)
+        );
+        assert_eq!(garbage.expiring.as_ref().map(Vec::capacity), Some(expiring));
+        assert!(db.map.capacity() < 64 && db.expiring.capacity() < 64);
+        check(&db);
+        assert!(db.contains(b"kept"));
+        assert!(db.shrink().is_none(), "nothing more to give back");
     }
 
     #[test]

@@ -44,6 +44,7 @@
 //! | `resp.rs` | the protocol: a resumable, copy-free request parser, reply encoders |
 //! | `commands.rs` | each command's meaning and replies |
 //! | `db.rs` | the key space, with lazy and active expiry |
+//! | `key.rs` | a key: short ones inline, long ones shared by the map and the expiry list |
 //! | `value.rs` | a stored value: short ones inline, with no allocation of their own |
 //! | `hash.rs` | the key space's hash function: fast, keyed with random seeds |
 //!
@@ -57,6 +58,7 @@ mod db;
 mod hash;
 #[path = "../common/idle.rs"]
 mod idle;
+mod key;
 #[path = "../common/log.rs"]
 mod log;
 mod resp;
@@ -70,7 +72,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use epoll_rt::time::sleep;
-use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, yield_now};
+use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, spawn_blocking, yield_now};
 use idle::{Clock, Watchdog, default_max_clients, unless_idle};
 use shutdown::{DEFAULT_GRACE, Live, Stop, block_signals, parse_secs, watch_signals};
 
@@ -101,15 +103,14 @@ const SWEEP_PERIOD: Duration = Duration::from_millis(100);
 /// Keys with a deadline examined per batch of the sweep, as in Redis.
 const SWEEP_BATCH: usize = 20;
 
-/// How long the sweep runs batches before it yields to the connections. A yield is not a
-/// look at the sockets: the runtime polls up to 64 ready tasks (`POLLS_PER_TURN`) before
-/// it asks epoll for events, and while the sweep is the only ready task, that is 64 of
-/// its slices. So a request that arrives during a purge waits up to 64 slices before its
-/// connection is even woken: 1.6 ms with these, where the bound is 10 ms. (With
-/// 1 ms slices, `PING` waited 25 ms: the whole cycle.) The slices add up to the cycle's
-/// budget whatever their length, since only the sweep's own time counts, so a short one
-/// costs the purge only its yield, well under a microsecond against the dozens of keys a
-/// slice removes.
+/// How long the sweep runs batches before it yields to the connections. A yield lets the
+/// runtime look at epoll before the sweep runs again (see `epoll_rt::yield_now`), so a
+/// request that arrives during a purge waits for one slice, plus the batch that ends it.
+/// (When a yield only sent the sweep to the back of the run queue, the runtime looked at
+/// epoll once every 64 slices, and `PING` waited up to 13 ms; with 1 ms slices, 25 ms:
+/// the whole cycle.) The slices add up to the cycle's budget whatever their length,
+/// since only the sweep's own time counts, so a short one costs the purge only its yield,
+/// a zero-timeout `epoll_wait`, against the dozens of keys a slice removes.
 const SWEEP_SLICE: Duration = Duration::from_micros(25);
 
 /// Longest the sweep may run in one cycle: a quarter of the thread, as Redis allows its
@@ -269,10 +270,10 @@ async fn serve(
 /// as long as more than a quarter of a batch had expired (so there are probably many
 /// more) and for at most [`SWEEP_TIME`] of its own work, yielding to the connections
 /// every [`SWEEP_SLICE`]: the policy of Redis's active expiry. Then it gives back the
-/// memory of a key space that shrank. A cycle that ran out of time with most samples still expired is behind (a
-/// mass expiry): the next one comes after [`SWEEP_TIME`] rather than the full period,
-/// for half of the thread until it has caught up, as Redis adds its "fast" cycles
-/// between events for the same reason.
+/// memory of a key space that shrank, freed on another thread. A cycle that ran out of
+/// time with most samples still expired is behind (a mass expiry): the next one comes
+/// after [`SWEEP_TIME`] rather than the full period, for half of the thread until it has
+/// caught up, as Redis adds its "fast" cycles between events for the same reason.
 async fn sweep_expired(db: Rc<RefCell<Db>>) {
     let mut pause = SWEEP_PERIOD;
     loop {
@@ -302,7 +303,12 @@ async fn sweep_expired(db: Rc<RefCell<Db>>) {
             }
             yield_now().await;
         }
-        db.borrow_mut().shrink();
+        // Freeing the tables of a key space that shrank, on a thread of the blocking pool
+        // (see `db::Garbage`). Its result is nothing: the handle is dropped.
+        let garbage = db.borrow_mut().shrink();
+        if let Some(garbage) = garbage {
+            drop(spawn_blocking(move || drop(garbage)));
+        }
         pause = if behind { SWEEP_TIME } else { SWEEP_PERIOD };
     }
 }
