@@ -19,7 +19,10 @@
 # set, get and DEPTH 1 and 16. Alternating this finely means a slow patch of a shared
 # machine hurts both alike. The table gives medians over RUNS of the requests per second,
 # and of the server's CPU time per request (user + system, from /proc): the second is
-# steadier on a busy machine, since time the server spends waiting does not count.
+# steadier on a busy machine, since time the server spends waiting does not count. It
+# also gives how often the server went to sleep (its voluntary context switches, from
+# /proc), per 1,000 requests: each time, the next request's sender pays for waking it, a
+# cross-CPU wake-up that redis-benchmark, itself short of CPU, feels in its own rate.
 #
 # Settings (environment variables, defaults in brackets):
 #   RUNS [5]  REQUESTS [200000]  CLIENTS [50]  PIPELINE [16]
@@ -132,25 +135,32 @@ start_redis() {
 
 # cpu_ticks PID: user + system CPU time the process has used, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# sleeps PID: how many times the process has given up the CPU to wait.
+sleeps() { awk '$1 == "voluntary_ctxt_switches:" { print $2 }' "/proc/$1/status"; }
 NS_PER_TICK=$((1000000000 / $(getconf CLK_TCK)))
 
 # measure SERVER PIPELINE TEST: one redis-benchmark run of one test; appends
-# "server,pipeline,test,rps,server CPU ns per request" lines to results.csv.
+# "server,pipeline,test,rps,server CPU ns per request,server sleeps" lines to
+# results.csv.
 measure() {
-    local server=$1 pipeline=$2 test=$3 before after lines count name rps
+    local server=$1 pipeline=$2 test=$3 before after slept woke lines count name rps
     before=$(cpu_ticks "${PID[$server]}")
+    slept=$(sleeps "${PID[$server]}")
     timeout 600 nice -n "$NICE" taskset -c "$CLIENT_CPU" redis-benchmark -h 127.0.0.1 \
         -p "${PORT[$server]}" -t "$test" -c "$CLIENTS" -n "$REQUESTS" -P "$pipeline" --csv \
         >"$TMP/run.csv" 2>"$TMP/run.err" || die "redis-benchmark failed: $(cat "$TMP/run.err")"
     after=$(cpu_ticks "${PID[$server]}")
+    woke=$(sleeps "${PID[$server]}")
     [[ -s $TMP/run.err ]] && log "redis-benchmark said: $(cat "$TMP/run.err")"
     lines=$(sed -n 's/^"\([A-Z_]*\)","\([0-9.]*\)".*/\1,\2/p' "$TMP/run.csv")
     [[ -n $lines ]] || die "no result from redis-benchmark: $(cat "$TMP/run.csv")"
     # `-t ping` runs two tests (PING_INLINE, PING_MBULK) of REQUESTS each: their CPU time
-    # is shared out by request count.
+    # and sleeps are shared out by request count.
     count=$(wc -l <<<"$lines")
     while IFS=, read -r name rps; do
-        echo "$server,$pipeline,$name,$rps,$(((after - before) * NS_PER_TICK / (count * REQUESTS)))"
+        printf '%s,%s,%s,%s,%s,%s\n' "$server" "$pipeline" "$name" "$rps" \
+            "$(((after - before) * NS_PER_TICK / (count * REQUESTS)))" \
+            "$(((woke - slept) / count))"
     done <<<"$lines" >>"$TMP/results.csv"
 }
 
@@ -176,21 +186,24 @@ log "load average after: $LOAD_AFTER"
 # The table
 # ---------------------------------------------------------------------------------------
 
-python3 - "$TMP/results.csv" "$RUNS" "$PIPELINE" <<'PY'
+python3 - "$TMP/results.csv" "$RUNS" "$PIPELINE" "$REQUESTS" <<'PY'
 import collections, statistics, sys
 
-path, runs, pipeline = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+path, runs, pipeline, requests = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 rps = collections.defaultdict(list)
 cpu = collections.defaultdict(list)
+sleeps = collections.defaultdict(list)
 for line in open(path):
-    server, p, test, value, ns = line.strip().split(",")
+    server, p, test, value, ns, slept = line.strip().split(",")
     rps[server, p, test].append(float(value))
     cpu[server, p, test].append(int(ns))
+    sleeps[server, p, test].append(int(slept) * 1000 / requests)
 
 print()
 print("| test | -P | redis-server rps | kv_server rps | kv / redis | best of each: kv / redis |"
-      " redis-server CPU ns/req | kv_server CPU ns/req |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+      " redis-server CPU ns/req | kv_server CPU ns/req | redis-server sleeps/1k req |"
+      " kv_server sleeps/1k req |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for p in ["1", pipeline]:
     for test in ["PING_INLINE", "PING_MBULK", "SET", "GET"]:
         redis, kv = rps.get(("redis-server", p, test)), rps.get(("kv_server", p, test))
@@ -199,12 +212,15 @@ for p in ["1", pipeline]:
         r, k = statistics.median(redis), statistics.median(kv)
         rc = statistics.median(cpu["redis-server", p, test])
         kc = statistics.median(cpu["kv_server", p, test])
+        rs = statistics.median(sleeps["redis-server", p, test])
+        ks = statistics.median(sleeps["kv_server", p, test])
         print(f"| {test} | {p} | {r:,.0f} | {k:,.0f} | {k / r:.2f}x |"
-              f" {max(kv) / max(redis):.2f}x | {rc:,.0f} | {kc:,.0f} |")
+              f" {max(kv) / max(redis):.2f}x | {rc:,.0f} | {kc:,.0f} | {rs:,.1f} | {ks:,.1f} |")
 print()
 # Other work on the machine only ever slows a run down, so the best run of each server is
 # the closest to what it can do; the medians show what a typical run got.
-print(f"Medians of {runs} runs (rps, and server CPU per request); the best-of column compares")
+print(f"Medians of {runs} runs (rps, server CPU and sleeps per request); the best-of column"
+      " compares")
 print("each server's fastest run. Every run's requests per second:")
 for key, values in sorted(rps.items()):
     print(f"  {' '.join(key)}: {' '.join(f'{v:.0f}' for v in values)}")
