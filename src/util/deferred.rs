@@ -69,22 +69,31 @@ impl Deferred {
     }
 
     /// Whether a waker is set aside (then the runtime's next `epoll_wait` must not sleep).
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.wakers.borrow().is_empty()
     }
 
     /// Wakes every waker set aside, in the order they came. Called after each look at
     /// epoll, so the tasks that I/O woke are queued before these.
+    #[inline]
     pub(crate) fn wake_all(&self) {
-        let mut wakers = self.wakers.take();
-        if wakers.is_empty() {
-            return;
+        // The common case, no yield since the last look, costs a length check.
+        if !self.is_empty() {
+            self.wake_all_now();
         }
+    }
+
+    /// [`wake_all`](Self::wake_all), when some waker is set aside.
+    #[cold]
+    fn wake_all_now(&self) {
+        // Taken out first: a wake may run code that yields again (it cannot here, since
+        // a wake only queues a task, but nothing of ours should rely on it).
+        let mut wakers = self.wakers.take();
         for waker in wakers.drain(..) {
             waker.wake();
         }
-        // Keep the vector's capacity for the next yields, unless a wake added one (a
-        // waker whose wake yields again cannot: it only queues a task).
+        // Keep the vector's capacity for the next yields, unless wakes added some.
         let mut kept = self.wakers.borrow_mut();
         if kept.is_empty() {
             *kept = wakers;
