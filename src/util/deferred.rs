@@ -3,11 +3,10 @@
 //!
 //! A task that yields (`yield_now`, or an I/O operation refused because the task spent its
 //! budget, `budget.rs`) asks to run again after the others. Were its wake to go straight
-//! to the run queue, a task that yields in a loop would keep the queue from
-//! ever being empty, and the loop would look at epoll only once every 64 polls
-//! (`POLLS_PER_TURN`): a task doing long work in short slices, such as `kv_server`'s
-//! expiry sweep, would keep every client whose request has arrived waiting for 64 of its
-//! slices. So the scheduler sets the waker of a yield aside, and wakes it after the next
+//! to the run queue, a task that yields in a loop would keep the queue from ever being
+//! empty, and the loop would look at epoll only once every 64 polls (`POLLS_PER_TURN`):
+//! a task doing long work in short slices, such as `kv_server`'s expiry sweep, would keep
+//! every client whose request has arrived waiting for 64 of its slices. So the scheduler sets the waker of a yield aside, and wakes it after the next
 //! `epoll_wait`, which the runtime makes with a zero timeout while a waker is set aside.
 //! Each yield is then a turn for I/O and timers, for the price of one `epoll_wait` per
 //! yield when no other task is ready. tokio defers the wakes of `yield_now` and of its
