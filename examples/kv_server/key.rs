@@ -17,6 +17,8 @@ use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use crate::short::Short;
+
 /// The longest key stored inline: as many bytes as fit beside the length and the variant's
 /// tag in 24 bytes, 8 more than the `Shared` variant (an `Arc<[u8]>`) needs.
 pub const INLINE: usize = 22;
@@ -24,13 +26,8 @@ pub const INLINE: usize = 22;
 /// A key; see the module documentation.
 #[derive(Debug, Clone)]
 pub enum Key {
-    /// A short key: its length, and its bytes followed by zeros.
-    Inline {
-        /// How many of `bytes` are the key.
-        len: u8,
-        /// The key, in its first `len` bytes.
-        bytes: [u8; INLINE],
-    },
+    /// A short key.
+    Inline(Short<INLINE>),
     /// A longer key, shared by the map and the expiry list.
     Shared(Arc<[u8]>),
 }
@@ -38,15 +35,9 @@ pub enum Key {
 impl Key {
     /// A copy of `bytes`: inline if short enough.
     pub fn new(bytes: &[u8]) -> Self {
-        if bytes.len() <= INLINE {
-            let mut inline = [0u8; INLINE];
-            inline[..bytes.len()].copy_from_slice(bytes);
-            Key::Inline {
-                len: bytes.len() as u8,
-                bytes: inline,
-            }
-        } else {
-            Key::Shared(bytes.into())
+        match Short::new(bytes) {
+            Some(short) => Key::Inline(short),
+            None => Key::Shared(bytes.into()),
         }
     }
 
@@ -54,7 +45,7 @@ impl Key {
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Inline(short) => short.as_bytes(),
             Key::Shared(bytes) => bytes,
         }
     }
@@ -92,7 +83,8 @@ mod tests {
     fn short_keys_are_inline_and_long_ones_shared() {
         assert_eq!(size_of::<Key>(), 24);
         let short = Key::new(&[7; INLINE]);
-        assert!(matches!(short, Key::Inline { len, .. } if usize::from(len) == INLINE));
+        assert!(matches!(short, Key::Inline(_)));
+        assert_eq!(short.as_bytes(), &[7; INLINE]);
         let long = Key::new(&[7; INLINE + 1]);
         assert!(matches!(&long, Key::Shared(bytes) if bytes.len() == INLINE + 1));
         // A clone of a long key shares its bytes.

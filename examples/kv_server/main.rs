@@ -46,6 +46,7 @@
 //! | `db.rs` | the key space, with lazy and active expiry |
 //! | `key.rs` | a key: short ones inline, long ones shared by the map and the expiry list |
 //! | `value.rs` | a stored value: short ones inline, with no allocation of their own |
+//! | `short.rs` | the inline storage of short keys and values |
 //! | `hash.rs` | the key space's hash function: fast, keyed with random seeds |
 //!
 //! Like the chat server, all connections share one key space as `Rc<RefCell<Db>>`: the
@@ -62,6 +63,7 @@ mod key;
 #[path = "../common/log.rs"]
 mod log;
 mod resp;
+mod short;
 #[path = "../common/shutdown.rs"]
 mod shutdown;
 mod value;

@@ -8,6 +8,8 @@
 //! entry itself. Redis does the same with its "embstr" encoding, which puts a string of
 //! up to 44 bytes in the same allocation as its object header.
 
+use crate::short::Short;
+
 /// The longest value stored inline: as many bytes as fit beside the length and the
 /// variant's tag in the 32 bytes the `Heap` variant (a `Vec`) needs anyway.
 pub const INLINE: usize = 30;
@@ -15,13 +17,8 @@ pub const INLINE: usize = 30;
 /// A value; see the module documentation.
 #[derive(Debug, Clone)]
 pub enum Value {
-    /// A short value: its length, and its bytes followed by unused ones.
-    Inline {
-        /// How many of `bytes` are the value.
-        len: u8,
-        /// The value, in its first `len` bytes.
-        bytes: [u8; INLINE],
-    },
+    /// A short value.
+    Inline(Short<INLINE>),
     /// A longer value, or one handed over as it was received (see `From<Vec<u8>>`).
     Heap(Vec<u8>),
 }
@@ -29,15 +26,9 @@ pub enum Value {
 impl Value {
     /// A copy of `bytes`: inline if short enough.
     pub fn new(bytes: &[u8]) -> Self {
-        if bytes.len() <= INLINE {
-            let mut inline = [0u8; INLINE];
-            inline[..bytes.len()].copy_from_slice(bytes);
-            Value::Inline {
-                len: bytes.len() as u8,
-                bytes: inline,
-            }
-        } else {
-            Value::Heap(bytes.to_vec())
+        match Short::new(bytes) {
+            Some(short) => Value::Inline(short),
+            None => Value::Heap(bytes.to_vec()),
         }
     }
 
@@ -45,7 +36,7 @@ impl Value {
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Value::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Value::Inline(short) => short.as_bytes(),
             Value::Heap(bytes) => bytes,
         }
     }
@@ -79,7 +70,7 @@ mod tests {
     fn short_values_are_inline_and_long_ones_are_not() {
         assert_eq!(size_of::<Value>(), 32);
         let short = Value::new(&[7; INLINE]);
-        assert!(matches!(short, Value::Inline { len: 30, .. }));
+        assert!(matches!(short, Value::Inline(_)));
         assert_eq!(short.as_bytes(), &[7; INLINE]);
         let long = Value::new(&[7; INLINE + 1]);
         assert!(matches!(&long, Value::Heap(v) if v.len() == INLINE + 1));
@@ -96,7 +87,7 @@ mod tests {
             (&[2; 50][..], before)
         );
         value.set(b"short");
-        assert!(matches!(value, Value::Inline { len: 5, .. }));
+        assert!(matches!(&value, Value::Inline(short) if short.as_bytes() == b"short"));
         value.set(&[3; 200]);
         assert_eq!(value.as_bytes(), &[3; 200]);
     }
