@@ -14,7 +14,7 @@
 //!     let task_log = log.clone();
 //!     let task = epoll_rt::spawn(async move { task_log.borrow_mut().push("task") });
 //!     log.borrow_mut().push("main"); // spawning queued the task; it has not run yet
-//!     epoll_rt::yield_now().await; // back of the queue: now the task runs
+//!     epoll_rt::yield_now().await; // step aside: the queued task runs first
 //!     task.await.unwrap();
 //!     assert_eq!(*log.borrow(), ["main", "task"]);
 //! });
