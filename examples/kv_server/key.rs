@@ -5,13 +5,13 @@
 //! (`db.rs`). A long key is shared between the two, one allocation with a reference
 //! count: an `Arc`, though the key space lives on one thread, because the tables of a key
 //! space that shrank are freed on another (`Db::shrink`), and a type that holds an `Rc`
-//! cannot cross threads, even emptied. A short one, as most keys are (`user:1000`, `session:5f3a...`), is simply
-//! copied into both: no allocation at all. That saves the allocator's overhead and a
-//! cache miss per key, and it matters most when keys go by the million. A mass expiry
-//! then frees nothing per key: with an allocation per key, two million expired keys left
-//! two million small free chunks, which glibc's allocator keeps in its "fast bins"
-//! without merging them, until the next large allocation merges them all at once, for
-//! tens of milliseconds, with every client waiting.
+//! cannot cross threads, even emptied. A short one, as most keys are (`user:1000`,
+//! `session:5f3a...`), is simply copied into both: no allocation at all. That saves the
+//! allocator's overhead and a cache miss per key, and it matters most when keys go by the
+//! million. A mass expiry then frees nothing per key: with an allocation per key, two
+//! million expired keys left two million small free chunks, which glibc's allocator keeps
+//! in its "fast bins" without merging them, until the next large allocation merges them
+//! all at once, for tens of milliseconds, with every client waiting.
 
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};

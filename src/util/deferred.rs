@@ -6,11 +6,11 @@
 //! to the run queue, a task that yields in a loop would keep the queue from ever being
 //! empty, and the loop would look at epoll only once every 64 polls (`POLLS_PER_TURN`):
 //! a task doing long work in short slices, such as `kv_server`'s expiry sweep, would keep
-//! every client whose request has arrived waiting for 64 of its slices. So the scheduler sets the waker of a yield aside, and wakes it after the next
-//! `epoll_wait`, which the runtime makes with a zero timeout while a waker is set aside.
-//! Each yield is then a turn for I/O and timers, for the price of one `epoll_wait` per
-//! yield when no other task is ready. tokio defers the wakes of `yield_now` and of its
-//! budget the same way.
+//! every client whose request has arrived waiting for 64 of its slices. So the scheduler
+//! sets the waker of a yield aside, and wakes it after the next `epoll_wait`, which the
+//! runtime makes with a zero timeout while a waker is set aside. Each yield is then a
+//! turn for I/O and timers, for the price of one `epoll_wait` per yield when no other
+//! task is ready. tokio defers the wakes of `yield_now` and of its budget the same way.
 //!
 //! Only the waker of the task being polled is set aside. A future may be polled with
 //! another waker: a combinator's, or that of another executor run inside a task (a
