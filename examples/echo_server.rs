@@ -113,9 +113,11 @@ async fn accept_loop(listener: AsyncTcpListener, stop: Rc<Stop>) -> io::Result<(
         let (stream, peer) = listener.accept().await?;
         // The name shows in traces: EPOLL_RT_TRACE=1 cargo run --example echo_server
         let name = format!("client {peer}");
+        // Detached: nobody awaits a connection's task, so it needs no join state (64
+        // bytes per connection; see `src/net/memory.rs`).
         task::Builder::new()
             .name(&name)
-            .spawn(handle(stream, stop.clone()));
+            .spawn_detached(handle(stream, stop.clone()));
     }
 }
 

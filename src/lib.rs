@@ -117,7 +117,7 @@
 //! | scheduler | cross-thread wakes, spawns and timer changes (eventfd) | `src/scheduler/remote.rs` |
 //! | scheduler | [`JoinHandle`], [`JoinError`] | `src/scheduler/join.rs` |
 //! | scheduler | [`task::AbortHandle`]: cancel a task from any thread | `src/scheduler/abort.rs` |
-//! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`] | `src/runtime/mod.rs` |
+//! | runtime | executor loop, [`Runtime`], [`block_on`], [`spawn`], [`spawn_detached`] | `src/runtime/mod.rs` |
 //! | runtime | the current runtime of a thread | `src/runtime/context.rs` |
 //! | runtime | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
 //! | runtime | the blocking pool ([`spawn_blocking`], [`Runtime::shutdown_timeout`]) | `src/runtime/blocking.rs` |
@@ -204,6 +204,8 @@ pub mod time;
 
 pub use async_fd::{AsyncFd, Interest, Ready, ReadyGuard, WouldBlock};
 pub use net::{AsyncTcpListener, AsyncTcpStream};
-pub use runtime::{Runtime, RuntimeStats, block_on, block_on_threads, spawn, spawn_blocking};
+pub use runtime::{
+    Runtime, RuntimeStats, block_on, block_on_threads, spawn, spawn_blocking, spawn_detached,
+};
 pub use sys::epoll;
 pub use task::{JoinError, JoinHandle, yield_now};

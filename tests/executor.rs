@@ -178,6 +178,111 @@ fn detached_task_runs_to_completion() {
     assert_eq!(done, (true, true), "(ran to the end, future dropped)");
 }
 
+/// `spawn_detached`: the task runs to its end with no handle, its output is dropped, and
+/// the runtime counts it like any task.
+#[test]
+fn a_detached_task_runs_to_completion() {
+    let (done, dropped, spawned, finished) = util::watchdog(util::LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let result = rt.block_on(async {
+            // Shared by all the tasks: set when the last of their futures is dropped.
+            let (dropped, guard) = drop_flag();
+            let guard = Rc::new(guard);
+            let finished = Rc::new(Cell::new(0u32));
+            for _ in 0..100 {
+                let (finished, guard) = (finished.clone(), guard.clone());
+                epoll_rt::spawn_detached(async move {
+                    let _guard = guard;
+                    yield_now().await;
+                    sleep(Duration::from_millis(1)).await;
+                    finished.set(finished.get() + 1);
+                    "an output nobody reads"
+                });
+            }
+            drop(guard);
+            let all = yield_until(10_000, || finished.get() == 100).await;
+            (all, dropped.get())
+        });
+        let stats = rt.stats();
+        (
+            result.0,
+            result.1,
+            stats.tasks_spawned,
+            stats.tasks_finished,
+        )
+    });
+    assert!(done, "every detached task ran to its end");
+    assert!(dropped, "their futures were dropped when they ended");
+    assert_eq!((spawned, finished), (100, 100));
+}
+
+/// A detached task that panics, or whose output's destructor does, or whose panic
+/// payload's does, ends alone: the runtime and the other tasks carry on.
+#[test]
+fn a_detached_task_that_panics_ends_alone() {
+    /// A panic payload whose destructor panics too.
+    struct PanickyPayload;
+    impl Drop for PanickyPayload {
+        fn drop(&mut self) {
+            panic!("the payload panics on drop");
+        }
+    }
+    let (ran, output_dropped) = util::run(|| async {
+        epoll_rt::spawn_detached(async { panic!("a detached task panics") });
+        epoll_rt::spawn_detached(async {
+            yield_now().await;
+            std::panic::panic_any(PanickyPayload)
+        });
+        let output_dropped = Rc::new(Cell::new(false));
+        let flag = output_dropped.clone();
+        epoll_rt::task::Builder::new()
+            .name("output panics on drop")
+            .spawn_detached(async move { PanicsOnDrop(flag) });
+        // A sibling spawned after them still runs, and so does this future.
+        let ran = Rc::new(Cell::new(false));
+        let flag = ran.clone();
+        epoll_rt::spawn_detached(async move {
+            yield_now().await;
+            flag.set(true);
+        });
+        let ran = yield_until(100, || ran.get()).await;
+        (ran, output_dropped.get())
+    });
+    assert!(ran, "the runtime went on after the panics");
+    assert!(
+        output_dropped,
+        "the output was dropped, its panic contained"
+    );
+}
+
+/// Detached tasks still pending when their runtime is dropped are dropped with it.
+#[test]
+fn detached_tasks_are_dropped_with_their_runtime() {
+    util::watchdog(util::LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let (dropped, guard) = drop_flag();
+        rt.block_on(async move {
+            epoll_rt::spawn_detached(async move {
+                let _guard = guard;
+                pending::<()>().await;
+            });
+            yield_now().await;
+        });
+        assert!(!dropped.get());
+        drop(rt);
+        assert!(dropped.get(), "the pending detached task was dropped");
+    });
+}
+
+#[test]
+fn spawn_detached_outside_a_runtime_panics_with_a_clear_message() {
+    let message = util::watchdog(util::LIMIT, || {
+        let caught = catch_unwind(|| epoll_rt::spawn_detached(async {}));
+        panic_text(&*caught.expect_err("no runtime: a panic")).to_owned()
+    });
+    assert!(message.contains("outside a runtime"), "{message}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Wakes from other threads
 // ---------------------------------------------------------------------------------------

@@ -1,15 +1,14 @@
 //! What an idle connection costs in memory, piece by piece: the bytes the runtime keeps
-//! for one connection of the echo server (`examples/echo_server.rs`), its 4 KiB buffer
-//! aside. Sizes are fixed at compile time, so the test is exact and instant; it pins each
+//! for one connection of the echo server (`examples/echo_server.rs`, whose task per
+//! connection is detached: `spawn_detached`), its 4 KiB buffer aside. Sizes are fixed at compile time, so the test is exact and instant; it pins each
 //! piece, so that a change to any of them shows here, with its cost.
 //!
 //! ```text
 //!   heap, one allocation each               slab vectors, one slot each
 //!   ┌───────────────────────────────┐       ┌─────────────────────────────┐
-//!   │ Box<Spawned<handler future>>  │       │ scheduler: Task             │
+//!   │ Box<Detached<handler future>> │       │ scheduler: Task             │
 //!   │ Arc<Header>                   │       │ reactor: Rc<IoState>        │
-//!   │ Rc<JoinState>                 │       └─────────────────────────────┘
-//!   │ Rc<IoState> (waiters inline)  │
+//!   │ Rc<IoState> (waiters inline)  │       └─────────────────────────────┘
 //!   └───────────────────────────────┘
 //! ```
 //!
@@ -40,8 +39,14 @@ fn echo(mut stream: AsyncTcpStream) -> impl Future<Output = io::Result<()>> {
     }
 }
 
-/// The scheduler's pieces for a task running the future `handler` returns (never called).
-fn task_sizes<A, F: Future>(_handler: fn(A) -> F) -> [(&'static str, usize); 4] {
+/// The scheduler's pieces for a detached task running the future `handler` returns
+/// (never called).
+fn task_sizes<A, F: Future>(_handler: fn(A) -> F) -> [(&'static str, usize); 3] {
+    crate::scheduler::detached_task_sizes::<F>()
+}
+
+/// The same for a task spawned with a `JoinHandle`: its join state added.
+fn joinable_task_sizes<A, F: Future>(_handler: fn(A) -> F) -> [(&'static str, usize); 4] {
     crate::scheduler::task_sizes::<F>()
 }
 
@@ -53,25 +58,43 @@ fn malloc_chunk(size: usize) -> usize {
 /// Each piece with its bytes, the heap's as malloc counts them; the slots as they are.
 #[test]
 fn an_idle_echo_connection_costs_these_bytes() {
-    let [future, header, join, task_slot] = task_sizes(echo);
+    let [future, header, task_slot] = task_sizes(echo);
     let [state, source_slot] = crate::driver::registration_sizes();
-    let heap = [future, header, join, state].map(|(piece, size)| (piece, malloc_chunk(size)));
+    let heap = [future, header, state].map(|(piece, size)| (piece, malloc_chunk(size)));
     let pieces: Vec<_> = heap.into_iter().chain([task_slot, source_slot]).collect();
     // The future: the stream (40), the buffer's `Vec` (24), the `read` or `write_all` in
-    // progress (32) and `n` (8): 104, and the `Rc` of the join state it completes (8).
-    // (Written as an `async fn`, the future would keep the stream twice, as the argument
-    // and as the variable it becomes: 144 bytes, and a 160-byte chunk.) The header's and
-    // the join state's payloads are pinned by `scheduler/join.rs`'s test, the descriptor
-    // state's by `driver/tests.rs`'s.
+    // progress (32) and `n` (8): 104. A task spawned with a `JoinHandle` (dropped or not)
+    // also has a join state (a 64-byte chunk) and the future its `Rc` (8 bytes more, a
+    // 128-byte chunk): 368 bytes in all. (Written as an `async fn`, the future would keep
+    // the stream twice, as the argument and as the variable it becomes.) The header's
+    // payload is pinned by `scheduler/join.rs`'s test, the descriptor state's by
+    // `driver/tests.rs`'s.
     let expected = [
-        ("task future (Box<Spawned<F>>)", 128),
+        ("task future (Box<Detached<F>>)", 112),
         ("task header (Arc<Header>)", 48),
-        ("join state (Rc<JoinState>)", 64),
         ("descriptor state (Rc<IoState>)", 80),
         ("scheduler slab slot", 32),
         ("reactor slab slot", 16),
     ];
     assert_eq!(pieces, expected);
     let total: usize = pieces.iter().map(|&(_, bytes)| bytes).sum();
-    assert_eq!(total, 368, "bytes per idle connection, its buffer aside");
+    assert_eq!(total, 288, "bytes per idle connection, its buffer aside");
+}
+
+/// The same connection spawned with `spawn`, its `JoinHandle` dropped: the join state, and
+/// the future's pointer to it, cost 80 bytes more.
+#[test]
+fn a_joinable_task_costs_its_join_state_more() {
+    let [future, header, join, task_slot] = joinable_task_sizes(echo);
+    let heap = [future, header, join].map(|(piece, size)| (piece, malloc_chunk(size)));
+    let pieces: Vec<_> = heap.into_iter().chain([task_slot]).collect();
+    let expected = [
+        ("task future (Box<Spawned<F>>)", 128),
+        ("task header (Arc<Header>)", 48),
+        ("join state (Rc<JoinState>)", 64),
+        ("scheduler slab slot", 32),
+    ];
+    assert_eq!(pieces, expected);
+    let [_, detached_header, detached_slot] = task_sizes(echo);
+    assert_eq!((detached_header, detached_slot), (header, task_slot));
 }

@@ -142,6 +142,11 @@ impl Core {
         self.scheduler.spawn(future, name)
     }
 
+    /// Spawns `future` as a task of this runtime that nobody will join.
+    pub(crate) fn spawn_detached<F: Future + 'static>(&self, future: F, name: Option<Box<str>>) {
+        self.scheduler.spawn_detached(future, name);
+    }
+
     /// Runs `f` on the blocking pool, and returns a handle on a task of this runtime that
     /// awaits its result: `f`'s panic becomes the task's.
     pub(crate) fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>

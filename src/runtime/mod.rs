@@ -383,6 +383,46 @@ where
     spawn_named(future, None)
 }
 
+/// Spawns `future` as a task of the runtime running on this thread, with no
+/// [`JoinHandle`]: for a task nobody will await, such as a server's task per connection.
+///
+/// [`spawn`] with its handle dropped does the same, but its task keeps the state a handle
+/// would read (the output, or the panic, and the waker of whoever awaits it) for as long
+/// as it runs: an allocation of 64 bytes. A detached task has none: its output is dropped
+/// when it finishes, and a panic ends the task (the panic hook reports it) without
+/// reaching anyone. It cannot be aborted; it ends when its future does, or when the
+/// runtime is dropped.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// epoll_rt::block_on(async {
+///     let done = Rc::new(Cell::new(false));
+///     let flag = done.clone();
+///     epoll_rt::spawn_detached(async move { flag.set(true) });
+///     epoll_rt::yield_now().await; // the task runs
+///     assert!(done.get());
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If no runtime is running on this thread, like [`spawn`].
+pub fn spawn_detached<F: Future + 'static>(future: F) {
+    spawn_detached_named(future, None);
+}
+
+/// [`spawn_detached`] with a name for traces; what `task::Builder::spawn_detached` calls.
+pub(crate) fn spawn_detached_named<F: Future + 'static>(future: F, name: Option<Box<str>>) {
+    context::with_current(|core| core.spawn_detached(future, name)).unwrap_or_else(|| {
+        panic!(
+            "epoll_rt::spawn_detached called outside a runtime: call it from inside \
+             epoll_rt::block_on (or a task it runs)"
+        )
+    })
+}
+
 /// [`spawn`] with a name for traces; what `task::Builder::spawn` calls.
 pub(crate) fn spawn_named<F>(future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
 where

@@ -44,7 +44,7 @@ pub(crate) use header::{Header, TaskId};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use remote::Remote;
 pub(crate) use run_queue::RunQueue;
-use spawned::spawned;
+use spawned::{Detached, spawned};
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -144,19 +144,39 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.spawned.bump();
         let mut handle = None;
+        self.insert(name, |header| {
+            let (future, join) = spawned(future, header);
+            handle = Some(join);
+            Box::pin(future)
+        });
+        handle.expect("insert calls its closure exactly once")
+    }
+
+    /// Adds a task running `future` that nobody will join (see `Detached`), and queues it
+    /// for its first poll.
+    pub(crate) fn spawn_detached<F>(&self, future: F, name: Option<Box<str>>)
+    where
+        F: Future + 'static,
+    {
+        self.insert(name, |_| Box::pin(Detached::new(future)));
+    }
+
+    /// Adds a task whose future `wrap` makes from its header, and queues it.
+    fn insert(
+        &self,
+        name: Option<Box<str>>,
+        wrap: impl FnOnce(Arc<Header>) -> Pin<Box<dyn Future<Output = ()>>>,
+    ) {
+        self.spawned.bump();
         let id = self.tasks.borrow_mut().insert_with(|id| {
             let header = self.header(id, name);
-            let (future, join) = spawned(future, header.clone());
-            handle = Some(join);
             Task {
-                future: Box::pin(future),
+                future: wrap(header.clone()),
                 header,
             }
         });
         self.push(id);
-        handle.expect("insert_with calls its closure exactly once")
     }
 
     /// Queues task `id`.
@@ -331,6 +351,22 @@ impl Scheduler {
         self.run_queue.clear();
         self.budget.deferred().clear();
     }
+}
+
+/// What one detached task of future `F` costs the scheduler, in bytes, for the memory
+/// tests: the future's box, the header's `Arc` (counts included), and the task's slot in
+/// the slab. (No join state: see `Detached`.)
+#[cfg(test)]
+pub(crate) fn detached_task_sizes<F: Future>() -> [(&'static str, usize); 3] {
+    use std::mem::size_of;
+    [
+        (
+            "task future (Box<Detached<F>>)",
+            size_of::<spawned::Detached<F>>(),
+        ),
+        ("task header (Arc<Header>)", 16 + size_of::<Header>()),
+        ("scheduler slab slot", Slab::<Task>::SLOT_SIZE),
+    ]
 }
 
 /// What one task of future `F` costs the scheduler, in bytes, for the memory tests:

@@ -81,6 +81,16 @@ impl Builder {
         crate::runtime::spawn_named(future, self.name)
     }
 
+    /// Spawns `future` as a detached task of the current runtime; see
+    /// [`spawn_detached`](crate::spawn_detached).
+    ///
+    /// # Panics
+    ///
+    /// If no runtime is running on this thread.
+    pub fn spawn_detached<F: Future + 'static>(self, future: F) {
+        crate::runtime::spawn_detached_named(future, self.name);
+    }
+
     /// Spawns `future` on `runtime`; see [`Runtime::spawn`].
     ///
     /// ```
