@@ -60,7 +60,7 @@ use std::time::Duration;
 
 use epoll_rt::net::{OwnedReadHalf, OwnedWriteHalf};
 use epoll_rt::time::timeout;
-use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn};
+use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, spawn_detached};
 use shutdown::{DEFAULT_GRACE, Stop, Stopped, block_signals, parse_secs, watch_signals};
 
 /// Longest line a client may send, without its `\n`. A longer one closes the connection,
@@ -506,7 +506,7 @@ async fn accept_loop(listener: AsyncTcpListener, stop: Rc<Stop>, slow: Duration)
         let (stream, peer) = listener.accept().await?;
         // Lines are small and meant to be seen at once: no Nagle delay.
         stream.set_nodelay(true)?;
-        spawn(client(stream, peer, room.clone(), stop.clone(), slow));
+        spawn_detached(client(stream, peer, room.clone(), stop.clone(), slow));
     }
 }
 
@@ -517,7 +517,7 @@ async fn server(addr: String, grace: Duration, slow: Duration) -> io::Result<()>
     io::stdout().flush()?;
     let stop = Rc::new(Stop::default());
     let on_signal = stop.clone();
-    spawn(watch_signals(move || on_signal.fire()));
+    spawn_detached(watch_signals(move || on_signal.fire()));
     stop.serve(grace, accept_loop(listener, stop.clone(), slow))
         .await
 }

@@ -43,7 +43,7 @@ use std::io::{self, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
-use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn};
+use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn_detached};
 use idle::{Clock, Watchdog, default_max_clients};
 use shutdown::{DEFAULT_GRACE, Live, Stop, block_signals, parse_secs, watch_signals};
 
@@ -207,14 +207,14 @@ async fn accept_loop(
     loop {
         let (mut stream, _peer) = listener.accept().await?;
         if stop.live_count() >= config.max_connections {
-            spawn(async move { stream.write_all(UNAVAILABLE).await });
+            spawn_detached(async move { stream.write_all(UNAVAILABLE).await });
             continue;
         }
         // A connection's error (a reset, say) ends that connection only.
         // Counted from here, not from the task's first poll: a burst of accepts comes
         // before any of their tasks runs.
         let live = stop.live();
-        spawn(handle(
+        spawn_detached(handle(
             stream,
             stop.clone(),
             live,
@@ -231,7 +231,7 @@ async fn server(config: Config) -> io::Result<()> {
     io::stdout().flush()?;
     let stop = Rc::new(Stop::default());
     let on_signal = stop.clone();
-    spawn(watch_signals(move || on_signal.fire()));
+    spawn_detached(watch_signals(move || on_signal.fire()));
     let accepting = accept_loop(listener, stop.clone(), &config);
     stop.serve(config.grace, accepting).await
 }

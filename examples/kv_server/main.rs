@@ -74,7 +74,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use epoll_rt::time::sleep;
-use epoll_rt::{AsyncTcpListener, AsyncTcpStream, block_on, spawn, spawn_blocking, yield_now};
+use epoll_rt::{
+    AsyncTcpListener, AsyncTcpStream, block_on, spawn_blocking, spawn_detached, yield_now,
+};
 use idle::{Clock, Watchdog, default_max_clients, unless_idle};
 use shutdown::{DEFAULT_GRACE, Live, Stop, block_signals, parse_secs, watch_signals};
 
@@ -339,14 +341,14 @@ async fn accept_loop(
     loop {
         let (stream, _peer) = listener.accept().await?;
         if stop.live_count() >= config.max_clients {
-            spawn(refuse(stream));
+            spawn_detached(refuse(stream));
             continue;
         }
         // A connection's error (a reset, say) ends that connection only.
         // Counted from here, not from the task's first poll: a burst of accepts comes
         // before any of their tasks runs.
         let live = stop.live();
-        spawn(serve(stream, db.clone(), stop.clone(), live, idle.clone()));
+        spawn_detached(serve(stream, db.clone(), stop.clone(), live, idle.clone()));
     }
 }
 
@@ -364,10 +366,10 @@ async fn server(config: Config) -> io::Result<()> {
     io::stdout().flush()?;
 
     let db = Rc::new(RefCell::new(Db::default()));
-    spawn(sweep_expired(db.clone()));
+    spawn_detached(sweep_expired(db.clone()));
     let stop = Rc::new(Stop::default());
     let on_signal = stop.clone();
-    spawn(watch_signals(move || on_signal.fire()));
+    spawn_detached(watch_signals(move || on_signal.fire()));
     let accepting = accept_loop(listener, db, stop.clone(), &config);
     stop.serve(config.grace, accepting).await
 }
