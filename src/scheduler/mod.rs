@@ -21,6 +21,9 @@
 //!   JoinState: output slot + joiner's waker ◀── JoinHandle
 //! ```
 //!
+//! A task spawned detached (`spawn_detached`) has no handle, so no join state: its future
+//! is wrapped in `Detached<F>`, which drops the outcome where it happens.
+//!
 //! Waking moves the header's state (`state.rs`): an idle task becomes scheduled and the
 //! waker pushes its id on a run queue; a task woken while it is being polled becomes
 //! notified, and the scheduler queues it again when the poll ends; any other wake changes
@@ -146,7 +149,7 @@ impl Scheduler {
     {
         let mut handle = None;
         self.insert(name, |header| {
-            let (future, join) = spawned(future, header);
+            let (future, join) = spawned(future, header.clone());
             handle = Some(join);
             Box::pin(future)
         });
@@ -166,13 +169,13 @@ impl Scheduler {
     fn insert(
         &self,
         name: Option<Box<str>>,
-        wrap: impl FnOnce(Arc<Header>) -> Pin<Box<dyn Future<Output = ()>>>,
+        wrap: impl FnOnce(&Arc<Header>) -> Pin<Box<dyn Future<Output = ()>>>,
     ) {
         self.spawned.bump();
         let id = self.tasks.borrow_mut().insert_with(|id| {
             let header = self.header(id, name);
             Task {
-                future: wrap(header.clone()),
+                future: wrap(&header),
                 header,
             }
         });
