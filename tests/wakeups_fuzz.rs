@@ -244,10 +244,11 @@ impl Model {
     }
 
     /// One turn of the runtime: it runs what is ready and looks at the reactor at least
-    /// once. (`block_on(yield_now())` would not do: a future that is ready again at once
-    /// completes before the runtime ever parks.) The turn writes a byte to the poke socket
-    /// and blocks on reading it back until the socket is drained, which only the reactor
-    /// can report.
+    /// once. The turn writes a byte to the poke socket and blocks on reading it back until
+    /// the socket is drained, which only the reactor can report: it does not end before
+    /// the reactor has seen the byte, whatever the runtime's policy for yields (a
+    /// `block_on(yield_now())` looks at epoll once, with a zero timeout, only because a
+    /// yield waits for that look).
     fn turn(&mut self) {
         let (fd, peer) = &mut self.poke;
         peer.write_all(b"!").expect("poke");
