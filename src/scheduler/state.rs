@@ -229,7 +229,9 @@ mod loom_tests {
 
     /// One poll of a task that is ready once every flag of `answers` is set, as the
     /// scheduler runs it after popping its entry. `self_wake` makes the task wake itself
-    /// during the poll (as `yield_now` does). Returns whether the poll saw every answer.
+    /// during the poll (as a hand-written yield does; `yield_now`'s own wake comes after
+    /// the poll, from the runtime's thread, like a wake by the reactor). Returns whether
+    /// the poll saw every answer.
     fn poll(state: &TaskState, queue: &Queue, answers: &[AtomicBool], self_wake: bool) -> bool {
         assert!(state.start_poll(), "a queued task is scheduled");
         if self_wake {
@@ -248,8 +250,8 @@ mod loom_tests {
     /// Polls racing wakes from other threads, each of which sets its answer and then
     /// wakes: the task always sees every answer, in a poll that raced the wakes or in one
     /// they queued. The runtime serves the queue while the wakes run, and after. The
-    /// first poll either wakes itself or not (a task that yields, and one that only
-    /// waits); there are one or two waking threads.
+    /// first poll either wakes itself or not (a task that wakes itself to run again, and
+    /// one that only waits); there are one or two waking threads.
     #[test]
     fn loom_a_remote_wake_racing_a_poll_is_never_lost() {
         for (self_wake, wakers) in [(false, 1), (true, 1), (false, 2)] {
