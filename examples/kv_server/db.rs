@@ -37,8 +37,8 @@ const SHRINK_KEYS: usize = 4096;
 /// The emptied tables that [`Db::shrink`] replaced, to be dropped on another thread.
 ///
 /// Dropping them frees their memory, and a table of two million keys is 300 MB, which
-/// glibc returns to the kernel (`munmap`) there and then: 20 ms measured, which on the
-/// server's thread every client would wait for. On another thread, this one goes on.
+/// glibc returns to the kernel (`munmap`) there and then: milliseconds that, on the
+/// server's thread, every client would wait for. On another thread, this one goes on.
 #[derive(Debug, Default)]
 pub struct Garbage {
     /// The map's old table, if it was replaced.

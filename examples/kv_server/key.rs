@@ -11,7 +11,7 @@
 //! million. A mass expiry then frees nothing per key: with an allocation per key, two
 //! million expired keys left two million small free chunks, which glibc's allocator keeps
 //! in its "fast bins" without merging them, until the next large allocation merges them
-//! all at once, for tens of milliseconds, with every client waiting.
+//! all at once, for milliseconds, with every client waiting.
 
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};

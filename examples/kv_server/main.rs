@@ -111,10 +111,10 @@ const SWEEP_BATCH: usize = 20;
 /// runtime look at epoll before the sweep runs again (see `epoll_rt::yield_now`), so a
 /// request that arrives during a purge waits for one slice, plus the batch that ends it.
 /// (When a yield only sent the sweep to the back of the run queue, the runtime looked at
-/// epoll once every 64 slices, and `PING` waited up to 13 ms; with 1 ms slices, 25 ms:
-/// the whole cycle.) The slices add up to the cycle's budget whatever their length,
-/// since only the sweep's own time counts, so a short one costs the purge only its yield,
-/// a zero-timeout `epoll_wait`, against the dozens of keys a slice removes.
+/// epoll once every 64 slices; with 1 ms slices, `PING` waited 25 ms: the whole cycle.)
+/// The slices add up to the cycle's budget whatever their length, since only the sweep's
+/// own time counts, so a short one costs the purge only its yield, a zero-timeout
+/// `epoll_wait`, against the dozens of keys a slice removes.
 const SWEEP_SLICE: Duration = Duration::from_micros(25);
 
 /// Longest the sweep may run in one cycle: a quarter of the thread, as Redis allows its
