@@ -15,7 +15,9 @@ use super::Header;
 use super::join::{Completion, JoinError, JoinHandle, JoinState};
 
 pin_project! {
-    /// A spawned future and the completion it delivers its outcome to.
+    /// A spawned future (`future`) and the completion it delivers its outcome to
+    /// (`completion`, the task's side of the join state). (The fields have no docs of
+    /// their own: `pin_project!` takes none.)
     pub(crate) struct Spawned<F: Future> {
         #[pin]
         future: F,
@@ -60,8 +62,9 @@ impl<F: Future> Future for Spawned<F> {
 }
 
 pin_project! {
-    /// A spawned future that nobody will join (`spawn_detached`): no join state to deliver
-    /// to, which saves a task an allocation and 64 bytes of memory for its whole life.
+    /// A spawned future (`future`) that nobody will join (`spawn_detached`): no join state
+    /// to deliver to, which saves a task an allocation and 64 bytes of memory for its whole
+    /// life.
     pub(crate) struct Detached<F> {
         #[pin]
         future: F,
