@@ -11,13 +11,11 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::driver::{Direction, Registration, Ticket};
 use crate::runtime::context;
 use crate::sys::fd::is_nonblocking;
-use crate::util::budget::Budget;
 
 mod interest;
 mod ready_guard;
@@ -56,11 +54,9 @@ pub(crate) use waiter::Waiter;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct AsyncFd<T: AsFd> {
-    /// The descriptor's place in the reactor.
+    /// The descriptor's place in the reactor, which also holds the runtime's cooperative
+    /// budget: each operation allowed to proceed spends one unit (see `util/budget.rs`).
     registration: Registration,
-    /// The cooperative budget of the runtime's task being polled: each operation allowed
-    /// to proceed spends one unit (see `util/budget.rs`).
-    budget: Rc<Budget>,
     /// The I/O object that owns the descriptor. `None` only once [`into_inner`] has taken
     /// it, on the way out: every other method sees `Some`.
     ///
@@ -107,11 +103,10 @@ impl<T: AsFd> AsyncFd<T> {
     /// [`new`](Self::new) for a descriptor known to be non-blocking, skipping the check
     /// (one `fcntl` saved per accepted connection).
     pub(crate) fn new_nonblocking(inner: T) -> io::Result<Self> {
-        let (reactor, budget) = context::current_io()?;
+        let reactor = context::current_reactor()?;
         let registration = Registration::new(reactor, inner.as_fd())?;
         Ok(Self {
             registration,
-            budget,
             inner: Some(inner),
         })
     }

@@ -62,7 +62,7 @@ impl<T: AsFd> Waiter<'_, T> {
     ) -> Poll<io::Result<R>> {
         let fd = self.fd;
         let inner = fd.get_ref();
-        let budget = &fd.budget;
+        let budget = fd.registration.budget();
         fd.registration.poll_io(
             cx,
             dir,
@@ -82,7 +82,7 @@ impl<T: AsFd> Waiter<'_, T> {
         dir: Direction,
     ) -> Poll<io::Result<()>> {
         ready!(self.fd.registration.poll_ready(cx, dir, &mut self.ticket))?;
-        self.fd.budget.poll_proceed(cx).map(Ok)
+        self.fd.registration.budget().poll_proceed(cx).map(Ok)
     }
 
     /// A read for stream sockets: reads into `buf` with `f`, and treats a short read as

@@ -70,6 +70,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::sys::epoll::{Epoll, EventFlags, Events};
+use crate::util::budget::Budget;
 use crate::util::slab::{Key, Slab};
 use crate::util::stats::{Counter, RuntimeStats};
 use crate::util::trace::Tracer;
@@ -107,6 +108,11 @@ pub(crate) struct Reactor {
     wake_list: Cell<Vec<Waker>>,
     /// The runtime's tracer, when tracing.
     tracer: Option<Arc<Tracer>>,
+    /// The runtime's cooperative budget, which the I/O objects registered here spend
+    /// before each operation (see `util/budget.rs`). The reactor never looks at it: it
+    /// holds it for them, so that an I/O object, which keeps the reactor, reaches it
+    /// without a pointer of its own, 8 bytes of every connection.
+    budget: Rc<Budget>,
     /// `epoll_wait` calls.
     waits: Counter,
     /// Events they returned.
@@ -120,8 +126,9 @@ pub(crate) struct Reactor {
 }
 
 impl Reactor {
-    /// A reactor with a new epoll instance and nothing registered.
-    pub(crate) fn new(tracer: Option<Arc<Tracer>>) -> io::Result<Self> {
+    /// A reactor with a new epoll instance and nothing registered, holding the runtime's
+    /// `budget` for its I/O objects.
+    pub(crate) fn new(tracer: Option<Arc<Tracer>>, budget: Rc<Budget>) -> io::Result<Self> {
         Ok(Self {
             epoll: RefCell::new(Some(Epoll::new()?)),
             phase: Cell::new(Phase::Idle),
@@ -130,12 +137,19 @@ impl Reactor {
             timers: RefCell::new(TimerQueue::default()),
             wake_list: Cell::new(Vec::new()),
             tracer,
+            budget,
             waits: Counter::default(),
             events_seen: Counter::default(),
             ctls: Counter::default(),
             io_calls: Default::default(),
             would_blocks: Counter::default(),
         })
+    }
+
+    /// The runtime's cooperative budget, for the I/O objects registered here.
+    #[inline]
+    pub(crate) fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// Counts one I/O syscall in `dir`, and whether it would have blocked.

@@ -34,6 +34,7 @@ use std::task::{Context, Poll, ready};
 use super::Reactor;
 use super::readiness::{Direction, Readiness};
 use super::waiters::{Ticket, Waiters};
+use crate::util::budget::Budget;
 use crate::util::slab::Key;
 
 /// What the reactor knows about one descriptor, and who is waiting on it.
@@ -137,6 +138,13 @@ impl Registration {
             state,
             key,
         })
+    }
+
+    /// The cooperative budget of the runtime the descriptor is registered with, which
+    /// each operation spends before it tries.
+    #[inline]
+    pub(crate) fn budget(&self) -> &Budget {
+        self.reactor.budget()
     }
 
     /// What the reactor last heard about the descriptor, for `ready()` to report.

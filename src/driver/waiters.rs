@@ -1,10 +1,12 @@
 //! The tasks waiting on one descriptor, in each direction, and the tickets that let each
 //! waiting future take its waker back.
 //!
-//! Almost always one task waits in each direction: the task that owns the socket. But an
-//! I/O object used through `&self` can be shared (two tasks accepting on one listener,
-//! several tasks receiving on one UDP socket), and then every waiting task must be woken,
-//! or one of them sleeps forever.
+//! Almost always one task waits on a descriptor, and in one direction at a time: the task
+//! that owns the socket, reading, or writing when the send buffer is full. But an I/O
+//! object used through `&self` can be shared (two tasks accepting on one listener,
+//! several tasks receiving on one UDP socket), a split stream has a task reading and
+//! another writing, and then every waiting task must be woken, or one of them sleeps
+//! forever.
 //!
 //! A wait can also be abandoned: the future is dropped because a `timeout` fired or a
 //! `select` took another branch. Its waker must leave with it. Kept until the next event
@@ -18,8 +20,9 @@
 //!   future polled, nothing ready ──▶ register(dir, ticket): first time, claim an entry;
 //!                                   then store the waker there (cloned only if the
 //!                                   entry does not hold one that wakes the same task)
-//!   event                        ──▶ wake(dir): take every waker out and wake it; the
-//!                                   entries stay claimed, empty, for the next wait
+//!   event                        ──▶ wake(dir): take every waker waiting in dir out and
+//!                                   wake it; the entries stay claimed, empty, for the
+//!                                   next wait
 //!   future dropped               ──▶ release(ticket): the entry and its waker go
 //! ```
 //!
@@ -32,11 +35,14 @@
 //! to one entry per direction, however many tasks call them.
 //!
 //! Every registered descriptor has these, so their size is most of what an idle
-//! connection costs the reactor. The common case, one waiter per direction, lives inline
-//! and allocates nothing: a `Cell` per direction (no borrow flag: a waker is taken out,
-//! looked at and put back) holds either the first future's waker or the poll slot's, and
-//! everything else goes to a boxed overflow that exists only while needed (8 bytes while
-//! it does not): 48 bytes for both directions.
+//! connection costs the reactor. The common case, one waiter, lives inline and allocates
+//! nothing: one `Cell` (no borrow flag: a waker is taken out, looked at and put back)
+//! holds the waker of the first future to wait, or a poll slot's, in either direction,
+//! with a byte that says whose and which. Everything else goes to a boxed overflow that
+//! exists only while needed (8 bytes while it does not): 32 bytes in all. A second inline
+//! entry, for the other direction, would cost 16 bytes of every descriptor, and the
+//! descriptor's state a 16-byte larger malloc chunk, to spare an allocation to the rare
+//! socket with a reader and a writer waiting at once.
 
 use std::cell::Cell;
 use std::task::Waker;
@@ -62,9 +68,9 @@ pub(crate) struct Ticket {
 
 /// Which entry a [`Ticket`] holds.
 ///
-/// `repr(u8)` gives it an explicit tag byte (2 bytes in all, with the direction): left to
-/// itself, the compiler hides the tag in the direction's unused values, and every
-/// release, in every I/O future's drop, pays a few instructions to decode it.
+/// `repr(u8)` gives it an explicit tag byte: left to itself, the compiler hides the tag
+/// in the direction's unused values, and every release, in every I/O future's drop, pays
+/// a few instructions to decode it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
 enum Holds {
@@ -72,7 +78,7 @@ enum Holds {
     Nothing,
     /// The poll slot, shared by the poll methods. Never given back.
     PollSlot,
-    /// The inline entry of a direction.
+    /// The inline entry, waiting in the direction given.
     Inline(Direction),
     /// An entry of the overflow (which records its direction).
     Overflow,
@@ -108,16 +114,15 @@ impl Ticket {
     pub(crate) fn release<'w>(&mut self, waiters: impl FnOnce() -> &'w Waiters) {
         match self.holds {
             Holds::Nothing | Holds::PollSlot => {}
-            Holds::Inline(dir) => {
+            Holds::Inline(_) => {
                 let waiters = waiters();
-                let d = dir as usize;
                 self.holds = Holds::Nothing;
-                waiters.owner[d].set(Owner::Free);
-                let waker = waiters.inline[d].take();
+                waiters.owner.set(Owner::Free);
+                let waker = waiters.inline.take();
                 // Usually the waker was taken by the wake that ended the wait, and there is
                 // no overflow: then that is all.
                 if waker.is_some() || waiters.overflowing.get() {
-                    waiters.release_inline(waker, dir);
+                    waiters.release_inline(waker);
                 }
             }
             Holds::Overflow => waiters().release_overflow(self),
@@ -125,24 +130,28 @@ impl Ticket {
     }
 }
 
-/// Who the inline entry of a direction belongs to.
+/// Who the inline entry belongs to, and for which direction.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Owner {
-    /// Nobody: the entry is empty, and the next waiter takes it.
+    /// Nobody: the entry is empty, and the next future to wait takes it.
     Free,
-    /// The poll slot. Set only while a waker is stored: once woken, the slot is free.
-    PollSlot,
+    /// A direction's poll slot. Set only while a waker is stored: once woken, the entry
+    /// is free.
+    PollSlot(Direction),
     /// A future's ticket. Stays so, even once its waker has been woken and taken, until
     /// the ticket is released: the future may wait again.
-    Future,
+    Future(Direction),
 }
 
 /// The wakers of the tasks waiting on one descriptor, in both directions.
+///
+/// Invariant: a direction's poll slot is in one place at most, inline or in the
+/// overflow, so that it holds one waker.
 pub(crate) struct Waiters {
-    /// The inline entry of each direction (indexed by `Direction as usize`).
-    inline: [Cell<Option<Waker>>; 2],
-    /// Who each inline entry belongs to.
-    owner: [Cell<Owner>; 2],
+    /// The inline entry.
+    inline: Cell<Option<Waker>>,
+    /// Who the inline entry belongs to.
+    owner: Cell<Owner>,
     /// Further entries, for both directions; `None` until a second waiter comes.
     overflow: Cell<Option<Box<Overflow>>>,
     /// Whether `overflow` is `Some`: a `Cell<Option<Box<_>>>` can only be looked into by
@@ -155,8 +164,8 @@ pub(crate) struct Waiters {
 impl Default for Waiters {
     fn default() -> Self {
         Self {
-            inline: Default::default(),
-            owner: [Cell::new(Owner::Free), Cell::new(Owner::Free)],
+            inline: Cell::new(None),
+            owner: Cell::new(Owner::Free),
             overflow: Cell::new(None),
             overflowing: Cell::new(false),
         }
@@ -171,28 +180,30 @@ impl Waiters {
     /// if it holds none: the inline entry if free, else one in the overflow.
     #[inline]
     pub(crate) fn register(&self, dir: Direction, ticket: &mut Ticket, waker: &Waker) {
-        let d = dir as usize;
-        let owner = self.owner[d].get();
+        let owner = self.owner.get();
         // The common cases first, as plain branches: a future waiting again in its inline
-        // entry, a future's first wait finding the inline entry free, a poll method.
+        // entry, a future's first wait finding the inline entry free, a poll method whose
+        // slot is inline, or is nowhere while nothing overflows (else it may be in the
+        // overflow: the cold path looks).
         let inline = match ticket.holds {
             Holds::Inline(held) => {
                 debug_assert_eq!(held, dir, "a ticket waits in one direction");
                 true
             }
             Holds::Nothing if owner == Owner::Free => {
-                self.owner[d].set(Owner::Future);
+                self.owner.set(Owner::Future(dir));
                 ticket.holds = Holds::Inline(dir);
                 true
             }
-            Holds::PollSlot if owner != Owner::Future => {
-                self.owner[d].set(Owner::PollSlot);
+            Holds::PollSlot if owner == Owner::PollSlot(dir) => true,
+            Holds::PollSlot if owner == Owner::Free && !self.overflowing.get() => {
+                self.owner.set(Owner::PollSlot(dir));
                 true
             }
             _ => false,
         };
         if inline {
-            store(&self.inline[d], waker);
+            store(&self.inline, waker);
         } else {
             self.register_overflow(dir, ticket, waker);
         }
@@ -206,11 +217,14 @@ impl Waiters {
     /// I/O object).
     #[inline]
     pub(crate) fn wake(&self, dir: Direction) {
-        let d = dir as usize;
-        let first = self.inline[d].take();
-        if self.owner[d].get() == Owner::PollSlot {
-            self.owner[d].set(Owner::Free);
-        }
+        let first = match self.owner.get() {
+            Owner::Future(waiting) if waiting == dir => self.inline.take(),
+            Owner::PollSlot(waiting) if waiting == dir => {
+                self.owner.set(Owner::Free);
+                self.inline.take()
+            }
+            _ => None,
+        };
         if self.overflowing.get() {
             return self.wake_with_overflow(first, dir);
         }
@@ -219,12 +233,21 @@ impl Waiters {
         }
     }
 
-    /// The rare part of [`register`](Self::register): the poll slot while a future holds
-    /// the inline entry, and the futures that find it taken.
+    /// The rare part of [`register`](Self::register): a future that finds the inline
+    /// entry taken or holds an overflow entry, and a poll method whose slot is not inline.
     #[cold]
     fn register_overflow(&self, dir: Direction, ticket: &mut Ticket, waker: &Waker) {
         let mut overflow = self.take_overflow().unwrap_or_default();
         let replaced = match ticket.holds {
+            Holds::PollSlot if overflow.poll[dir as usize].is_some() => {
+                replace(&mut overflow.poll[dir as usize], waker)
+            }
+            Holds::PollSlot if self.owner.get() == Owner::Free => {
+                self.owner.set(Owner::PollSlot(dir));
+                let replaced = self.inline.replace(Some(waker.clone()));
+                debug_assert!(replaced.is_none(), "a free entry holds no waker");
+                replaced
+            }
             Holds::PollSlot => replace(&mut overflow.poll[dir as usize], waker),
             Holds::Overflow => {
                 let entry = overflow.entries[ticket.index as usize]
@@ -261,17 +284,19 @@ impl Waiters {
         wakers.into_iter().for_each(Waker::wake);
     }
 
-    /// The rare part of [`release`](Self::release) for the inline entry: drops the waker
-    /// a cancelled wait left, and if a poll method waits in the overflow (it called while
-    /// the inline entry was taken), brings its waker back inline, so that the poll slot
-    /// stays one entry.
+    /// The rare part of [`release`](Self::release) for the inline entry, now free: drops
+    /// the waker a cancelled wait left, and if a poll method waits in the overflow (it
+    /// called while the inline entry was taken), brings its waker inline, so that the
+    /// overflow can go.
     #[cold]
-    fn release_inline(&self, waker: Option<Waker>, dir: Direction) {
+    fn release_inline(&self, waker: Option<Waker>) {
         if let Some(mut overflow) = self.take_overflow() {
-            let d = dir as usize;
-            if let Some(poll) = overflow.poll[d].take() {
-                self.inline[d].set(Some(poll));
-                self.owner[d].set(Owner::PollSlot);
+            let waiting = [Direction::Read, Direction::Write]
+                .into_iter()
+                .find(|&dir| overflow.poll[dir as usize].is_some());
+            if let Some(dir) = waiting {
+                self.inline.set(overflow.poll[dir as usize].take());
+                self.owner.set(Owner::PollSlot(dir));
             }
             self.keep(overflow);
         }
@@ -332,7 +357,7 @@ fn replace(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
 }
 
 /// The waiters that do not fit inline: the entries of futures that found the inline
-/// entry taken, and the poll slot of a direction whose inline entry a future holds.
+/// entry taken, and the poll slot of a direction while the inline entry is another's.
 ///
 /// Invariant: an entry stays in `entries` until the ticket that holds it gives it back,
 /// and the overflow is freed only when no ticket holds an entry in it (`len == 0`) and no
@@ -456,6 +481,81 @@ mod tests {
             ticket.release(|| &waiters);
         }
         assert_eq!(Arc::strong_count(&count), 1);
+    }
+
+    #[test]
+    fn a_reader_and_a_writer_are_woken_each_in_its_own_direction() {
+        let waiters = Waiters::default();
+        let (reader, writer) = (Arc::new(Count::default()), Arc::new(Count::default()));
+        let (mut read, mut write) = (Ticket::new(), Ticket::new());
+        waiters.register(Direction::Read, &mut read, &waker(&reader));
+        waiters.register(Direction::Write, &mut write, &waker(&writer));
+        assert_eq!(read.holds, Holds::Inline(Direction::Read));
+        assert_eq!(write.holds, Holds::Overflow, "the second waiter overflows");
+        waiters.wake(Direction::Write);
+        assert_eq!(
+            (
+                reader.0.load(Ordering::SeqCst),
+                writer.0.load(Ordering::SeqCst)
+            ),
+            (0, 1)
+        );
+        waiters.wake(Direction::Read);
+        assert_eq!(
+            (
+                reader.0.load(Ordering::SeqCst),
+                writer.0.load(Ordering::SeqCst)
+            ),
+            (1, 1)
+        );
+        // The writer waits again, then leaves: the overflow goes with its last entry.
+        waiters.register(Direction::Write, &mut write, &waker(&writer));
+        write.release(|| &waiters);
+        assert_eq!(Arc::strong_count(&writer), 1);
+        assert!(!waiters.overflowing.get(), "an empty overflow is freed");
+        // The reader's entry stays claimed until its ticket goes.
+        waiters.register(Direction::Read, &mut read, &waker(&reader));
+        read.release(|| &waiters);
+        assert_eq!(Arc::strong_count(&reader), 1);
+        assert_eq!(waiters.owner.get(), Owner::Free);
+    }
+
+    #[test]
+    fn poll_slots_of_both_directions_keep_one_waker_each() {
+        let waiters = Waiters::default();
+        let (reads, writes) = (Arc::new(Count::default()), Arc::new(Count::default()));
+        for _ in 0..3 {
+            waiters.register(Direction::Read, &mut Ticket::poll_slot(), &waker(&reads));
+            waiters.register(Direction::Write, &mut Ticket::poll_slot(), &waker(&writes));
+        }
+        assert_eq!(waiters.owner.get(), Owner::PollSlot(Direction::Read));
+        assert_eq!(
+            (Arc::strong_count(&reads), Arc::strong_count(&writes)),
+            (2, 2)
+        );
+        // The read slot's waker is woken and the inline entry freed; the write slot stays
+        // in the overflow, and a new read poll goes inline without a second copy.
+        waiters.wake(Direction::Read);
+        waiters.register(Direction::Write, &mut Ticket::poll_slot(), &waker(&writes));
+        waiters.register(Direction::Read, &mut Ticket::poll_slot(), &waker(&reads));
+        assert_eq!(
+            (Arc::strong_count(&reads), Arc::strong_count(&writes)),
+            (2, 2)
+        );
+        waiters.wake(Direction::Write);
+        waiters.wake(Direction::Read);
+        assert_eq!(
+            (
+                reads.0.load(Ordering::SeqCst),
+                writes.0.load(Ordering::SeqCst)
+            ),
+            (2, 1)
+        );
+        assert_eq!(
+            (Arc::strong_count(&reads), Arc::strong_count(&writes)),
+            (1, 1)
+        );
+        assert!(!waiters.overflowing.get(), "nothing is left to overflow");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::io;
 use crate::AsyncTcpStream;
 
 /// The echo loop of `examples/echo_server.rs`, without its race with the server's stop,
-/// written as it is there: a `fn` returning an `async move` block.
+/// written as it is there: a `fn` returning an `async move` block, its buffer a boxed slice.
 #[expect(
     clippy::manual_async_fn,
     reason = "an `async fn` keeps its argument twice"
@@ -28,7 +28,7 @@ use crate::AsyncTcpStream;
 fn echo(mut stream: AsyncTcpStream) -> impl Future<Output = io::Result<()>> {
     async move {
         stream.set_nodelay(true)?;
-        let mut buf = vec![0u8; 4096];
+        let mut buf = vec![0u8; 4096].into_boxed_slice();
         loop {
             let n = stream.read(&mut buf).await?;
             if n == 0 {
@@ -62,23 +62,23 @@ fn an_idle_echo_connection_costs_these_bytes() {
     let [state, source_slot] = crate::driver::registration_sizes();
     let heap = [future, header, state].map(|(piece, size)| (piece, malloc_chunk(size)));
     let pieces: Vec<_> = heap.into_iter().chain([task_slot, source_slot]).collect();
-    // The future: the stream (40), the buffer's `Vec` (24), the `read` or `write_all` in
-    // progress (32) and `n` (8): 104. A task spawned with a `JoinHandle` (dropped or not)
-    // also has a join state (a 64-byte chunk) and the future its `Rc` (8 bytes more, a
-    // 128-byte chunk): 368 bytes in all. (Written as an `async fn`, the future would keep
-    // the stream twice, as the argument and as the variable it becomes.) The header's
-    // payload is pinned by `scheduler/join.rs`'s test, the descriptor state's by
-    // `driver/tests.rs`'s.
+    // The future: the stream (32), the buffer's boxed slice (16), the `read` or
+    // `write_all` in progress (32) and `n` (8): 88. A task spawned with a `JoinHandle`
+    // (dropped or not) also has a join state (a 64-byte chunk) and the future its `Rc`
+    // (8 bytes more, a 112-byte chunk): 336 bytes in all. (Written as an `async fn`, the
+    // future would keep the stream twice, as the argument and as the variable it
+    // becomes.) The header's payload is pinned by `scheduler/join.rs`'s test, the
+    // descriptor state's by `driver/tests.rs`'s.
     let expected = [
-        ("task future (Box<Detached<F>>)", 112),
+        ("task future (Box<Detached<F>>)", 96),
         ("task header (Arc<Header>)", 48),
-        ("descriptor state (Rc<IoState>)", 80),
+        ("descriptor state (Rc<IoState>)", 64),
         ("scheduler slab slot", 32),
         ("reactor slab slot", 16),
     ];
     assert_eq!(pieces, expected);
     let total: usize = pieces.iter().map(|&(_, bytes)| bytes).sum();
-    assert_eq!(total, 288, "bytes per idle connection, its buffer aside");
+    assert_eq!(total, 256, "bytes per idle connection, its buffer aside");
 }
 
 /// The same connection spawned with `spawn`, its `JoinHandle` dropped: the join state, and
@@ -89,7 +89,7 @@ fn a_joinable_task_costs_its_join_state_more() {
     let heap = [future, header, join].map(|(piece, size)| (piece, malloc_chunk(size)));
     let pieces: Vec<_> = heap.into_iter().chain([task_slot]).collect();
     let expected = [
-        ("task future (Box<Spawned<F>>)", 128),
+        ("task future (Box<Spawned<F>>)", 112),
         ("task header (Arc<Header>)", 48),
         ("join state (Rc<JoinState>)", 64),
         ("scheduler slab slot", 32),

@@ -13,7 +13,6 @@ use crate::JoinHandle;
 use crate::driver::Reactor;
 use crate::scheduler;
 use crate::sys::timer_slack;
-use crate::util::budget::Budget;
 
 thread_local! {
     /// The runtime whose `block_on` is running on this thread, if any.
@@ -85,16 +84,10 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
         .flatten()
 }
 
-/// The reactor of the current runtime, for tests that look inside it.
-#[cfg(test)]
+/// The reactor of the current runtime: what a new I/O object registers with, and keeps
+/// (the runtime's cooperative budget, which its operations spend, comes with it).
 pub(crate) fn current_reactor() -> io::Result<Rc<Reactor>> {
     with_current(|core| core.reactor().clone()).ok_or_else(no_runtime)
-}
-
-/// What a new I/O object keeps of the current runtime: the reactor it registers with,
-/// and the cooperative budget its operations spend.
-pub(crate) fn current_io() -> io::Result<(Rc<Reactor>, Rc<Budget>)> {
-    with_current(|core| (core.reactor().clone(), core.budget().clone())).ok_or_else(no_runtime)
 }
 
 /// Runs `f` on the current runtime's blocking pool, and returns the handle of the task

@@ -69,7 +69,7 @@ impl Core {
         // The scheduler grants the cooperative budget before each poll; the I/O objects
         // created on this runtime spend it.
         let budget = Rc::new(Budget::new());
-        let reactor = Reactor::new(tracer.clone())?;
+        let reactor = Reactor::new(tracer.clone(), budget.clone())?;
         reactor.add_notifier(remote.as_fd())?;
         REMOTES
             .lock()

@@ -28,7 +28,7 @@ use epoll_rt::{AsyncTcpListener, AsyncTcpStream, spawn};
 pub fn echo(mut stream: AsyncTcpStream) -> impl Future<Output = io::Result<()>> {
     async move {
         stream.set_nodelay(true)?;
-        let mut buf = vec![0u8; 4096];
+        let mut buf = vec![0u8; 4096].into_boxed_slice();
         loop {
             let n = stream.read(&mut buf).await?;
             if n == 0 {
