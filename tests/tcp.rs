@@ -542,6 +542,41 @@ fn vectored_methods_of_the_halves_reach_the_stream() -> io::Result<()> {
     })
 }
 
+/// A reader and a writer waiting on one socket at once, two tasks on the two halves:
+/// the descriptor keeps one of them inline and the other in its overflow, and each must be
+/// woken by its own direction's events, and only by them.
+#[test]
+fn a_reader_and_a_writer_waiting_on_one_socket_are_each_woken() -> io::Result<()> {
+    const LEN: usize = 8 << 20;
+    util::run(|| async {
+        let (client, mut server) = connected_pair().await?;
+        let (mut rd, mut wr) = client.into_split();
+        let reader = spawn(async move {
+            let mut byte = [0u8; 1];
+            let n = rd.read(&mut byte).await?;
+            io::Result::Ok((n, byte[0]))
+        });
+        // Waits for room again and again: 8 MiB is more than the socket buffers hold.
+        let writer = spawn(async move { wr.write_all(&vec![7u8; LEN]).await });
+        let mut received = 0;
+        let mut buf = vec![0u8; 64 << 10];
+        while received < LEN {
+            let n = server.read(&mut buf).await?;
+            assert!(n > 0, "end of file after {received} bytes");
+            assert!(buf[..n].iter().all(|&b| b == 7));
+            received += n;
+        }
+        writer.await??;
+        assert!(
+            !reader.is_finished(),
+            "the reader finished with nothing sent"
+        );
+        server.write_all(b"!").await?;
+        assert_eq!(reader.await??, (1, b'!'));
+        Ok(())
+    })
+}
+
 /// Bytes waiting in `stream`'s receive queue (`FIONREAD`).
 fn queued(stream: &impl AsRawFd) -> usize {
     let mut n: libc::c_int = 0;

@@ -177,7 +177,7 @@ impl Default for Waiters {
 }
 
 // `register`, `wake` and `release` run for every read that waits and every event, so they
-// are `#[inline]`, with the rare paths (more than one waiter) moved out into `#[cold]`
+// are inlined, with the rare paths (more than one waiter) moved out into `#[cold]`
 // functions to keep them small enough to inline.
 impl Waiters {
     /// Stores `waker` in the entry `ticket` holds for a wait in `dir`, claiming one first

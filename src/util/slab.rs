@@ -81,6 +81,11 @@ impl<T> Slab<T> {
     }
 
     /// Stores `value` and returns its key.
+    ///
+    /// `#[inline]`: without it the compiler made it a call in the timer queue's insert
+    /// (after an unrelated change elsewhere), and inserting a timer among a million took
+    /// 52 ns where it had taken 47 (`cargo bench --bench timers`).
+    #[inline]
     pub(crate) fn insert(&mut self, value: T) -> Key {
         self.len += 1;
         if let Some(index) = self.free.pop() {
