@@ -109,6 +109,7 @@
 //! | driver | registration protocol (wait, try, clear on `WouldBlock`) | `src/driver/registration.rs` |
 //! | driver | the tasks waiting on a descriptor; a cancelled wait takes its waker back | `src/driver/waiters.rs` |
 //! | driver | timers: a slab plus a min-heap with lazy deletion | `src/driver/timers.rs` |
+//! | driver | the alarm: a timerfd for a far deadline, so waits need no timeout | `src/driver/alarm.rs` |
 //! | scheduler | task slab, polling a task | `src/scheduler/mod.rs` |
 //! | scheduler | run queue of task ids | `src/scheduler/run_queue.rs` |
 //! | scheduler | the run queue local wakes go to on this thread | `src/scheduler/current.rs` |

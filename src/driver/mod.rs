@@ -3,11 +3,13 @@
 //!
 //! It owns the epoll instance and, for every registered descriptor, an [`IoState`] with the
 //! descriptor's readiness and the wakers of the tasks waiting on it; it also keeps the
-//! pending timers. One call to [`Reactor::turn`] is one trip to the kernel:
+//! pending timers, and an alarm that rings at a far timer's deadline. One call to
+//! [`Reactor::turn`] is one trip to the kernel:
 //!
 //! ```text
 //!   turn(timeout)
-//!     │  timeout = min(timeout, time to the nearest timer, less the kernel's slack)
+//!     │  nearest timer far: set the alarm (a timerfd) for it, if not set already;
+//!     │  near: timeout = min(timeout, time to it, less the kernel's slack)
 //!     ▼
 //!   epoll_wait ──▶ for each event: token ──▶ slab slot ──▶ set readiness bits,
 //!     │                                                    wake the waiting tasks
@@ -49,6 +51,7 @@
 //! Unlike tokio's I/O driver, which is shared by the threads of a multi-threaded runtime
 //! and so stores readiness in atomics, this reactor belongs to one thread and uses `Cell`s.
 
+mod alarm;
 mod readiness;
 mod registration;
 mod slack;
@@ -74,6 +77,7 @@ use crate::util::budget::Budget;
 use crate::util::slab::{Key, Slab};
 use crate::util::stats::{Counter, RuntimeStats};
 use crate::util::trace::Tracer;
+use alarm::{ALARM_TOKEN, Alarm};
 use registration::IoState;
 use timers::TimerQueue;
 
@@ -104,6 +108,9 @@ pub(crate) struct Reactor {
     sources: RefCell<Slab<Rc<IoState>>>,
     /// Pending timers.
     timers: RefCell<TimerQueue>,
+    /// Rings at the nearest timer's deadline when it is far, so that waits before it
+    /// need no timeout (`alarm.rs`).
+    alarm: RefCell<Alarm>,
     /// Wakers of the timers due in a turn; kept to reuse its allocation.
     wake_list: Cell<Vec<Waker>>,
     /// The runtime's tracer, when tracing.
@@ -117,6 +124,10 @@ pub(crate) struct Reactor {
     waits: Counter,
     /// Events they returned.
     events_seen: Counter,
+    /// Those with a finite, non-zero timeout.
+    timed_waits: Counter,
+    /// `timerfd_settime` calls of the alarm.
+    alarms_set: Counter,
     /// `epoll_ctl` calls.
     ctls: Counter,
     /// I/O syscalls tried by registrations, per direction.
@@ -135,11 +146,14 @@ impl Reactor {
             events: RefCell::new(Events::with_capacity(EVENTS_CAPACITY)),
             sources: RefCell::new(Slab::new()),
             timers: RefCell::new(TimerQueue::default()),
+            alarm: RefCell::new(Alarm::new()),
             wake_list: Cell::new(Vec::new()),
             tracer,
             budget,
             waits: Counter::default(),
             events_seen: Counter::default(),
+            timed_waits: Counter::default(),
+            alarms_set: Counter::default(),
             ctls: Counter::default(),
             io_calls: Default::default(),
             would_blocks: Counter::default(),
@@ -164,6 +178,8 @@ impl Reactor {
     pub(crate) fn add_stats(&self, stats: &mut RuntimeStats) {
         stats.epoll_waits = self.waits.get();
         stats.epoll_events = self.events_seen.get();
+        stats.timed_waits = self.timed_waits.get();
+        stats.alarms_set = self.alarms_set.get();
         stats.epoll_ctls = self.ctls.get();
         stats.read_calls = self.io_calls[Direction::Read as usize].get();
         stats.write_calls = self.io_calls[Direction::Write as usize].get();
@@ -253,6 +269,7 @@ impl Reactor {
         let epoll = self.epoll.borrow_mut().take();
         drop(epoll);
         self.events.replace(Events::with_capacity(0));
+        self.alarm.borrow_mut().close();
 
         // 2. Take every registration's state and every timer out of the tables, so that
         //    nothing is borrowed while wakers run or are dropped below (a waker may own an
@@ -273,6 +290,19 @@ impl Reactor {
     /// Number of registered descriptors (the eventfd excluded).
     pub(crate) fn source_count(&self) -> usize {
         self.sources.borrow().len()
+    }
+
+    /// Sets the alarm for `deadline`, `left` after `now`, if it is far: see `alarm.rs`.
+    /// `false`: the turn waits for it with a timeout.
+    fn set_alarm(&self, deadline: Instant, now: Instant, left: Duration) -> bool {
+        let set = match &*self.epoll.borrow() {
+            Some(epoll) => self.alarm.borrow_mut().set(epoll, deadline, now, left),
+            None => false,
+        };
+        if set {
+            self.alarms_set.bump();
+        }
+        set
     }
 
     /// Adds a timer that wakes `waker` at `deadline`.
@@ -326,17 +356,25 @@ impl Reactor {
     /// `epoll_pwait2` only costs precision): its descriptor was closed or replaced behind
     /// the runtime's back. Nothing was recorded or woken then.
     pub(crate) fn turn(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        // 1. The nearest timer bounds the wait: up to shortly before its deadline, if the
-        // kernel's slack could otherwise make it late (see `slack.rs`). The clock is read
-        // here, only while a timer is pending, and at most once more in the turn (step 4).
+        // 1. The nearest timer bounds the wait: if the alarm rings by its deadline, that is
+        // done already; if it is far, the alarm is set for it; otherwise the wait stops
+        // shortly before it, if the kernel's slack could make it late (see `alarm.rs` and
+        // `slack.rs`). The clock is read here only in the last two cases; in the first,
+        // once the wait is over (step 4).
         let mut now = None;
         let timeout = match self.timers.borrow_mut().next_deadline() {
             None => timeout,
+            Some(deadline) if self.alarm.borrow().rings_by(deadline) => timeout,
             Some(deadline) => {
                 let reading = Instant::now();
                 now = Some(reading);
-                let wait = slack::wait_for(deadline.saturating_duration_since(reading));
-                Some(timeout.map_or(wait, |t| t.min(wait)))
+                let left = deadline.saturating_duration_since(reading);
+                if self.set_alarm(deadline, reading, left) {
+                    timeout
+                } else {
+                    let wait = slack::wait_for(left);
+                    Some(timeout.map_or(wait, |t| t.min(wait)))
+                }
             }
         };
 
@@ -351,6 +389,9 @@ impl Reactor {
         };
         self.waits.bump();
         self.events_seen.add(n as u64);
+        if timeout.is_some_and(|t| !t.is_zero()) {
+            self.timed_waits.bump();
+        }
         if let (Some(tracer), Some(started)) = (&self.tracer, started) {
             tracer.epoll_wait(started, timeout, n);
         }
@@ -359,10 +400,14 @@ impl Reactor {
         // the slab (a non-atomic increment) so that the slab is not borrowed while wakers
         // run. (Collecting the wakers in a list to wake after the loop, as this reactor once
         // did, cost about 50 instructions more per request in the echo benchmark.)
-        let mut notified = false;
+        let (mut notified, mut rang) = (false, false);
         for event in events.iter() {
             if event.token() == NOTIFY_TOKEN {
                 notified = true;
+                continue;
+            }
+            if event.token() == ALARM_TOKEN {
+                rang = true;
                 continue;
             }
             let state = self
@@ -384,18 +429,23 @@ impl Reactor {
         drop(events);
 
         // 4. Fire the timers that are due: take them out, then wake them, once the queue
-        // is no longer borrowed. The clock is read again only if the wait ran out (no
-        // events after a wait that was not a mere look); otherwise the turn's first
-        // reading decides, and a timer whose deadline came during the wait (events
-        // arriving with it) fires at the next turn, which does not wait: its first reading
-        // finds the deadline passed. So a busy loop, woken by events at every turn, reads
-        // the clock once per turn.
+        // is no longer borrowed. The clock is read again only if step 1 did not (the alarm
+        // rings by the nearest deadline), if the wait ran out (no events after a wait that
+        // was not a mere look), or if the alarm rang; otherwise the turn's first reading
+        // decides, and a timer whose deadline came during the wait (events arriving with
+        // it) fires at the next turn, which does not wait: its first reading finds the
+        // deadline passed. So a busy loop, woken by events at every turn, reads the clock
+        // once per turn, and a timer fires at the first turn after its deadline, whether
+        // the alarm has rung by then or not.
         // With no timer pending (a keep-alive request sets none), none of this runs: the
         // empty list's drain alone cost about 20 instructions per request (callgrind).
+        if rang {
+            self.alarm.borrow_mut().rang();
+        }
         let mut timers = self.timers.borrow_mut();
         if timers.len() > 0 {
             let now = match now {
-                Some(now) if n > 0 || timeout == Some(Duration::ZERO) => now,
+                Some(now) if !rang && (n > 0 || timeout == Some(Duration::ZERO)) => now,
                 _ => Instant::now(),
             };
             let mut wake_list = self.wake_list.take();

@@ -42,12 +42,10 @@
 //! millisecond `epoll_wait` fallback (no `epoll_pwait2`, see `sys/epoll.rs`) every wait is
 //! rounded up to a whole millisecond, so timers are up to a millisecond late, never early.
 //!
-//! A `timerfd` armed with the absolute deadline of the nearest timer gets no slack at all
-//! in one wait, but costs a descriptor and a `timerfd_settime` whenever the nearest
-//! deadline changes: with one connection that sets and cancels a timeout per request,
-//! that is a system call per request, where the steps cost extra `epoll_wait`s only
-//! when a timer actually comes due. tokio rounds its deadlines up to the millisecond and
-//! leaves the slack as it is.
+//! These steps serve the deadlines within a millisecond, and every deadline of a runtime
+//! whose alarm could not be made: a further one is left to the reactor's alarm, a timerfd,
+//! which the kernel fires with no slack at all (`alarm.rs`). tokio rounds its deadlines up
+//! to the millisecond and leaves the slack as it is.
 
 use std::time::Duration;
 

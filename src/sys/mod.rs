@@ -12,6 +12,7 @@
 //! | `fd` | file status flags of any descriptor (`fcntl`); `read` and `write` on pipes | `AsyncFd`, `process` |
 //! | `thread` | the calling thread's kernel id (`gettid`) | trace files |
 //! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |
+//! | `timerfd` | a one-shot timer on the monotonic clock (`timerfd_create`, `timerfd_settime`) | the reactor's alarm, for far deadlines |
 //! | `process` | child processes: pidfds (`pidfd_open`, `pidfd_send_signal`), reaping (`waitid`), the signal mask before `exec` | `process` |
 //! | `signalfd` | a signalfd and the thread's signal mask (`signalfd`, `pthread_sigmask`, `read`) | `signal` |
 //!
@@ -44,4 +45,5 @@ pub(crate) mod signalfd;
 pub(crate) mod socket;
 pub(crate) mod thread;
 pub(crate) mod timer_slack;
+pub(crate) mod timerfd;
 pub(crate) mod unix_socket;

@@ -1,7 +1,9 @@
 //! Time: sleeping, deadlines for other futures, and periodic ticks.
 //!
 //! Timers live in the reactor (see `driver/timers.rs`): the nearest deadline bounds each
-//! `epoll_wait`, and a timer that comes due wakes its task like an I/O event does.
+//! `epoll_wait` (within a millisecond, as its timeout; further, through a timerfd set for
+//! it, `driver/alarm.rs`), and a timer that comes due wakes its task like an I/O event
+//! does.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -25,13 +27,15 @@
 //! kernel still ends a wait up to a *slack* late: the thread's timer slack (50 µs by
 //! default, which the runtime lowers to 1 µs while `block_on` runs, and restores when it
 //! returns), or a thousandth of the wait (a two-hundredth in a niced process, at most
-//! 100 ms), whichever is larger. So for a deadline more than 1 ms away the reactor stops
-//! waiting early by more than that slack, and waits out the rest in a short wait
-//! (`driver/slack.rs`). So a `sleep` of a second wakes as close to its deadline as one of
-//! a millisecond (`bench/lateness.sh` measures both, next to tokio). No extra descriptor
-//! is needed, as a `timerfd` would be. Where `epoll_pwait2` is not available (a kernel
-//! before 5.11, or a seccomp profile that refuses it), timeouts are rounded up to the next
-//! millisecond: late, never early.
+//! 100 ms), whichever is larger. So a deadline more than 1 ms away is not a timeout at
+//! all: the reactor sets a timerfd for it, which the kernel fires with no slack, and waits
+//! with no timeout until it rings (`driver/alarm.rs`). So a `sleep` of a second wakes as
+//! close to its deadline as one of a millisecond (`bench/lateness.sh` measures both, next
+//! to tokio). Where a timerfd cannot be made, the reactor stops waiting for a far
+//! deadline early by more than the slack, and waits out the rest in a short wait
+//! (`driver/slack.rs`). Where `epoll_pwait2` is not available (a kernel before 5.11, or
+//! a seccomp profile that refuses it), timeouts are rounded up to the next millisecond:
+//! late, never early.
 
 mod interval;
 mod sleep;

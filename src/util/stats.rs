@@ -43,6 +43,14 @@ pub struct RuntimeStats {
     pub epoll_waits: u64,
     /// Events those calls returned.
     pub epoll_events: u64,
+    /// Of those calls, the ones given a finite, non-zero timeout: waits for a timer due
+    /// within a millisecond (a further one sets the alarm instead), or bounded by the
+    /// caller. Each costs the kernel a timer of its own.
+    pub timed_waits: u64,
+    /// Times the reactor's alarm, a timerfd that ends a wait at a far timer's deadline,
+    /// was set (`timerfd_settime`); at most once per change of the nearest deadline to an
+    /// earlier one.
+    pub alarms_set: u64,
     /// `epoll_ctl` calls (one to register and one to deregister each descriptor).
     pub epoll_ctls: u64,
     /// Read-side I/O syscalls tried by I/O objects (read, recv, accept, ...).
