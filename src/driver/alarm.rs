@@ -28,7 +28,8 @@
 //!
 //! The descriptor is created at the first far deadline, so a runtime without one never
 //! has it. If it cannot be created (a sandbox that refuses `timerfd_create`, or no
-//! descriptor left), every deadline is waited for with timeouts, as above.
+//! descriptor left), every deadline of that runtime is waited for with timeouts from
+//! then on, as above: always correct, only dearer.
 
 use std::io;
 use std::time::{Duration, Instant};
