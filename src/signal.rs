@@ -110,7 +110,6 @@ use crate::AsyncFd;
 use crate::driver::Reactor;
 use crate::runtime::context;
 use crate::sys::signalfd::{self, SignalFd};
-use crate::util::budget::Budget;
 
 /// The signals programs most often listen for, re-exported from `libc` so that
 /// `use epoll_rt::signal::{signal, SIGTERM};` is all a program needs.
@@ -306,7 +305,7 @@ impl Signal {
     /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let hub = &*self.hub;
-        let budget = &*hub.budget;
+        let budget = hub.reactor.budget();
         loop {
             // 1. Another listener may already have read a signal this one has not seen.
             //    Receiving it spends a unit of the task's cooperative budget, with the
@@ -382,10 +381,9 @@ thread_local! {
 
 /// The listeners of one signal on one runtime, and the signalfd they share.
 struct Hub {
-    /// The reactor of the runtime the hub belongs to: `fd` is registered with it.
+    /// The reactor of the runtime the hub belongs to: `fd` is registered with it. It
+    /// also holds that runtime's cooperative budget, which `recv` spends.
     reactor: Rc<Reactor>,
-    /// That runtime's cooperative budget, which `recv` spends.
-    budget: Rc<Budget>,
     /// The signal received.
     signum: c_int,
     /// The signalfd, registered with that runtime's reactor.
@@ -406,14 +404,12 @@ impl Hub {
     fn get_or_create(signum: c_int) -> io::Result<Rc<Self>> {
         // Refuse a bad number first, so that the error says so even outside a runtime.
         signalfd::check(signum)?;
-        let (reactor, budget) =
-            context::with_current(|core| (core.reactor().clone(), core.budget().clone()))
-                .ok_or_else(|| {
-                    io::Error::other(
-                        "no epoll-rt runtime is running on this thread: listen for signals inside \
+        let reactor = context::with_current(|core| core.reactor().clone()).ok_or_else(|| {
+            io::Error::other(
+                "no epoll-rt runtime is running on this thread: listen for signals inside \
                  epoll_rt::block_on (or a task it runs)",
-                    )
-                })?;
+            )
+        })?;
         let found = HUBS.try_with(|hubs| {
             let mut hubs = hubs.borrow_mut();
             hubs.retain(|hub| hub.strong_count() > 0);
@@ -431,7 +427,6 @@ impl Hub {
         let waiting = Arc::new(Waiting::default());
         let hub = Rc::new(Self {
             reactor,
-            budget,
             signum,
             fd: AsyncFd::new_nonblocking(SignalFd::new(&[signum])?)?,
             received: Cell::new(0),

@@ -117,7 +117,8 @@ impl Core {
         &self.reactor
     }
 
-    /// This runtime's cooperative budget, for the I/O objects created on it.
+    /// This runtime's cooperative budget, for `yield_now`, which gives back what is left
+    /// of it. (The I/O objects reach it through the reactor, which holds it for them.)
     pub(crate) fn budget(&self) -> &Rc<Budget> {
         &self.budget
     }
