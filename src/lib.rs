@@ -97,7 +97,7 @@
 //! | floor | concept | file |
 //! |---|---|---|
 //! | sys | epoll binding ([`epoll::Epoll`], [`epoll::EventFlags`]) | `src/sys/epoll.rs` |
-//! | sys | everything `unsafe` (syscalls) | `src/sys/` |
+//! | sys | everything `unsafe` (syscalls, and one CPU hint: a prefetch) | `src/sys/` |
 //! | util | generational slab (tasks, registrations, timers) | `src/util/slab.rs` |
 //! | util | the cooperative budget (128 I/O operations per poll) | `src/util/budget.rs` |
 //! | util | [`Runtime::stats`] counters | `src/util/stats.rs` |
@@ -112,6 +112,7 @@
 //! | driver | the alarm: a timerfd for a far deadline, so waits need no timeout | `src/driver/alarm.rs` |
 //! | scheduler | task slab, polling a task | `src/scheduler/mod.rs` |
 //! | scheduler | run queue of task ids | `src/scheduler/run_queue.rs` |
+//! | scheduler | look-ahead: with many tasks, the memory of the next ones is fetched early | `src/scheduler/lookahead.rs` |
 //! | scheduler | the run queue local wakes go to on this thread | `src/scheduler/current.rs` |
 //! | scheduler | task wakers | `src/scheduler/header.rs` |
 //! | scheduler | task state machine (idle, scheduled, running, notified, complete) | `src/scheduler/state.rs` |

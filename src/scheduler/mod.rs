@@ -37,6 +37,7 @@ mod abort;
 pub(crate) mod current;
 mod header;
 mod join;
+mod lookahead;
 mod remote;
 mod run_queue;
 mod spawned;
@@ -49,7 +50,7 @@ pub(crate) use remote::Remote;
 pub(crate) use run_queue::RunQueue;
 use spawned::{Detached, spawned};
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -94,6 +95,10 @@ pub(crate) struct Scheduler {
     /// Every live task. A task is taken out of its slot while it is polled (the slot stays
     /// reserved), so that it can spawn (which inserts into this slab) mid-poll.
     tasks: RefCell<Slab<Task>>,
+    /// Whether there are enough tasks for the executor to look ahead (`lookahead.rs`):
+    /// a flag kept up to date as tasks come and go, so that with few tasks the executor
+    /// pays one test per poll.
+    looks_ahead: Cell<bool>,
     /// Ids of tasks to poll, in wake order; shared with this thread's wakers while the
     /// runtime runs (`current.rs`).
     run_queue: Rc<RunQueue>,
@@ -116,6 +121,7 @@ impl Scheduler {
             polls: Counter::default(),
             budget,
             tasks: RefCell::default(),
+            looks_ahead: Cell::new(false),
             run_queue: Rc::default(),
         }
     }
@@ -172,13 +178,16 @@ impl Scheduler {
         wrap: impl FnOnce(&Arc<Header>) -> Pin<Box<dyn Future<Output = ()>>>,
     ) {
         self.spawned.bump();
-        let id = self.tasks.borrow_mut().insert_with(|id| {
+        let mut tasks = self.tasks.borrow_mut();
+        let id = tasks.insert_with(|id| {
             let header = self.header(id, name);
             Task {
                 future: wrap(&header),
                 header,
             }
         });
+        self.count_tasks(tasks.len());
+        drop(tasks);
         self.push(id);
     }
 
@@ -255,7 +264,9 @@ impl Scheduler {
     /// The next task to poll, if any.
     #[inline]
     pub(crate) fn pop(&self) -> Option<TaskId> {
-        self.run_queue.pop()
+        let id = self.run_queue.pop()?;
+        self.look_ahead();
+        Some(id)
     }
 
     /// Whether some task waits to be polled, or to be woken after the next look at epoll
@@ -318,7 +329,10 @@ impl Scheduler {
             if let Some(tracer) = &self.tracer {
                 tracer.forget_task(id.to_u64());
             }
-            self.tasks.borrow_mut().remove(id);
+            let mut tasks = self.tasks.borrow_mut();
+            tasks.remove(id);
+            self.count_tasks(tasks.len());
+            drop(tasks);
             drop_quietly(task);
         } else {
             self.tasks.borrow_mut().put_back(id, task);
@@ -335,6 +349,7 @@ impl Scheduler {
     /// nothing else can reach while it is being dropped.
     pub(crate) fn shutdown(&self) {
         let tasks = self.tasks.borrow_mut().drain();
+        self.count_tasks(0);
         // Mark them all complete first, so that a destructor's wake of a task not yet
         // dropped does nothing, rather than queue it on the remote queue.
         for task in &tasks {

@@ -41,6 +41,13 @@ impl RunQueue {
         self.ids.borrow_mut().pop_front()
     }
 
+    /// The ids `near` and `far` places behind the front one (1: the next), if queued.
+    #[inline]
+    pub(crate) fn ahead(&self, near: usize, far: usize) -> (Option<TaskId>, Option<TaskId>) {
+        let ids = self.ids.borrow();
+        (ids.get(near - 1).copied(), ids.get(far - 1).copied())
+    }
+
     /// Whether some task waits to be polled.
     pub(crate) fn is_empty(&self) -> bool {
         self.ids.borrow().is_empty()

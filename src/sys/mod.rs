@@ -1,6 +1,7 @@
 //! The operating-system layer: every `unsafe` line of the crate lives below this module.
 //!
-//! Each file wraps one kernel object or family of calls in a safe Rust type:
+//! Each file wraps one kernel object or family of calls in a safe Rust type (and one, a
+//! CPU instruction):
 //!
 //! | file | kernel object | used by |
 //! |---|---|---|
@@ -14,6 +15,7 @@
 //! | `timer_slack` | the thread's timer slack (`prctl`) | the executor, for precise timers |
 //! | `timerfd` | a one-shot timer on the monotonic clock (`timerfd_create`, `timerfd_settime`) | the reactor's alarm, for far deadlines |
 //! | `process` | child processes: pidfds (`pidfd_open`, `pidfd_send_signal`), reaping (`waitid`), the signal mask before `exec` | `process` |
+//! | `prefetch` | none: a hint that makes the CPU start loading a cache line (`prefetcht0`) | the scheduler's look-ahead |
 //! | `signalfd` | a signalfd and the thread's signal mask (`signalfd`, `pthread_sigmask`, `read`) | `signal` |
 //!
 //! Everything above this layer speaks in `OwnedFd`, `BorrowedFd` and `io::Result`, never in
@@ -40,6 +42,7 @@ pub(crate) mod eventfd;
 pub(crate) mod fd;
 #[cfg(feature = "hyper")]
 pub(crate) mod hyper_cursor;
+pub(crate) mod prefetch;
 pub(crate) mod process;
 pub(crate) mod signalfd;
 pub(crate) mod socket;

@@ -137,6 +137,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Asks the CPU to start loading the slot of `key` (see `scheduler/lookahead.rs`).
+    #[inline]
+    pub(crate) fn prefetch(&self, key: Key) {
+        if let Some(slot) = self.slots.get(key.index as usize) {
+            crate::sys::prefetch::prefetch(slot);
+        }
+    }
+
     /// The value stored under `key`, mutably, unless it was removed since.
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         match self.slots.get_mut(key.index as usize) {
