@@ -10,12 +10,15 @@
 # costs against hand-written C. The issue's target: kv_server at 0.9x redis-server's
 # requests per second or better.
 #
-# Both servers run for the whole benchmark, pinned to SERVER_CPU, and take turns: for each
-# run, pipeline depth and test, redis-benchmark (pinned to CLIENT_CPU) runs
+# Three servers run for the whole benchmark, pinned to SERVER_CPU: redis-server,
+# kv_server with its defaults, and kv_server with `--spin SPIN` (the runtime looks for
+# requests for up to SPIN µs before it sleeps, src/driver/spin.rs; redis-server has no
+# such setting). They take turns: for each run, pipeline depth and test, redis-benchmark
+# (pinned to CLIENT_CPU) runs
 #
 #   redis-benchmark -h 127.0.0.1 -p PORT -t TEST -c 50 -n 200000 -P DEPTH --csv
 #
-# against one server, then the other, with TEST in ping (PING_INLINE and PING_MBULK),
+# against one server, then the next, with TEST in ping (PING_INLINE and PING_MBULK),
 # set, get and DEPTH 1 and 16. Alternating this finely means a slow patch of a shared
 # machine hurts both alike. The table gives medians over RUNS of the requests per second,
 # and of the server's CPU time per request (user + system, from /proc): the second is
@@ -23,9 +26,11 @@
 # also gives how often the server went to sleep (its voluntary context switches, from
 # /proc), per 1,000 requests: each time, the next request's sender pays for waking it, a
 # cross-CPU wake-up that redis-benchmark, itself short of CPU, feels in its own rate.
+# That cost is what the spin saves, and the CPU column shows what the spin costs.
 #
 # Settings (environment variables, defaults in brackets):
 #   RUNS [5]  REQUESTS [200000]  CLIENTS [50]  PIPELINE [16]
+#   SPIN [50]  µs for the third server's `--spin` (0: no third server)
 #   SERVER_CPU [0]  CLIENT_CPU [1]
 #   NICE [-10]   niceness of servers and client (below 0 needs root; falls back to 0)
 #
@@ -40,6 +45,7 @@ RUNS=${RUNS:-5}
 REQUESTS=${REQUESTS:-200000}
 CLIENTS=${CLIENTS:-50}
 PIPELINE=${PIPELINE:-16}
+SPIN=${SPIN:-50}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 NICE=${NICE:--10}
@@ -98,20 +104,21 @@ cp "$TARGET/release/examples/kv_server" "$TMP/kv_server" || die "no kv_server bi
 # Servers
 # ---------------------------------------------------------------------------------------
 
-# start_kv: kv_server on 127.0.0.1:0, pinned.
+# start_kv NAME [ARG...]: kv_server on 127.0.0.1:0 with ARGs, pinned, known as NAME.
 start_kv() {
+    local name=$1 addr=""
+    shift
     # `$!` is the server itself: nice and taskset exec it.
-    nice -n "$NICE" taskset -c "$SERVER_CPU" "$TMP/kv_server" 127.0.0.1:0 \
-        >"$TMP/kv.out" 2>"$TMP/kv.err" &
-    PID[kv_server]=$!
-    local addr=""
+    nice -n "$NICE" taskset -c "$SERVER_CPU" "$TMP/kv_server" 127.0.0.1:0 "$@" \
+        >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    PID[$name]=$!
     for _ in $(seq 200); do
-        addr=$(sed -n 's/^listening on //p' "$TMP/kv.out")
+        addr=$(sed -n 's/^listening on //p' "$TMP/$name.out")
         [[ -n $addr ]] && break
         sleep 0.025
     done
-    [[ $addr == 127.0.0.1:* ]] || die "kv_server did not start: $(cat "$TMP/kv.err")"
-    PORT[kv_server]=${addr##*:}
+    [[ $addr == 127.0.0.1:* ]] || die "$name did not start: $(cat "$TMP/$name.err")"
+    PORT[$name]=${addr##*:}
 }
 
 # start_redis: redis-server on a free loopback port, no persistence, pinned.
@@ -167,12 +174,17 @@ measure() {
 log "load average before: $LOAD_BEFORE"
 started=$(date +%s)
 start_redis
-start_kv
+start_kv kv_server
+SERVERS=(redis-server kv_server)
+if ((SPIN > 0)); then
+    start_kv "kv_server_spin" --spin "$SPIN"
+    SERVERS+=(kv_server_spin)
+fi
 for run in $(seq "$RUNS"); do
     log "run $run/$RUNS"
     for pipeline in 1 "$PIPELINE"; do
         for test in ping set get; do
-            for server in redis-server kv_server; do
+            for server in "${SERVERS[@]}"; do
                 measure "$server" "$pipeline" "$test"
             done
         done
@@ -186,10 +198,10 @@ log "load average after: $LOAD_AFTER"
 # The table
 # ---------------------------------------------------------------------------------------
 
-python3 - "$TMP/results.csv" "$RUNS" "$PIPELINE" "$REQUESTS" <<'PY'
+python3 - "$TMP/results.csv" "$RUNS" "$PIPELINE" "$REQUESTS" "$SPIN" <<'PY'
 import collections, statistics, sys
 
-path, runs, pipeline, requests = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+path, runs, pipeline, requests, spin = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
 rps = collections.defaultdict(list)
 cpu = collections.defaultdict(list)
 sleeps = collections.defaultdict(list)
@@ -199,31 +211,35 @@ for line in open(path):
     cpu[server, p, test].append(int(ns))
     sleeps[server, p, test].append(int(slept) * 1000 / requests)
 
+names = {"redis-server": "redis-server", "kv_server": "kv_server",
+         "kv_server_spin": f"kv_server --spin {spin}"}
 print()
-print("| test | -P | redis-server rps | kv_server rps | kv / redis | best of each: kv / redis |"
-      " redis-server CPU ns/req | kv_server CPU ns/req | redis-server sleeps/1k req |"
-      " kv_server sleeps/1k req |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| test | -P | server | rps | / redis-server | best of each: / redis-server |"
+      " server CPU ns/req | server sleeps/1k req |")
+print("|---|---:|---|---:|---:|---:|---:|---:|")
 for p in ["1", pipeline]:
     for test in ["PING_INLINE", "PING_MBULK", "SET", "GET"]:
-        redis, kv = rps.get(("redis-server", p, test)), rps.get(("kv_server", p, test))
-        if not redis or not kv:
+        redis = rps.get(("redis-server", p, test))
+        if not redis:
             continue
-        r, k = statistics.median(redis), statistics.median(kv)
-        rc = statistics.median(cpu["redis-server", p, test])
-        kc = statistics.median(cpu["kv_server", p, test])
-        rs = statistics.median(sleeps["redis-server", p, test])
-        ks = statistics.median(sleeps["kv_server", p, test])
-        print(f"| {test} | {p} | {r:,.0f} | {k:,.0f} | {k / r:.2f}x |"
-              f" {max(kv) / max(redis):.2f}x | {rc:,.0f} | {kc:,.0f} | {rs:,.1f} | {ks:,.1f} |")
+        for server, name in names.items():
+            values = rps.get((server, p, test))
+            if not values:
+                continue
+            median = statistics.median(values)
+            ratio = "" if server == "redis-server" else f"{median / statistics.median(redis):.2f}x"
+            best = "" if server == "redis-server" else f"{max(values) / max(redis):.2f}x"
+            c = statistics.median(cpu[server, p, test])
+            z = statistics.median(sleeps[server, p, test])
+            print(f"| {test} | {p} | {name} | {median:,.0f} | {ratio} | {best} | {c:,.0f} | {z:,.1f} |")
 print()
 # Other work on the machine only ever slows a run down, so the best run of each server is
 # the closest to what it can do; the medians show what a typical run got.
 print(f"Medians of {runs} runs (rps, server CPU and sleeps per request); the best-of column"
       " compares")
 print("each server's fastest run. Every run's requests per second:")
-for key, values in sorted(rps.items()):
-    print(f"  {' '.join(key)}: {' '.join(f'{v:.0f}' for v in values)}")
+for (server, p, test), values in sorted(rps.items()):
+    print(f"  {names[server]} {p} {test}: {' '.join(f'{v:.0f}' for v in values)}")
 PY
 echo
 echo "redis-benchmark -h 127.0.0.1 -p PORT -t TEST -c $CLIENTS -n $REQUESTS -P DEPTH --csv," \

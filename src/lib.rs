@@ -110,6 +110,7 @@
 //! | driver | the tasks waiting on a descriptor; a cancelled wait takes its waker back | `src/driver/waiters.rs` |
 //! | driver | timers: a slab plus a min-heap with lazy deletion | `src/driver/timers.rs` |
 //! | driver | the alarm: a timerfd for a far deadline, so waits need no timeout | `src/driver/alarm.rs` |
+//! | driver | spinning before sleeping, if the runtime is built to ([`runtime::Builder::spin_before_sleep`]) | `src/driver/spin.rs` |
 //! | scheduler | task slab, polling a task | `src/scheduler/mod.rs` |
 //! | scheduler | run queue of task ids | `src/scheduler/run_queue.rs` |
 //! | scheduler | look-ahead: with many tasks, the memory of the next ones is fetched early | `src/scheduler/lookahead.rs` |
@@ -123,7 +124,7 @@
 //! | runtime | the current runtime of a thread | `src/runtime/context.rs` |
 //! | runtime | one runtime per thread ([`block_on_threads`]) | `src/runtime/threads.rs` |
 //! | runtime | the blocking pool ([`spawn_blocking`], [`Runtime::shutdown_timeout`]) | `src/runtime/blocking.rs` |
-//! | runtime | [`runtime::Builder`]: the blocking pool's limits | `src/runtime/builder.rs` |
+//! | runtime | [`runtime::Builder`]: the blocking pool's limits, spinning before sleeping | `src/runtime/builder.rs` |
 //! | runtime | [`runtime::Handle`]: spawn from any thread | `src/runtime/handle.rs` |
 //! | resources | [`AsyncFd`]; a wait (`Waiter`); [`ReadyGuard`] | `src/async_fd/` |
 //! | resources | [`AsyncTcpListener`], [`AsyncTcpStream`] | `src/net/tcp_*.rs` |

@@ -26,6 +26,11 @@
 //! descriptor limit minus 32 if lower); a client over the cap gets
 //! `-ERR max number of clients reached` and is closed.
 //!
+//! `--spin USECS` trades CPU time for wake-ups: while clients keep it busy, the runtime
+//! looks for their next requests for up to that long before it sleeps (see
+//! `epoll_rt::runtime::Builder::spin_before_sleep`), so that a client need not wake it.
+//! 0, the default, sleeps at once, as redis-server does; `bench/redis.sh` measures both.
+//!
 //! `SIGINT` (Ctrl-C) or `SIGTERM` shuts it down gracefully, as redis-server does: it stops
 //! accepting, lets each connection finish the request it is reading, closes it, and exits
 //! with status 0 (after `--grace SECS`, default 5, at most). A second signal exits at once,
@@ -75,7 +80,7 @@ use std::time::{Duration, Instant};
 
 use epoll_rt::time::sleep;
 use epoll_rt::{
-    AsyncTcpListener, AsyncTcpStream, block_on, spawn_blocking, spawn_detached, yield_now,
+    AsyncTcpListener, AsyncTcpStream, Runtime, spawn_blocking, spawn_detached, yield_now,
 };
 use idle::{Clock, Watchdog, default_max_clients, unless_idle};
 use shutdown::{DEFAULT_GRACE, Live, Stop, block_signals, parse_secs, watch_signals};
@@ -327,6 +332,8 @@ struct Config {
     timeout: Option<Duration>,
     /// `--maxclients N`: the most connections at once.
     max_clients: usize,
+    /// `--spin USECS`: how long the runtime looks for more requests before it sleeps.
+    spin: Duration,
 }
 
 /// Accepts connections until the server stops, one task each. A client over
@@ -374,7 +381,7 @@ async fn server(config: Config) -> io::Result<()> {
     stop.serve(config.grace, accepting).await
 }
 
-/// `kv_server [ADDR] [--grace SECS] [--timeout SECS] [--maxclients N]`
+/// `kv_server [ADDR] [--grace SECS] [--timeout SECS] [--maxclients N] [--spin USECS]`
 fn main() -> io::Result<()> {
     // Before any thread exists (the logger's included), so that all inherit the mask.
     block_signals()?;
@@ -383,6 +390,7 @@ fn main() -> io::Result<()> {
         grace: DEFAULT_GRACE,
         timeout: None,
         max_clients: default_max_clients(),
+        spin: Duration::ZERO,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -402,8 +410,21 @@ fn main() -> io::Result<()> {
                         io::Error::new(io::ErrorKind::InvalidInput, message)
                     })?;
             }
+            "--spin" => {
+                config.spin = args
+                    .next()
+                    .and_then(|usecs| usecs.parse().ok())
+                    .map(Duration::from_micros)
+                    .ok_or_else(|| {
+                        let message = "--spin needs a number of microseconds";
+                        io::Error::new(io::ErrorKind::InvalidInput, message)
+                    })?;
+            }
             _ => config.addr = arg,
         }
     }
-    block_on(server(config))
+    Runtime::builder()
+        .spin_before_sleep(config.spin)
+        .build()?
+        .block_on(server(config))
 }

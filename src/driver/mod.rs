@@ -10,6 +10,7 @@
 //!   turn(timeout)
 //!     │  nearest timer far: set the alarm (a timerfd) for it, if not set already;
 //!     │  near: timeout = min(timeout, time to it, less the kernel's slack)
+//!     │  (if built to spin and traffic flows: zero-timeout epoll_waits first, spin.rs)
 //!     ▼
 //!   epoll_wait ──▶ for each event: token ──▶ slab slot ──▶ set readiness bits,
 //!     │                                                    wake the waiting tasks
@@ -55,6 +56,7 @@ mod alarm;
 mod readiness;
 mod registration;
 mod slack;
+mod spin;
 mod timers;
 mod waiters;
 
@@ -134,6 +136,14 @@ pub(crate) struct Reactor {
     io_calls: [Counter; 2],
     /// Those that returned `WouldBlock`.
     would_blocks: Counter,
+    /// How long to spin before sleeping (`spin.rs`); zero, the default: never.
+    spin_limit: Cell<Duration>,
+    /// Whether the last wait that could sleep, or any since, returned events.
+    busy: Cell<bool>,
+    /// Waits that began with a spin.
+    spins: Counter,
+    /// Spins that found events, so the runtime did not sleep.
+    sleeps_avoided: Counter,
 }
 
 impl Reactor {
@@ -157,6 +167,10 @@ impl Reactor {
             ctls: Counter::default(),
             io_calls: Default::default(),
             would_blocks: Counter::default(),
+            spin_limit: Cell::new(Duration::ZERO),
+            busy: Cell::new(false),
+            spins: Counter::default(),
+            sleeps_avoided: Counter::default(),
         })
     }
 
@@ -180,6 +194,8 @@ impl Reactor {
         stats.epoll_events = self.events_seen.get();
         stats.timed_waits = self.timed_waits.get();
         stats.alarms_set = self.alarms_set.get();
+        stats.spins = self.spins.get();
+        stats.sleeps_avoided = self.sleeps_avoided.get();
         stats.epoll_ctls = self.ctls.get();
         stats.read_calls = self.io_calls[Direction::Read as usize].get();
         stats.write_calls = self.io_calls[Direction::Write as usize].get();
@@ -378,20 +394,16 @@ impl Reactor {
             }
         };
 
-        // 2. Sleep in the kernel. (A reactor that is shut down has no epoll instance to
+        // 2. Sleep in the kernel, after a spin if the runtime spins (`spin.rs`). (A reactor that is shut down has no epoll instance to
         // sleep on; its runtime, the only caller, is gone anyway.) The clock read above is
         // where a wait cut short by a signal resumes from.
         let mut events = self.events.borrow_mut();
         let started = self.tracer.as_ref().map(|_| Instant::now());
         let n = match &*self.epoll.borrow() {
-            Some(epoll) => epoll.poll_since(&mut events, timeout, now)?,
+            Some(epoll) => self.wait(epoll, &mut events, timeout, now)?,
             None => return Ok(false),
         };
-        self.waits.bump();
         self.events_seen.add(n as u64);
-        if timeout.is_some_and(|t| !t.is_zero()) {
-            self.timed_waits.bump();
-        }
         if let (Some(tracer), Some(started)) = (&self.tracer, started) {
             tracer.epoll_wait(started, timeout, n);
         }

@@ -135,7 +135,7 @@ impl Runtime {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> io::Result<Self> {
-        Self::with_config(blocking::Config::default())
+        Self::with_config(blocking::Config::default(), Duration::ZERO)
     }
 
     /// A [`Builder`], to create a runtime with settings other than the defaults.
@@ -143,10 +143,13 @@ impl Runtime {
         Builder::new()
     }
 
-    /// A runtime whose blocking pool has the limits of `blocking`.
-    fn with_config(blocking: blocking::Config) -> io::Result<Self> {
+    /// A runtime whose blocking pool has the limits of `blocking`, and whose reactor
+    /// spins for up to `spin` before sleeping (see [`Builder::spin_before_sleep`]).
+    fn with_config(blocking: blocking::Config, spin: Duration) -> io::Result<Self> {
+        let core = Core::new(blocking)?;
+        core.reactor().spin_before_sleep(spin);
         Ok(Self {
-            core: Rc::new(Core::new(blocking)?),
+            core: Rc::new(core),
         })
     }
 

@@ -51,6 +51,12 @@ pub struct RuntimeStats {
     /// was set (`timerfd_settime`); at most once per change of the nearest deadline to an
     /// earlier one.
     pub alarms_set: u64,
+    /// Waits that began with a spin, a loop of zero-timeout `epoll_wait`s (each counted in
+    /// `epoll_waits`) before sleeping; only with
+    /// [`spin_before_sleep`](crate::runtime::Builder::spin_before_sleep) set.
+    pub spins: u64,
+    /// Spins that found events: each a sleep, and a wake-up, that did not happen.
+    pub sleeps_avoided: u64,
     /// `epoll_ctl` calls (one to register and one to deregister each descriptor).
     pub epoll_ctls: u64,
     /// Read-side I/O syscalls tried by I/O objects (read, recv, accept, ...).
