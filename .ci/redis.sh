@@ -49,12 +49,13 @@ check() {
     fi
 }
 
-# start_server: starts kv_server on 127.0.0.1:0 (stopping the one before, if any) and
-# waits for its first line, `listening on ADDR`. Sets SERVER_PID, SERVER_ADDR and PORT.
+# start_server [ARG...]: starts kv_server on 127.0.0.1:0 with ARGs (stopping the one
+# before, if any) and waits for its first line, `listening on ADDR`. Sets SERVER_PID,
+# SERVER_ADDR and PORT.
 start_server() {
     local line
     stop_server
-    "$bin" 127.0.0.1:0 >"$tmp/server.out" 2>"$tmp/server.err" &
+    "$bin" 127.0.0.1:0 "$@" >"$tmp/server.out" 2>"$tmp/server.err" &
     SERVER_PID=$!
     for _ in $(seq $((START_LIMIT * 10))); do
         if IFS= read -r line <"$tmp/server.out" && [[ $line == "listening on "* ]]; then
@@ -251,6 +252,16 @@ benchmark_pipelined() {
     grep -c '^"\(SET\|GET\)","[1-9]' "$tmp/bench.csv" | grep -qx 2
 }
 
+# `--spin` takes a number of microseconds, and nothing else.
+bad_spin() {
+    if timeout 10 "$bin" 127.0.0.1:0 --spin soon >"$tmp/bad.out" 2>"$tmp/bad.err"; then
+        echo "kv_server --spin soon started"
+        return 1
+    fi
+    cat "$tmp/bad.err"
+    grep -q -- "--spin needs a number of microseconds" "$tmp/bad.err"
+}
+
 # ---------------------------------------------------------------------------------------
 # The python3 probes: raw bytes on a socket.
 
@@ -419,6 +430,13 @@ check "random bytes do not crash the server" probe garbage
 check "redis-benchmark -t ping,set,get runs unmodified" benchmark
 check "redis-benchmark -P 16" benchmark_pipelined
 check "kv_server survives all of the above" alive
+# The same server with the runtime spinning before it sleeps (`--spin`, src/driver/spin.rs).
+check "kv_server --spin 50 starts" start_server --spin 50
+check "PING, PING msg, ECHO, with --spin 50" ping_and_echo
+check "redis-benchmark, with --spin 50" benchmark
+check "redis-benchmark -P 16, with --spin 50" benchmark_pipelined
+check "kv_server --spin 50 survives them" alive
+check "--spin without a number is refused" bad_spin
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
