@@ -377,7 +377,7 @@ def kv_expiry():
     +3 s. The server's CPU time per key (writing and purging it) is reported, not
     checked: the host's other work doubled it for both sweeps alike."""
     keys = env("KEYS", 2000000)
-    # The issue's bounds: 3 s and 10 ms. (.ci/attacks.sh relaxes them, for a machine
+    # The bounds aimed at: 3 s and 10 ms. (.ci/attacks.sh relaxes them, for a machine
     # shared with other work; bench/attacks.sh keeps them.)
     ping_limit = env("PING_LIMIT_MS", 10) / 1000
     p90_limit = env("PING_P90_MS", 10) / 1000
@@ -437,7 +437,7 @@ def expiry_run(target, launch, expiry, count, wait):
     written = time.monotonic() - t
     last_expiry = time.monotonic() + (0.1 if expiry == "100" else 2.0)
     # PING every 5 ms, keeping the worst time, and DBSIZE every 100 ms: for 3 s after the
-    # last deadline (the issue's window), then on until the key space is purged or
+    # last deadline (the window aimed at), then on until the key space is purged or
     # `wait` has passed.
     pinger = connect(addr)
     worst = 0

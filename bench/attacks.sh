@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/attacks.sh: the attacks of .ci/attacks.sh at the full sizes, with
+# bench/attacks.sh: the attacks of .ci/attacks.sh at full sizes, with
 # redis-server beside kv_server where it applies, measured in one run; writes the results
 # to bench/results/attacks-DATE.md, which the "Hardening" table of docs/reliability.md
 # quotes.
@@ -10,7 +10,7 @@
 #
 # Full sizes: 200,000 unknown commands; 2,000,000 keys with a 100 ms expiry (and 500,000
 # with 1-2000 ms); a chat room of 2,000; 60,000 lines; 1,100 idle connections. The
-# kv_expiry bounds are the issue's own (3 s, 10 ms), not the relaxed ones of CI. Installs
+# kv_expiry bounds are the full ones (3 s, 10 ms), not the relaxed ones of CI. Installs
 # redis-server with apt-get if missing. Loopback only; every server started is stopped.
 set -uo pipefail
 

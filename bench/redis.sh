@@ -7,7 +7,7 @@
 #
 # redis-server is a single-threaded C server on epoll, so the comparison is between two
 # event loops with the same job: it tells what the runtime (and a Rust example on it)
-# costs against hand-written C. The target: kv_server at 0.9x redis-server's
+# costs against hand-written C. The target: kv_server at 0.9x redis-server's
 # requests per second or better.
 #
 # Three servers run for the whole benchmark, pinned to SERVER_CPU: redis-server,
