@@ -81,6 +81,7 @@ use crate::util::stats::{Counter, RuntimeStats};
 use crate::util::trace::Tracer;
 use alarm::{ALARM_TOKEN, Alarm};
 use registration::IoState;
+use spin::Spin;
 use timers::TimerQueue;
 
 /// The epoll token of the runtime's eventfd. No slab key can equal it: that would take
@@ -136,14 +137,8 @@ pub(crate) struct Reactor {
     io_calls: [Counter; 2],
     /// Those that returned `WouldBlock`.
     would_blocks: Counter,
-    /// How long to spin before sleeping (`spin.rs`); zero, the default: never.
-    spin_limit: Cell<Duration>,
-    /// Whether the last wait that could sleep, or any since, returned events.
-    busy: Cell<bool>,
-    /// Waits that began with a spin.
-    spins: Counter,
-    /// Spins that found events, so the runtime did not sleep.
-    sleeps_avoided: Counter,
+    /// Whether and how long to spin before sleeping, and the counts of it (`spin.rs`).
+    spin: Spin,
 }
 
 impl Reactor {
@@ -167,10 +162,7 @@ impl Reactor {
             ctls: Counter::default(),
             io_calls: Default::default(),
             would_blocks: Counter::default(),
-            spin_limit: Cell::new(Duration::ZERO),
-            busy: Cell::new(false),
-            spins: Counter::default(),
-            sleeps_avoided: Counter::default(),
+            spin: Spin::default(),
         })
     }
 
@@ -194,8 +186,7 @@ impl Reactor {
         stats.epoll_events = self.events_seen.get();
         stats.timed_waits = self.timed_waits.get();
         stats.alarms_set = self.alarms_set.get();
-        stats.spins = self.spins.get();
-        stats.sleeps_avoided = self.sleeps_avoided.get();
+        self.spin.add_stats(stats);
         stats.epoll_ctls = self.ctls.get();
         stats.read_calls = self.io_calls[Direction::Read as usize].get();
         stats.write_calls = self.io_calls[Direction::Write as usize].get();
@@ -364,6 +355,25 @@ impl Reactor {
         self.timers.borrow().len()
     }
 
+    /// One `epoll_wait` on `epoll` for at most `timeout` (`None`: no limit; a `now` given is
+    /// when that timeout was computed, from which a wait cut short by a signal resumes:
+    /// see [`Epoll::poll_since`]), counted. Returns how many events.
+    #[inline(always)]
+    fn sleep(
+        &self,
+        epoll: &Epoll,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        now: Option<Instant>,
+    ) -> io::Result<usize> {
+        let n = epoll.poll_since(events, timeout, now)?;
+        self.waits.bump();
+        if timeout.is_some_and(|t| !t.is_zero()) {
+            self.timed_waits.bump();
+        }
+        Ok(n)
+    }
+
     /// Waits for events at most `timeout` (`None`: until something happens), records them
     /// and wakes the tasks they concern. Returns whether the runtime's eventfd was rung.
     ///
@@ -400,7 +410,8 @@ impl Reactor {
         let mut events = self.events.borrow_mut();
         let started = self.tracer.as_ref().map(|_| Instant::now());
         let n = match &*self.epoll.borrow() {
-            Some(epoll) => self.wait(epoll, &mut events, timeout, now)?,
+            Some(epoll) if self.spin.is_off() => self.sleep(epoll, &mut events, timeout, now)?,
+            Some(epoll) => self.spin_then_sleep(epoll, &mut events, timeout, now)?,
             None => return Ok(false),
         };
         self.events_seen.add(n as u64);

@@ -24,42 +24,71 @@
 //! `limit` that finds nothing, then the sleep. `bench/redis.sh` shows what the spin buys
 //! `examples/kv_server` (its `--spin` flag) against redis-server, which does not spin.
 
+use std::cell::Cell;
 use std::io;
 use std::time::{Duration, Instant};
 
 use super::Reactor;
 use crate::sys::epoll::{Epoll, Events};
+use crate::util::stats::{Counter, RuntimeStats};
+
+/// A reactor's spinning: how long, whether traffic flows, and the counts.
+#[derive(Default)]
+pub(super) struct Spin {
+    /// How long to spin before sleeping; zero, the default: never.
+    limit: Cell<Duration>,
+    /// Whether the last wait that could sleep, or any since, returned events.
+    busy: Cell<bool>,
+    /// Waits that began with a spin.
+    spins: Counter,
+    /// Spins that found events, so the runtime did not sleep.
+    sleeps_avoided: Counter,
+}
+
+impl Spin {
+    /// Whether the reactor never spins (the default).
+    #[inline]
+    pub(super) fn is_off(&self) -> bool {
+        self.limit.get().is_zero()
+    }
+
+    /// Adds the counts to `stats`.
+    pub(super) fn add_stats(&self, stats: &mut RuntimeStats) {
+        stats.spins = self.spins.get();
+        stats.sleeps_avoided = self.sleeps_avoided.get();
+    }
+}
 
 impl Reactor {
     /// Spins for at most `limit` before each sleep that follows a wait with events; zero
     /// (the default) never spins.
     pub(crate) fn spin_before_sleep(&self, limit: Duration) {
-        self.spin_limit.set(limit);
+        self.spin.limit.set(limit);
     }
 
-    /// Waits for events on `epoll` for at most `timeout` (`None`: no limit; a `now` given
-    /// is when that timeout was computed, see [`Epoll::poll_since`]), spinning first if
-    /// the runtime is busy and spins (see the module docs). Returns how many events.
-    pub(super) fn wait(
+    /// Waits for events on `epoll` for at most `timeout`, as [`sleep`](Self::sleep) does,
+    /// spinning first if traffic flows: the path of a runtime that spins (see the module
+    /// docs). Out of line, so that a runtime that does not spin pays one test per turn.
+    #[inline(never)]
+    pub(super) fn spin_then_sleep(
         &self,
         epoll: &Epoll,
         events: &mut Events,
         timeout: Option<Duration>,
         now: Option<Instant>,
     ) -> io::Result<usize> {
-        let limit = self.spin_limit.get();
         let could_sleep = timeout != Some(Duration::ZERO);
         let mut timeout = timeout;
         let mut now = now;
-        if self.busy.get() && could_sleep && !limit.is_zero() {
-            self.spins.bump();
+        if self.spin.busy.get() && could_sleep {
+            self.spin.spins.bump();
+            let limit = self.spin.limit.get();
             let limit = timeout.map_or(limit, |timeout| timeout.min(limit));
             let start = Instant::now();
             loop {
-                let n = epoll.poll(events, Some(Duration::ZERO))?;
-                self.waits.bump();
+                let n = self.sleep(epoll, events, Some(Duration::ZERO), None)?;
                 if n > 0 {
-                    self.sleeps_avoided.bump();
+                    self.spin.sleeps_avoided.bump();
                     return Ok(n);
                 }
                 let spun = start.elapsed();
@@ -72,17 +101,13 @@ impl Reactor {
                 std::hint::spin_loop();
             }
         }
-        let n = epoll.poll_since(events, timeout, now)?;
-        self.waits.bump();
-        if timeout.is_some_and(|t| !t.is_zero()) {
-            self.timed_waits.bump();
-        }
+        let n = self.sleep(epoll, events, timeout, now)?;
         // Traffic flows if a wait found events; it stopped if one that could sleep found
         // none. (A zero-timeout look that finds nothing, between polls, says neither.)
         if n > 0 {
-            self.busy.set(true);
+            self.spin.busy.set(true);
         } else if could_sleep {
-            self.busy.set(false);
+            self.spin.busy.set(false);
         }
         Ok(n)
     }
