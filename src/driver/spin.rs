@@ -17,8 +17,9 @@
 //!   runtime, whose last wait ran out or found nothing, goes straight to sleep);
 //! - it lasts at most `limit`, and no longer than the wait itself would (a timer due
 //!   sooner is not delayed);
-//! - it is off by default (`limit` zero), as in tokio and smol; glommio's
-//!   `spin_before_park` and Seastar's idle polling are the same idea, on by choice.
+//! - it is off by default (`limit` zero). tokio and smol have no such setting; glommio has
+//!   one (`spin_before_park`), and Seastar polls for a while before it sleeps
+//!   (`--idle-poll-time-us`).
 //!
 //! So a lone request arriving at an idle server costs, after it is handled, one spin of
 //! `limit` that finds nothing, then the sleep. `bench/redis.sh` shows what the spin buys
