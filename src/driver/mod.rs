@@ -404,9 +404,10 @@ impl Reactor {
             }
         };
 
-        // 2. Sleep in the kernel, after a spin if the runtime spins (`spin.rs`). (A reactor that is shut down has no epoll instance to
-        // sleep on; its runtime, the only caller, is gone anyway.) The clock read above is
-        // where a wait cut short by a signal resumes from.
+        // 2. Sleep in the kernel, after a spin if the runtime spins (`spin.rs`). (A reactor
+        // that is shut down has no epoll instance to sleep on; its runtime, the only
+        // caller, is gone anyway.) The clock read above is where a wait cut short by a
+        // signal resumes from.
         let mut events = self.events.borrow_mut();
         let started = self.tracer.as_ref().map(|_| Instant::now());
         let n = match &*self.epoll.borrow() {

@@ -85,6 +85,7 @@ impl Reactor {
             self.spin.spins.bump();
             let limit = self.spin.limit.get();
             let limit = timeout.map_or(limit, |timeout| timeout.min(limit));
+            // Look without waiting until events come or the limit has passed.
             let start = Instant::now();
             loop {
                 let n = self.sleep(epoll, events, Some(Duration::ZERO), None)?;
@@ -102,6 +103,7 @@ impl Reactor {
                 std::hint::spin_loop();
             }
         }
+        // Nothing came: sleep, for what is left of the wait.
         let n = self.sleep(epoll, events, timeout, now)?;
         // Traffic flows if a wait found events; it stopped if one that could sleep found
         // none. (A zero-timeout look that finds nothing, between polls, says neither.)
