@@ -11,15 +11,18 @@
 //! loading them early, in two steps, like a software pipeline:
 //!
 //! ```text
-//!   run queue:  [ polled now ] [ +1 ] [ +2 ] [ +3 ] [ +4 ] ...
-//!                                      │             │
-//!                   header and future ◀┘             └▶ slot in the slab
+//!   run queue:  [ polled now ] [ +1 ] [ +2 ] [ +3 ] [ +4 ] [ +5 ] [ +6 ] ...
+//!                                             │                    │
+//!                          header and future ◀┘                    └▶ slot in the slab
 //! ```
 //!
-//! The slot of the task four places ahead is fetched; two polls later that task is two
+//! The slot of the task six places ahead is fetched; three polls later that task is three
 //! places ahead, its slot has arrived, and the header and future it points to are fetched
-//! in turn. By the time the task is polled, its memory is on its way or there.
-//! (`bench/scaling.sh` measures the effect: see the README's scaling table.)
+//! in turn. By the time the task is polled, its memory is on its way or there. A poll
+//! takes tens of nanoseconds and a trip to main memory about a hundred, so each fetch
+//! starts a few polls before it is needed: in trials of `bench/scaling.sh` by hand, these
+//! distances did better than two and four, and as well as four and eight. (The script's
+//! recorded runs show the effect: see the README's scaling table.)
 //!
 //! With few tasks, their memory stays in the cache anyway and the look-ahead would only
 //! cost instructions, so it runs only with [`LOOK_AHEAD_FROM`] live tasks or more.
@@ -35,8 +38,8 @@ use crate::sys::prefetch::prefetch;
 const LOOK_AHEAD_FROM: usize = 4096;
 
 /// How far ahead the header and the future are fetched, and the slot before them.
-const NEAR: usize = 2;
-const FAR: usize = 4;
+const NEAR: usize = 3;
+const FAR: usize = 6;
 
 impl Scheduler {
     /// Notes that `live` tasks now exist.
@@ -57,7 +60,7 @@ impl Scheduler {
         if let Some(far) = far {
             tasks.prefetch(far);
         }
-        // Reading the near slot costs little: it was fetched two polls ago.
+        // Reading the near slot costs little: it was fetched three polls ago.
         if let Some(task) = near.and_then(|near| tasks.get(near)) {
             // The header with the `Arc`'s counts before it (one or two cache lines: its
             // first and last bytes), and the first two lines of the future, where a task
