@@ -22,7 +22,8 @@
 //!   (`--idle-poll-time-us`).
 //!
 //! So a lone request arriving at an idle server costs, after it is handled, one spin of
-//! `limit` that finds nothing, then the sleep. `bench/redis.sh` shows what the spin buys
+//! `limit` that finds nothing, then the sleep. And the spin helps only senders on other
+//! CPUs: one that shares the runtime's CPU waits for the spin to end before it can send. `bench/redis.sh` shows what the spin buys
 //! `examples/kv_server` (its `--spin` flag) against redis-server, which does not spin.
 
 use std::cell::Cell;
