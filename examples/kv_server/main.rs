@@ -30,8 +30,8 @@
 //! looks for their next requests for up to that long before it sleeps (see
 //! `epoll_rt::runtime::Builder::spin_before_sleep`), so that a client need not wake it.
 //! 0, the default, sleeps at once, as redis-server does; `bench/redis.sh` measures both.
-//! Use it only with the clients on other CPUs: one sharing the server's CPU waits out
-//! every spin.
+//! Use it only with the clients on other CPUs: one sharing the server's CPU is slowed
+//! down by it.
 //!
 //! `SIGINT` (Ctrl-C) or `SIGTERM` shuts it down gracefully, as redis-server does: it stops
 //! accepting, lets each connection finish the request it is reading, closes it, and exits

@@ -8,7 +8,8 @@
 //! server that keeps catching up with its clients sleeps, and is woken, over and over.
 //!
 //! `runtime::Builder::spin_before_sleep(limit)` makes the reactor look again instead, for
-//! up to `limit`: zero-timeout `epoll_wait`s in a loop, before the real, sleeping one.
+//! up to `limit`: zero-timeout `epoll_wait`s in a loop, a `sched_yield` between two, before
+//! the real, sleeping one.
 //! Under load the next request usually arrives within microseconds and no one sleeps; the
 //! price is the CPU time of the looking, which `top` shows as the server's. So the spin is
 //! bounded three ways:
@@ -23,7 +24,9 @@
 //!
 //! So a lone request arriving at an idle server costs, after it is handled, one spin of
 //! `limit` that finds nothing, then the sleep. And the spin helps only senders on other
-//! CPUs: one that shares the runtime's CPU waits for the spin to end before it can send. `bench/redis.sh` shows what the spin buys
+//! CPUs. Between two looks it yields the CPU (`sched_yield`), so that a sender sharing
+//! the runtime's CPU can run, but the kernel's scheduler does not always give it the CPU
+//! at once, and such a sender loses some of its rate. `bench/redis.sh` shows what the spin buys
 //! `examples/kv_server` (its `--spin` flag) against redis-server, which does not spin.
 
 use std::cell::Cell;
@@ -101,7 +104,9 @@ impl Reactor {
                     now = Some(start + spun);
                     break;
                 }
-                std::hint::spin_loop();
+                // Give the CPU to any other thread waiting for it (`sched_yield`): a
+                // client on this same CPU can only send while the spin lets it run.
+                std::thread::yield_now();
             }
         }
         // Nothing came: sleep, for what is left of the wait.

@@ -72,8 +72,8 @@ impl Builder {
     ///
     /// Tens of microseconds are typical; the runtime's counters `spins` and
     /// `sleeps_avoided` ([`RuntimeStats`](crate::RuntimeStats)) tell how often it paid off.
-    /// It pays only when the senders run on other CPUs: a client that shares the runtime's
-    /// CPU cannot send while the runtime spins, so there the spin only delays it.
+    /// It pays only when the senders run on other CPUs: the spin yields the CPU between
+    /// its looks, but a client that shares the runtime's CPU still loses some of its rate.
     ///
     /// ```
     /// use std::time::Duration;
