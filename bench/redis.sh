@@ -2,7 +2,7 @@
 # bench/redis.sh: examples/kv_server against Debian's redis-server, both measured with
 # redis-benchmark, the way Redis measures itself.
 #
-#   bench/redis.sh                 # about 3 minutes on a 2-core machine
+#   bench/redis.sh                 # about 2 minutes on a 2-core machine (three servers)
 #   RUNS=9 bench/redis.sh          # steadier
 #
 # redis-server is a single-threaded C server on epoll, so the comparison is between two

@@ -37,8 +37,12 @@ use crate::sys::prefetch::prefetch;
 /// what fills a core's own (L2) cache, 1 to 2 MiB on current x86-64 CPUs.
 const LOOK_AHEAD_FROM: usize = 4096;
 
-/// How far ahead the header and the future are fetched, and the slot before them.
+/// How many places after the task being polled the run queue holds the task whose
+/// header and future are fetched: its slot was fetched `FAR - NEAR` polls before.
 const NEAR: usize = 3;
+
+/// How many places after the task being polled the run queue holds the task whose slab
+/// slot is fetched.
 const FAR: usize = 6;
 
 impl Scheduler {
