@@ -8,8 +8,11 @@
 
 mod util;
 
+use std::future::{Future, poll_fn};
 use std::io::Write;
 use std::net::TcpStream;
+use std::pin::Pin;
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -137,13 +140,34 @@ fn a_spin_catches_a_wake_from_another_thread() {
         let rt = runtime(LONG_SPIN);
         rt.block_on(async {
             // An event first, so that the runtime is busy: the blocking pool's first
-            // result.
-            spawn_blocking(|| ()).await.expect("the closure ran");
-            spawn_blocking(|| thread::sleep(Duration::from_millis(20)))
-                .await
-                .expect("the closure ran");
+            // result, which can only come after the task waits for it, so it is a wake.
+            blocking_after_first_poll(Duration::ZERO).await;
+            blocking_after_first_poll(Duration::from_millis(20)).await;
         });
         rt.stats()
     });
+    assert!(stats.remote_wakes >= 2, "{stats:?}");
     assert!(stats.sleeps_avoided >= 1, "{stats:?}");
+}
+
+/// Runs a closure on the blocking pool that sleeps for `nap`, but only once the task has
+/// polled its `JoinHandle` once and found it pending: the result is sure to arrive as a
+/// remote wake, never as a handle that was ready at its first poll.
+async fn blocking_after_first_poll(nap: Duration) {
+    let (go, wait_for_go) = mpsc::channel::<()>();
+    let mut handle = spawn_blocking(move || {
+        let _ = wait_for_go.recv();
+        thread::sleep(nap);
+    });
+    let mut go = Some(go);
+    poll_fn(|cx| {
+        let poll = Pin::new(&mut handle).poll(cx);
+        if poll.is_pending() {
+            // Dropping the sender lets the closure go on.
+            go.take();
+        }
+        poll
+    })
+    .await
+    .expect("the closure ran");
 }
