@@ -22,13 +22,16 @@
 # lost" blocks are not errors: the test harness's own thread-local channel state shows up
 # as one at exit.) Valgrind runs the threads of a program one at a time, 20 to 50 times
 # slower; the suite still passes under it (the server side of the 10,000 connections, the
-# signal storm and the fuzz included; doc tests are left to AddressSanitizer), with three
+# signal storm, at one signal per millisecond there instead of one per 100 µs, and the
+# fuzz included; doc tests are left to AddressSanitizer), with three
 # exceptions: accept_exhaustion is skipped, because valgrind keeps
 # descriptors of its own above the limit it shows the program, so the test cannot bring
 # the process to exactly its descriptor limit; epoll_pwait2_denied and process_without_pidfd,
 # because valgrind does not implement the `seccomp` call these tests install their filter
-# with (ENOSYS); and guide, which runs the example programs (not built here, and not run
-# under valgrind).
+# with (ENOSYS; the one such test in alarm.rs returns at once there); and guide, which
+# runs the example programs (not built here, and not run under valgrind). Valgrind has no
+# `epoll_pwait2` or `pidfd_open` either, so the runtime runs there as on a kernel without
+# them.
 #
 # Settings (environment): SANITIZE_TARGET_DIR (default target/sanitize), VALGRIND_TIMEOUT
 # (seconds per test binary, default 900).

@@ -5,7 +5,8 @@
 //! sleeps there; the sockets are non-blocking, so their calls seldom sleep, but the runtime
 //! retries `EINTR` on them too. This test installs such a handler for `SIGALRM` (a no-op
 //! that counts), then runs 20 clients that each push 2 MiB through an echo server, with
-//! sleeps and timeouts in between, while `SIGALRM` arrives every 100 µs.
+//! sleeps and timeouts in between, while `SIGALRM` arrives every 100 µs (every 1 ms under
+//! valgrind: see [`period`]).
 //!
 //! Two kinds of timer send it. `setitimer(ITIMER_REAL)` sends it to the *process*, as a
 //! real program's timer would; the kernel then picks a thread, and prefers one that is
@@ -42,8 +43,17 @@ const BYTES: usize = 2 << 20;
 /// Largest write of a client.
 const MAX_CHUNK: u64 = 64 << 10;
 
-/// Period of every timer.
-const PERIOD: Duration = Duration::from_micros(100);
+/// Period of every timer: 100 µs, or 1 ms under valgrind. Valgrind runs everything 20 to
+/// 50 times slower, signal delivery included: at one signal every 100 µs, the runtime
+/// threads there made no headway between signals, and a client's read timed out after
+/// 30 s; at 1 ms the test passes in under a minute.
+fn period() -> Duration {
+    if util::under_valgrind() {
+        Duration::from_millis(1)
+    } else {
+        Duration::from_micros(100)
+    }
+}
 
 /// Fewest signals each runtime thread must have taken for the test to mean something. At
 /// one every 100 µs, a run of a second brings thousands, even on a busy machine.
@@ -100,7 +110,7 @@ struct Alarms {
 
 impl Alarms {
     /// Starts `setitimer(ITIMER_REAL)` for the process, and a timer aimed at each thread of
-    /// `tids`, all firing every [`PERIOD`].
+    /// `tids`, all firing every [`period`].
     fn start(tids: &[libc::pid_t]) -> Self {
         let mut alarms = Self { timers: Vec::new() };
         for &tid in tids {
@@ -116,15 +126,15 @@ impl Alarms {
             assert_eq!(rc, 0, "timer_create: {}", io::Error::last_os_error());
             alarms.timers.push(timer);
             let spec = libc::itimerspec {
-                it_interval: timespec(PERIOD),
-                it_value: timespec(PERIOD),
+                it_interval: timespec(period()),
+                it_value: timespec(period()),
             };
             // SAFETY: `timer` was just created; `spec` lives across the call; the old value
             // is not asked for.
             let rc = unsafe { libc::timer_settime(timer, 0, &spec, std::ptr::null_mut()) };
             assert_eq!(rc, 0, "timer_settime: {}", io::Error::last_os_error());
         }
-        set_process_timer(PERIOD);
+        set_process_timer(period());
         alarms
     }
 }

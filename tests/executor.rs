@@ -508,19 +508,27 @@ fn an_entry_left_by_an_unwound_block_on_polls_nothing() {
     let (polls, wakes) = util::watchdog(util::LIMIT, || {
         let rt = Runtime::new().unwrap();
         let unwound = catch_unwind(AssertUnwindSafe(|| {
-            let mut timer = Box::pin(sleep(Duration::from_millis(1)));
             let panicking = Waker::from(Arc::new(PanickingWaker));
-            let mut armed = false;
+            let mut armed = None;
             rt.block_on(poll_fn(|cx| {
-                if !armed {
-                    // A timer due at the next turn, waking a waker that panics.
-                    let pending = timer
-                        .as_mut()
-                        .poll(&mut Context::from_waker(&panicking))
-                        .is_pending();
-                    assert!(pending, "the timer is not due yet");
-                    thread::sleep(Duration::from_millis(2));
-                    armed = true;
+                if armed.is_none() {
+                    // A timer due at the next turn, waking a waker that panics. (Should
+                    // the thread run so slowly that it is due at its first poll, which
+                    // then registers nothing, a longer one, up to a second.)
+                    let mut wait = Duration::from_millis(1);
+                    while armed.is_none() {
+                        assert!(wait <= Duration::from_secs(1), "no timer was pending");
+                        let mut timer = Box::pin(sleep(wait));
+                        let pending = timer
+                            .as_mut()
+                            .poll(&mut Context::from_waker(&panicking))
+                            .is_pending();
+                        if pending {
+                            thread::sleep(wait * 2);
+                            armed = Some(timer);
+                        }
+                        wait *= 2;
+                    }
                 }
                 // Always ready again, so always queued when the turn comes.
                 cx.waker().wake_by_ref();

@@ -88,6 +88,18 @@ fn poll_with<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output
     Pin::new(future).poll(&mut Context::from_waker(waker))
 }
 
+/// Yields to the runtime, whose every turn looks at epoll, until `flag` is set: at most a
+/// thousand turns. (A short sleep instead would not always make the runtime look: on a
+/// thread that runs late it is due at its first poll.)
+async fn turns_until(flag: &Cell<bool>) {
+    for _ in 0..1000 {
+        if flag.get() {
+            return;
+        }
+        yield_now().await;
+    }
+}
+
 /// A waker that does nothing; it never `will_wake` like a [`waker_owning`] one, so
 /// storing it in place of one replaces it.
 fn other_waker() -> Waker {
@@ -140,12 +152,14 @@ fn a_timer_waker_that_owns_a_sleep_can_be_removed() {
 fn a_timer_waker_that_owns_a_sleep_can_fire() {
     util::run(|| async {
         let (dropped, flag) = drop_flag();
-        let mut nap = sleep(Duration::from_millis(1));
         let owning = waker_owning((registered_sleep(), flag));
+        // Made just before its first poll, and not too near: due already at that poll, it
+        // would register nothing (under valgrind, 1 ms was not always enough).
+        let mut nap = sleep(Duration::from_millis(20));
         assert!(poll_with(&mut nap, &owning).is_pending());
         drop(owning);
         // Later than `nap`: the turn that fires this one has fired `nap` too.
-        sleep(Duration::from_millis(5)).await;
+        sleep(Duration::from_millis(40)).await;
         assert!(dropped.get(), "the fired timer's waker was dropped");
         assert!(poll_with(&mut nap, &other_waker()).is_ready());
     });
@@ -206,8 +220,8 @@ fn a_signal_waker_that_owns_a_listener_can_be_woken() {
         // SAFETY: raise has no preconditions; `signal` blocked SIGUSR2 in this thread, so
         // it stays pending for the signalfd.
         assert_eq!(unsafe { libc::raise(SIGUSR2) }, 0);
-        // This task sleeps, so the runtime waits in epoll_wait and sees the signalfd.
-        sleep(Duration::from_millis(1)).await;
+        // The runtime looks at epoll at each turn, and sees the signalfd.
+        turns_until(&dropped).await;
         assert!(dropped.get(), "the woken listener's waker was dropped");
         assert!(poll_recv(&mut listener, &other_waker()).is_ready());
         io::Result::Ok(())
@@ -333,8 +347,8 @@ fn an_io_waker_that_owns_a_descriptor_can_be_woken() {
         assert!(poll_read(&fd, &owning).is_pending());
         drop(owning);
         peer.write_all(b"x")?;
-        // This task sleeps, so the runtime waits in epoll_wait and sees the event.
-        sleep(Duration::from_millis(1)).await;
+        // The runtime looks at epoll at each turn, and sees the event.
+        turns_until(&dropped).await;
         assert!(dropped.get(), "the woken waiter's waker was dropped");
         assert!(poll_read(&fd, &other_waker()).is_ready());
         io::Result::Ok(())

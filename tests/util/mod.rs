@@ -60,6 +60,19 @@ pub fn under_valgrind() -> bool {
     std::env::var("LD_PRELOAD").is_ok_and(|preload| preload.contains("vgpreload"))
 }
 
+/// Whether the kernel, and whatever runs the program (valgrind has no `pidfd_open`), give
+/// out pidfds: a spawned `Child` then holds one, and otherwise waits without.
+pub fn pidfds_available() -> bool {
+    // SAFETY: pidfd_open takes plain integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, std::process::id(), 0) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: the descriptor was just opened by the call above, and nothing else has it.
+    unsafe { libc::close(fd as libc::c_int) };
+    true
+}
+
 /// Number of open descriptors of this process.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
