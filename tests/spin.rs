@@ -203,22 +203,22 @@ async fn remote_wake_through_the_eventfd(rt: &Runtime, nap: Duration) {
 /// Pending until a new thread, started at its first poll, calls its waker after `nap`.
 async fn woken_from_another_thread(nap: Duration) {
     let woken = Arc::new(AtomicBool::new(false));
-    let mut waker = None;
+    let mut waking = None;
     poll_fn(|cx| {
         if woken.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
-        if waker.is_none() {
-            let (w, woken) = (cx.waker().clone(), woken.clone());
-            waker = Some(thread::spawn(move || {
+        if waking.is_none() {
+            let (waker, woken) = (cx.waker().clone(), woken.clone());
+            waking = Some(thread::spawn(move || {
                 thread::sleep(nap);
                 woken.store(true, Ordering::Release);
-                w.wake();
+                waker.wake();
             }));
         }
         Poll::Pending
     })
     .await;
-    let waker = waker.expect("the waking thread");
-    waker.join().expect("the waking thread");
+    let waking = waking.expect("the waking thread");
+    waking.join().expect("the waking thread");
 }
