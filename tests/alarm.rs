@@ -34,6 +34,16 @@ where
     })
 }
 
+/// Sleeps for `duration` on `rt`, and checks that the sleep did not end early.
+fn sleep_on(rt: &Runtime, duration: Duration) {
+    let elapsed = rt.block_on(async {
+        let start = Instant::now();
+        sleep(duration).await;
+        start.elapsed()
+    });
+    assert!(elapsed >= duration, "early: {elapsed:?}");
+}
+
 #[test]
 fn a_far_timer_sets_the_alarm_and_no_wait_is_timed() {
     let (elapsed, stats) = run(|| async {
@@ -55,12 +65,7 @@ fn a_near_timer_is_waited_for_with_a_timeout() {
     util::watchdog(util::LIMIT, || {
         let rt = Runtime::new().expect("a runtime");
         for _ in 0..100 {
-            let elapsed = rt.block_on(async {
-                let start = Instant::now();
-                sleep(Duration::from_micros(300)).await;
-                start.elapsed()
-            });
-            assert!(elapsed >= Duration::from_micros(300), "early: {elapsed:?}");
+            sleep_on(&rt, Duration::from_micros(300));
             let stats = rt.stats();
             assert_eq!(stats.alarms_set, 0, "{stats:?}");
             if stats.timed_waits >= 1 {
@@ -180,12 +185,7 @@ fn timers_work_without_a_timerfd() {
         util::seccomp::deny(libc::SYS_timerfd_create, libc::EPERM)
             .expect("install a seccomp filter on this thread");
         let rt = Runtime::new().expect("a runtime");
-        let elapsed = rt.block_on(async {
-            let start = Instant::now();
-            sleep(Duration::from_millis(30)).await;
-            start.elapsed()
-        });
-        assert!(elapsed >= Duration::from_millis(30), "early: {elapsed:?}");
+        sleep_on(&rt, Duration::from_millis(30));
         let stats = rt.stats();
         assert_eq!(stats.alarms_set, 0, "{stats:?}");
         assert!(stats.timed_waits >= 1, "{stats:?}");
