@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench/instructions.sh: user-space instructions per echo request (or, with KIND=http, per
 # keep-alive HTTP request), server only, counted by valgrind's callgrind, for epoll-rt,
-# tokio current_thread, smol (LocalExecutor on async-io) and the C epoll loop.
+# tokio current_thread, smol (LocalExecutor on async-io), the C epoll loop and, for the
+# echo, the floor (src/bin/floor_echo.rs: the echo on a bare waker-based executor that
+# keeps none of a runtime's promises, what any runtime built of tasks and wakers spends
+# at least).
 #
 #   bench/instructions.sh                       # all servers at 1, 50 and 500 connections
 #   REV=817e8e7 bench/instructions.sh           # also epoll-rt at 817e8e7, as epoll-rt@817e8e7
@@ -27,7 +30,7 @@
 #                           defaults), tokio_http, smol_http and c/http_epoll.c
 #   CONNS ["1 50 500"]      connection counts, one table row each
 #   N1 [5000], N2 [45000]   round trips (all connections together) of the two runs
-#   SERVERS ["C epoll-rt tokio smol"]
+#   SERVERS ["C floor epoll-rt tokio smol"; with KIND=http "C epoll-rt tokio smol"]
 #   REV [""]                git revisions of epoll-rt to measure besides the working tree,
 #                           each built from a temporary git worktree (removed on exit) into
 #                           its own target dir and reported as the column epoll-rt@REV
@@ -47,8 +50,12 @@ ROOT=$(dirname "$BENCH")
 CONNS=${CONNS:-"1 50 500"}
 N1=${N1:-5000}
 N2=${N2:-45000}
-SERVERS=${SERVERS:-"C epoll-rt tokio smol"}
 KIND=${KIND:-echo}
+if [[ $KIND == echo ]]; then
+    SERVERS=${SERVERS:-"C floor epoll-rt tokio smol"}
+else
+    SERVERS=${SERVERS:-"C epoll-rt tokio smol"}
+fi
 REV=${REV:-}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -117,8 +124,11 @@ mkdir -p "$BIN"
 MAIN_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 log "building examples/$EXAMPLE.rs (target dir $MAIN_TARGET)"
 (cd "$ROOT" && cargo build --release --quiet --example "$EXAMPLE") || die "cannot build $EXAMPLE"
-log "building the bench crate's loadgen, tokio_$PEER and smol_$PEER"
-(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet --bin loadgen --bin "tokio_$PEER" --bin "smol_$PEER") ||
+# The floor exists for the echo only.
+FLOOR=()
+[[ $KIND == echo ]] && FLOOR=(--bin floor_echo)
+log "building the bench crate's loadgen, tokio_$PEER, smol_$PEER ${FLOOR[*]:+and floor_echo}"
+(cd "$BENCH" && CARGO_TARGET_DIR="$BENCH/target" cargo build --release --quiet --bin loadgen --bin "tokio_$PEER" --bin "smol_$PEER" "${FLOOR[@]}") ||
     die "cannot build the bench crate"
 log "compiling the C server"
 mkdir -p "$BENCH/target/c"
@@ -129,6 +139,9 @@ cp "$MAIN_TARGET/release/examples/$EXAMPLE" "$BIN/epoll-rt" || die "no $EXAMPLE 
 cp "$BENCH/target/release/tokio_$PEER" "$BIN/tokio" || die "no tokio_$PEER"
 cp "$BENCH/target/release/smol_$PEER" "$BIN/smol" || die "no smol_$PEER"
 cp "$BENCH/target/c/$C_LOOP" "$BIN/C" || die "no $C_LOOP"
+if [[ $KIND == echo ]]; then
+    cp "$BENCH/target/release/floor_echo" "$BIN/floor" || die "no floor_echo"
+fi
 cp "$BENCH/target/release/loadgen" "$BIN/loadgen" || die "no loadgen"
 LOADGEN=$BIN/loadgen
 
@@ -138,7 +151,8 @@ LOADGEN=$BIN/loadgen
 # The bench crate's servers and the C loops handle no signal: SIGTERM's default action ends them, and
 # callgrind still writes its output file when the program dies of a signal.
 declare -A SERVER_BIN=([C]=$BIN/C [epoll-rt]=$BIN/epoll-rt [tokio]=$BIN/tokio [smol]=$BIN/smol)
-declare -A STOP_SIGNAL=([C]=TERM [epoll-rt]=INT [tokio]=TERM [smol]=TERM)
+declare -A STOP_SIGNAL=([C]=TERM [epoll-rt]=INT [tokio]=TERM [smol]=TERM [floor]=TERM)
+[[ $KIND == echo ]] && SERVER_BIN[floor]=$BIN/floor
 declare -A REV_COMMIT=()
 REV_NAMES=()
 
@@ -163,7 +177,7 @@ done
 
 MEASURED=()
 for s in $SERVERS; do
-    [[ -n ${SERVER_BIN[$s]:-} ]] || die "unknown server '$s' (known: C epoll-rt tokio smol)"
+    [[ -n ${SERVER_BIN[$s]:-} ]] || die "unknown server '$s' (known: ${!SERVER_BIN[*]})"
     MEASURED+=("$s")
 done
 MEASURED+=("${REV_NAMES[@]}")
@@ -280,15 +294,15 @@ ratio() {
 show() { if [[ $1 == NA ]]; then echo "–"; else echo "$1"; fi; }
 
 table() {
-    local header="| connections | C loop | epoll-rt | tokio current_thread | smol (LocalExecutor) |"
-    local rule="|---:|---:|---:|---:|---:|"
-    local name conns c e t m row
+    local header="| connections | C loop | floor | epoll-rt | tokio current_thread | smol (LocalExecutor) |"
+    local rule="|---:|---:|---:|---:|---:|---:|"
+    local name conns c f e t m row
     for name in "${REV_NAMES[@]}"; do
         header+=" $name |"
         rule+="---:|"
     done
-    header+=" epoll-rt/C | epoll-rt/tokio | epoll-rt/smol |"
-    rule+="---:|---:|---:|"
+    header+=" epoll-rt/C | epoll-rt/floor | epoll-rt/tokio | epoll-rt/smol |"
+    rule+="---:|---:|---:|---:|"
     for name in "${REV_NAMES[@]}"; do
         header+=" epoll-rt/$name |"
         rule+="---:|"
@@ -297,14 +311,15 @@ table() {
     echo "$rule"
     for conns in $CONNS; do
         c=$(per_request C "$conns")
+        f=$(per_request floor "$conns")
         e=$(per_request epoll-rt "$conns")
         t=$(per_request tokio "$conns")
         m=$(per_request smol "$conns")
-        row="| $conns | $(show "$c") | $(show "$e") | $(show "$t") | $(show "$m") |"
+        row="| $conns | $(show "$c") | $(show "$f") | $(show "$e") | $(show "$t") | $(show "$m") |"
         for name in "${REV_NAMES[@]}"; do
             row+=" $(show "$(per_request "$name" "$conns")") |"
         done
-        row+=" $(ratio "$e" "$c") | $(ratio "$e" "$t") | $(ratio "$e" "$m") |"
+        row+=" $(ratio "$e" "$c") | $(ratio "$e" "$f") | $(ratio "$e" "$t") | $(ratio "$e" "$m") |"
         for name in "${REV_NAMES[@]}"; do
             row+=" $(ratio "$e" "$(per_request "$name" "$conns")") |"
         done
