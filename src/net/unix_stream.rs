@@ -345,10 +345,8 @@ impl AsyncUnixStream {
 
 /// Polls a read into `buf`, waiting with `waiter`: the building block of
 /// [`read`](AsyncUnixStream::read).
-// Not `#[inline]`: one copy, compiled here with the whole read path inlined into it (the
-// readiness check, the budget, the syscall), called by every read future; inlined into
-// each caller's crate instead, the calls it makes would go through the dynamic symbol
-// table, which cost more than this one call (callgrind).
+// Inlined into each read future, as the TCP stream's `poll_read` (see there why).
+#[inline]
 fn poll_read(
     waiter: &mut Waiter<'_, UnixStream>,
     cx: &mut Context<'_>,
@@ -363,7 +361,8 @@ fn poll_read(
 
 /// Polls a write of `buf`, waiting with `waiter`: the building block of
 /// [`write`](AsyncUnixStream::write).
-// Not `#[inline]`, as `poll_read`.
+// Inlined, as `poll_read`.
+#[inline]
 fn poll_write(
     waiter: &mut Waiter<'_, UnixStream>,
     cx: &mut Context<'_>,
