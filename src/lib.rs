@@ -104,6 +104,7 @@
 //! | util | trace mode (`EPOLL_RT_TRACE`) | `src/util/trace.rs` |
 //! | util | a one-shot channel across threads (a blocking closure's result) | `src/util/oneshot.rs` |
 //! | util | yields: a task that gives the thread back is woken after the next look at epoll | `src/util/deferred.rs` |
+//! | util | `poll_fn` with an inlined `poll`, for the streams' reads and writes | `src/util/poll_inline.rs` |
 //! | driver | reactor: epoll + registrations + timers | `src/driver/mod.rs` |
 //! | driver | readiness of one descriptor, per direction | `src/driver/readiness.rs` |
 //! | driver | registration protocol (wait, try, clear on `WouldBlock`) | `src/driver/registration.rs` |

@@ -4,26 +4,29 @@
 //! these; and `shared_io_methods!`, the `&self` forms of a stream's reads and writes that
 //! its public methods, its split halves and its futures-io impls all go through.
 //!
-//! They, and the streams' `read` and `write`, return `poll_fn` closures rather than being
-//! `async fn`s. Each layer of `async fn` stores its own copy of its arguments next to the
+//! They, and the streams' `read` and `write`, return `poll_fn` closures (`poll_inline`'s,
+//! whose `poll` is inlined into the awaiting future: `util/poll_inline.rs`) rather than
+//! being `async fn`s. Each layer of `async fn` stores its own copy of its arguments next to the
 //! future it awaits, so a `write_all` built from three nested `async fn`s held the stream
 //! reference and the buffer three times over. A connection's task keeps such a future for
 //! as long as the connection lives: written this way, an echo task's whole future shrinks
 //! from 256 to 120 bytes (`tests/memory.rs` pins its size, which has grown a little
 //! since with what each I/O object and pending operation must carry).
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
 use std::task::{Context, Poll, ready};
+
+use crate::util::poll_inline::poll_inline;
 
 /// Reads into `buf` with `poll_read` until it is full. End of file first is an
 /// `UnexpectedEof` error.
 pub(crate) fn read_exact(
     buf: &mut [u8],
-    mut poll_read: impl FnMut(&mut Context<'_>, &mut [u8]) -> Poll<io::Result<usize>>,
+    mut poll_read: impl FnMut(&mut Context<'_>, &mut [u8]) -> Poll<io::Result<usize>> + Unpin,
 ) -> impl Future<Output = io::Result<()>> {
     let mut filled = 0;
-    poll_fn(move |cx| {
+    poll_inline(move |cx| {
         while filled < buf.len() {
             match ready!(poll_read(cx, &mut buf[filled..]))? {
                 0 => {
@@ -42,9 +45,9 @@ pub(crate) fn read_exact(
 /// Writes all of `buf` with `poll_write`. A write of zero bytes is a `WriteZero` error.
 pub(crate) fn write_all(
     mut buf: &[u8],
-    mut poll_write: impl FnMut(&mut Context<'_>, &[u8]) -> Poll<io::Result<usize>>,
+    mut poll_write: impl FnMut(&mut Context<'_>, &[u8]) -> Poll<io::Result<usize>> + Unpin,
 ) -> impl Future<Output = io::Result<()>> {
-    poll_fn(move |cx| {
+    poll_inline(move |cx| {
         while !buf.is_empty() {
             match ready!(poll_write(cx, buf))? {
                 0 => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
@@ -74,7 +77,7 @@ macro_rules! shared_io_methods {
             buf: &mut [u8],
         ) -> impl Future<Output = ::std::io::Result<usize>> {
             let mut waiter = self.inner.waiter();
-            ::std::future::poll_fn(move |cx| poll_read(&mut waiter, cx, buf))
+            $crate::util::poll_inline::poll_inline(move |cx| poll_read(&mut waiter, cx, buf))
         }
 
         /// `read_exact` through a shared reference.
@@ -92,7 +95,9 @@ macro_rules! shared_io_methods {
             bufs: &mut [::std::io::IoSliceMut<'_>],
         ) -> impl Future<Output = ::std::io::Result<usize>> {
             let mut waiter = self.inner.waiter();
-            ::std::future::poll_fn(move |cx| poll_read_vectored(&mut waiter, cx, bufs))
+            $crate::util::poll_inline::poll_inline(move |cx| {
+                poll_read_vectored(&mut waiter, cx, bufs)
+            })
         }
 
         /// `write` through a shared reference.
@@ -101,7 +106,7 @@ macro_rules! shared_io_methods {
             buf: &[u8],
         ) -> impl Future<Output = ::std::io::Result<usize>> {
             let mut waiter = self.inner.waiter();
-            ::std::future::poll_fn(move |cx| poll_write(&mut waiter, cx, buf))
+            $crate::util::poll_inline::poll_inline(move |cx| poll_write(&mut waiter, cx, buf))
         }
 
         /// `write_all` through a shared reference.
@@ -119,7 +124,9 @@ macro_rules! shared_io_methods {
             bufs: &[::std::io::IoSlice<'_>],
         ) -> impl Future<Output = ::std::io::Result<usize>> {
             let mut waiter = self.inner.waiter();
-            ::std::future::poll_fn(move |cx| poll_write_vectored(&mut waiter, cx, bufs))
+            $crate::util::poll_inline::poll_inline(move |cx| {
+                poll_write_vectored(&mut waiter, cx, bufs)
+            })
         }
 
         /// Polls a read into `buf` for `futures_io::AsyncRead`.

@@ -8,11 +8,14 @@
 //! - [`deferred`]: the wakes of tasks that gave the thread back, held until the runtime
 //!   next looks at epoll;
 //! - [`oneshot`]: one value handed from any thread to a task that awaits it;
+//! - [`poll_inline`]: `poll_fn`, inlined into the awaiting future (the streams' reads and
+//!   writes);
 //! - [`trace`]: the trace mode (`EPOLL_RT_TRACE`), which every layer reports to.
 
 pub(crate) mod budget;
 pub(crate) mod deferred;
 pub(crate) mod oneshot;
+pub(crate) mod poll_inline;
 pub(crate) mod slab;
 pub(crate) mod stats;
 pub(crate) mod trace;
