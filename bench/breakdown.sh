@@ -100,7 +100,7 @@ RULES = [
     ("task state machine", r"scheduler/state\.rs", r""),
     ("waker (wake, clone, drop)", r"", r"ArcWake|_arc_raw|arc_wake"),
     ("task poll (scheduler, Spawned wrapper)", r"", r"Scheduler::run_task|Scheduler::poll_as"),
-    ("task poll (scheduler, Spawned wrapper)", r"scheduler/spawned\.rs", r"Spawned"),
+    ("task poll (scheduler, Spawned wrapper)", r"scheduler/spawned\.rs", r"Spawned|Detached"),
     ("epoll dispatch (epoll_wait, events, readiness)", r"", r"Reactor::turn|Core::park|Epoll::poll|on_event|epoll_wait"),
     # The reads and writes are inlined into the handler's future (`util/poll_inline.rs`):
     # there, what their files' lines cost is theirs; std's lines inlined with them count
