@@ -22,6 +22,7 @@
 //! - no generation check on task or source indices (a stale wake of a reused slot polls
 //!   the wrong task: harmless here, because every future re-checks its readiness);
 //! - no panic isolation, no `JoinHandle`, no spawn from outside a task;
+//! - a waker stays stored after the future that waited is dropped (see `wait_in`);
 //! - no graceful stop: SIGTERM's default action ends it (`instructions.sh` stops it so).
 
 use std::cell::{Cell, RefCell};
@@ -73,8 +74,11 @@ impl Wake for Flag {
 
 /// A spawned future, with its waker.
 struct Task {
+    /// The future, boxed.
     future: Pin<Box<dyn Future<Output = ()>>>,
+    /// What its waker points to, for the executor to clear `queued` before each poll.
     flag: Arc<Flag>,
+    /// Its waker, made once.
     waker: Waker,
 }
 
@@ -146,9 +150,13 @@ fn run(main: impl Future<Output = io::Result<()>> + 'static) -> io::Result<()> {
 /// The readiness of one socket, and who waits on it.
 #[derive(Default)]
 struct Source {
+    /// Set by an event, cleared by a short read or `WouldBlock`.
     readable: Cell<bool>,
+    /// Set by an event, cleared by a short write or `WouldBlock`.
     writable: Cell<bool>,
+    /// The waker of the last task that waited to read (kept: see `wait_in`).
     reader: RefCell<Option<Waker>>,
+    /// The waker of the last task that waited to write.
     writer: RefCell<Option<Waker>>,
 }
 
@@ -171,7 +179,9 @@ impl Source {
     }
 }
 
-/// Stores the task's waker in `slot`, unless it is there already.
+/// Stores the task's waker in `slot`, unless it is there already, and stays `Pending`.
+/// The waker stays stored when the future that waited is dropped, until the socket is:
+/// one clone per connection rather than one per wait, and one more promise not kept.
 fn wait_in<T>(slot: &RefCell<Option<Waker>>, cx: &Context<'_>) -> Poll<T> {
     let mut slot = slot.borrow_mut();
     match &mut *slot {
@@ -183,12 +193,16 @@ fn wait_in<T>(slot: &RefCell<Option<Waker>>, cx: &Context<'_>) -> Poll<T> {
 
 /// The epoll instance and the sources registered with it, indexed by token.
 struct Reactor {
+    /// The epoll instance, every socket registered edge-triggered.
     epoll: Epoll,
+    /// The sources by token; `None` for a freed token.
     sources: RefCell<Vec<Option<Rc<Source>>>>,
+    /// Freed tokens, for reuse.
     free: RefCell<Vec<usize>>,
 }
 
 impl Reactor {
+    /// A reactor with a new epoll instance and no source.
     fn new() -> io::Result<Self> {
         Ok(Self {
             epoll: Epoll::new()?,
@@ -224,12 +238,16 @@ impl Reactor {
 
 /// A non-blocking socket registered with the reactor.
 struct Async<T: AsFd> {
+    /// The socket, non-blocking.
     io: T,
+    /// Its token in the reactor.
     token: usize,
+    /// Its readiness and waiters, shared with the reactor.
     source: Rc<Source>,
 }
 
 impl<T: AsFd> Async<T> {
+    /// Registers `io`, which must be non-blocking.
     fn new(io: T) -> io::Result<Self> {
         let (token, source) = REACTOR.with(|reactor| reactor.add(io.as_fd()))?;
         Ok(Self { io, token, source })
@@ -257,7 +275,9 @@ impl Async<TcpStream> {
 /// The future of [`Async::read`]: a struct with an inlined `poll`, not a `poll_fn`, so
 /// that it folds into the handler's state machine.
 struct ReadFuture<'a> {
+    /// The socket read.
     stream: &'a Async<TcpStream>,
+    /// Where to.
     buf: &'a mut [u8],
 }
 
@@ -289,7 +309,9 @@ impl Future for ReadFuture<'_> {
 
 /// The future of [`Async::write_all`].
 struct WriteAll<'a> {
+    /// The socket written.
     stream: &'a Async<TcpStream>,
+    /// What is left to write.
     buf: &'a [u8],
 }
 
@@ -355,6 +377,7 @@ async fn handle(stream: TcpStream) -> io::Result<()> {
     }
 }
 
+/// Accepts connections on `addr` and spawns a task echoing each.
 async fn server(addr: String) -> io::Result<()> {
     let listener = TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
