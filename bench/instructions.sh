@@ -2,9 +2,9 @@
 # bench/instructions.sh: user-space instructions per echo request (or, with KIND=http, per
 # keep-alive HTTP request), server only, counted by valgrind's callgrind, for epoll-rt,
 # tokio current_thread, smol (LocalExecutor on async-io), the C epoll loop and, for the
-# echo, the floor (src/bin/floor_echo.rs: the echo on a bare waker-based executor that
-# keeps none of a runtime's promises, what any runtime built of tasks and wakers spends
-# at least).
+# echo, the floor (src/bin/floor_echo.rs: the echo on a bare executor of tasks and wakers
+# that keeps none of a runtime's promises, a floor under what a runtime built of tasks
+# and wakers spends).
 #
 #   bench/instructions.sh                       # all servers at 1, 50 and 500 connections
 #   REV=817e8e7 bench/instructions.sh           # also epoll-rt at 817e8e7, as epoll-rt@817e8e7
