@@ -10,8 +10,8 @@
 //! the future it awaits, so a `write_all` built from three nested `async fn`s held the
 //! stream reference and the buffer three times over. A connection's task keeps such a
 //! future for as long as the connection lives: written this way, an echo task's whole
-//! future shrinks from 256 to 120 bytes (`tests/memory.rs` pins its size, which has grown a little
-//! since with what each I/O object and pending operation must carry).
+//! future shrinks from 256 to 120 bytes (`tests/memory.rs` pins its size, which has grown
+//! a little since with what each I/O object and pending operation must carry).
 
 use std::future::Future;
 use std::io;
